@@ -1,0 +1,31 @@
+# GANPaint Studio: set-up, launch and tests in one command each (see README.md).
+VENV   ?= .venv
+PYTHON ?= python3
+# The CPU build of PyTorch is enough to run everything; on a CUDA machine pick a CUDA build, e.g.
+#   make run TORCH="torch==2.13.0 --index-url https://download.pytorch.org/whl/cu128"
+TORCH  ?= torch==2.13.0
+PY      = $(VENV)/bin/python
+SAMPLE  = resources/samples/coffee.png
+
+.PHONY: run test setup bench clean
+
+$(VENV)/.installed: pyproject.toml Makefile
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet $(TORCH)
+	$(PY) -m pip install --quiet -e ".[test,eval]"
+	touch $@
+
+setup: $(VENV)/.installed
+
+run: setup
+	$(VENV)/bin/ganpaint $(SAMPLE)
+
+test: setup
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
+
+bench: setup
+	$(VENV)/bin/ganpaint bench
+
+clean:
+	rm -rf $(VENV) build *.egg-info

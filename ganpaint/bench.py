@@ -1,0 +1,167 @@
+"""``ganpaint bench``: latency and peak memory of every installed engine.
+
+For each model (its task's default unless ``--model`` is given), each resolution and the chosen
+device, the engine serves the same request ``repeats`` times after ``warmup`` runs; we report the
+median and 95th-percentile wall-clock latency in milliseconds and the peak memory in MiB (CUDA:
+``torch.cuda.max_memory_allocated``; CPU: peak resident set size of the process above its level
+before the runs, sampled every 2 ms from ``/proc/self/statm``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import sys
+import threading
+import time
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from ganpaint.inference.cancel import CancelToken
+from ganpaint.inference.requests import InpaintRequest, Request
+
+
+@dataclass
+class BenchRow:
+    """One benchmark measurement (times in ms, memory in MiB)."""
+
+    model: str
+    task: str
+    case: str
+    width: int
+    height: int
+    device: str
+    precision: str
+    median_ms: float
+    p95_ms: float
+    peak_mem_mib: float
+    runs: int
+
+
+def _inpaint_request(width: int, height: int, hole: tuple[int, int, int, int] | None, seed: int) -> Request:
+    rng = np.random.default_rng(seed)
+    # a smooth synthetic photo: gradients plus texture, so the engine does real work
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    image = np.stack([xx / width * 255, yy / height * 255, np.full_like(xx, 128)], axis=-1)
+    image = np.clip(image + rng.normal(0, 12, image.shape), 0, 255).astype(np.uint8)
+    mask = np.zeros((height, width), np.uint8)
+    x0, y0, x1, y1 = hole if hole is not None else (width // 4, height // 4, width * 3 // 4, height * 3 // 4)
+    mask[y0:y1, x0:x1] = 255
+    return InpaintRequest.snapshot(0, image, mask, model="", seed=seed)
+
+
+def bench_cases(task: str, sizes: list[int]) -> list[tuple[str, int, int, object]]:
+    """(case name, width, height, request factory(model name)) for ``task`` at ``sizes`` (pixels)."""
+    cases = []
+    if task == "inpaint":
+        for size in sizes:
+            cases.append((f"{size} crop", size, size, lambda model, s=size: _with_model(_inpaint_request(s, s, None, 0), model)))
+        # a 12-megapixel photo with a small hole: should cost about a 512 crop
+        cases.append(("4000x3000, 200 px hole", 4000, 3000, lambda model: _with_model(_inpaint_request(4000, 3000, (1900, 1400, 2100, 1600), 0), model)))
+    return cases
+
+
+def _with_model(request: Request, model: str) -> Request:
+    from dataclasses import replace
+
+    return replace(request, model=model)
+
+
+class _PeakRss:
+    """Samples the resident set size in a thread; ``peak_mib`` is the maximum above the start level."""
+
+    def __init__(self) -> None:
+        self._page = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+        self._stop = threading.Event()
+        self.start_bytes = self._rss()
+        self.peak_bytes = self.start_bytes
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _rss(self) -> int:
+        try:
+            with open("/proc/self/statm") as statm:
+                return int(statm.read().split()[1]) * self._page
+        except OSError:  # not Linux: ru_maxrss is the lifetime peak (KiB on Linux, bytes on macOS)
+            scale = 1 if sys.platform == "darwin" else 1024
+            return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.002):
+            self.peak_bytes = max(self.peak_bytes, self._rss())
+
+    def __enter__(self) -> "_PeakRss":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak_bytes = max(self.peak_bytes, self._rss())
+
+    @property
+    def peak_mib(self) -> float:
+        return (self.peak_bytes - self.start_bytes) / 2**20
+
+
+def run_bench(registry, device_preference: str = "auto", sizes=(256, 512), models: list[str] | None = None,
+              repeats: int = 10, warmup: int = 2, half: bool | None = None, progress=print) -> list[BenchRow]:
+    """Benchmark engines; returns one :class:`BenchRow` per (model, case).
+
+    ``half`` None uses fp16 where the device is CUDA and the engine supports it.
+    Raises ModelError/EngineError for an unknown model or unavailable device.
+    """
+    import torch
+
+    from ganpaint.inference.device import device_label, select_device, use_half
+
+    device = select_device(device_preference)
+    cards = [registry.get(name) for name in models] if models else [c for c in (registry.default_for(t) for t in sorted({c.task for c in registry.cards()})) if c]
+    rows = []
+    for card in cards:
+        engine = registry.create_engine(card.name)
+        fp16 = use_half(device, engine.supports_half) if half is None else (half and device.type == "cuda")
+        engine.load(device, half=fp16)
+        for case, width, height, factory in bench_cases(card.task, list(sizes)):
+            request = factory(card.name)
+            times = []
+            with torch.inference_mode():
+                for _ in range(warmup):
+                    engine.run(request, CancelToken(), lambda f, p: None)
+                if device.type == "cuda":
+                    torch.cuda.synchronize(device)
+                    torch.cuda.reset_peak_memory_stats(device)
+                with _PeakRss() as rss:
+                    for _ in range(repeats):
+                        start = time.perf_counter()
+                        engine.run(request, CancelToken(), lambda f, p: None)
+                        if device.type == "cuda":
+                            torch.cuda.synchronize(device)
+                        times.append((time.perf_counter() - start) * 1000.0)
+            peak = torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else rss.peak_mib
+            row = BenchRow(card.name, card.task, case, width, height, device_label(device), "fp16" if fp16 else "fp32",
+                           float(np.median(times)), float(np.percentile(times, 95)), round(peak, 1), repeats)
+            rows.append(row)
+            progress(f"  {row.model} {row.case}: median {row.median_ms:.1f} ms")
+    return rows
+
+
+def format_table(rows: list[BenchRow]) -> str:
+    """Plain-text table of benchmark rows."""
+    header = ("model", "case", "device", "prec", "median ms", "p95 ms", "peak MiB")
+    lines = [header] + [(r.model, r.case, r.device, r.precision, f"{r.median_ms:.1f}", f"{r.p95_ms:.1f}", f"{r.peak_mem_mib:.0f}") for r in rows]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip() for line in lines)
+
+
+def rows_to_json(rows: list[BenchRow]) -> str:
+    return json.dumps({"machine": _machine(), "results": [asdict(r) for r in rows]}, indent=1)
+
+
+def _machine() -> dict:
+    import platform
+
+    import torch
+
+    return {"platform": platform.platform(), "cpu_count": os.cpu_count(), "torch": torch.__version__, "threads": torch.get_num_threads()}

@@ -1,0 +1,80 @@
+"""The ``ganpaint`` command line.
+
+``ganpaint [FILE] [--device D]`` opens the studio (FILE: a photo or a ``.ganpaint`` project);
+``ganpaint COMMAND ...`` runs a command (``models``, ``bench``, ``inpaint``, ``train``, ``eval``).
+A :class:`~ganpaint.errors.GanpaintError` becomes one line on stderr and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import Sequence
+
+from ganpaint import __version__
+from ganpaint.errors import GanpaintError
+
+#: subcommand name -> module exposing ``register(subparsers)``.
+COMMAND_MODULES: dict[str, str] = {
+    "models": "ganpaint.commands.models",
+    "bench": "ganpaint.commands.bench",
+    "inpaint": "ganpaint.commands.inpaint",
+    "train": "ganpaint.commands.tasks",
+    "eval": "ganpaint.commands.tasks",
+}
+
+
+def _command_parser(only: str | None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ganpaint",
+        description="GANPaint Studio: paint with generative networks. "
+        "Run 'ganpaint [FILE]' to open the studio, or one of the commands below.",
+    )
+    parser.add_argument("--version", action="version", version=f"ganpaint {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    subparsers.add_parser("gui", help="open the studio (same as 'ganpaint [FILE]')").add_argument("file", nargs="?")
+    registered = set()
+    for name, module_name in COMMAND_MODULES.items():
+        if (only is not None and name != only) or module_name in registered:
+            continue
+        registered.add(module_name)
+        importlib.import_module(module_name).register(subparsers)
+    return parser
+
+
+def _gui_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ganpaint", description="Open GANPaint Studio.")
+    parser.add_argument("file", nargs="?", help="a photo (PNG, JPEG...) or a .ganpaint project to open")
+    parser.add_argument("--device", default=None, help="inference device: auto, cpu, cuda, cuda:N or mps")
+    return parser
+
+
+def _run_gui(args: argparse.Namespace) -> int:
+    from ganpaint.ui.app import run_app  # Qt is imported only for the GUI
+
+    return run_app(file=args.file, device=getattr(args, "device", None))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``ganpaint`` command; returns the process exit status (2 on a user error)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    first = argv[0] if argv else None
+    try:
+        if first is None or (first not in COMMAND_MODULES and first not in ("gui", "-h", "--help", "--version")):
+            return _run_gui(_gui_parser().parse_args(argv))
+        if first == "gui":
+            return _run_gui(_gui_parser().parse_args(argv[1:]))
+        parser = _command_parser(first if first in COMMAND_MODULES else None)
+        args = parser.parse_args(argv)
+        return int(args.func(args) or 0)
+    except GanpaintError as error:
+        print(f"ganpaint: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("ganpaint: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

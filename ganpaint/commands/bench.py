@@ -1,0 +1,33 @@
+"""``ganpaint bench [--device D] [--json OUT]``: engine latency (median, p95) and peak memory."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def _run(args: argparse.Namespace) -> int:
+    from ganpaint.bench import format_table, rows_to_json, run_bench
+    from ganpaint.document.atomic import atomic_write_bytes
+    from ganpaint.engines.registry import ModelRegistry
+
+    half = {"auto": None, "fp16": True, "fp32": False}[args.precision]
+    rows = run_bench(ModelRegistry.default(), args.device, sizes=args.sizes, models=args.model, repeats=args.repeats,
+                     warmup=args.warmup, half=half, progress=lambda line: print(line, file=sys.stderr))
+    print(format_table(rows))
+    if args.json:
+        atomic_write_bytes(args.json, rows_to_json(rows).encode())
+        print(f"wrote {args.json}")
+    return 0
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("bench", help="measure engine latency and memory", formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    parser.add_argument("--json", metavar="OUT", help="also write the results as JSON")
+    parser.add_argument("--model", action="append", help="benchmark this model (repeatable); default: each task's default model")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512], help="square crop sizes in pixels")
+    parser.add_argument("--repeats", type=int, default=10)
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--precision", choices=("auto", "fp16", "fp32"), default="auto", help="auto: fp16 on CUDA where the engine allows")
+    parser.set_defaults(func=_run)

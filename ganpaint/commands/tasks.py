@@ -1,0 +1,33 @@
+"""Dispatch for ``ganpaint train TASK`` and ``ganpaint eval TASK``.
+
+Each task module named in :data:`TRAINERS` or :data:`EVALUATORS` exposes
+``add_arguments(parser: argparse.ArgumentParser) -> None`` and ``run(args) -> int``.
+Modules are imported only when their command runs, so ``ganpaint --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+
+TRAINERS: dict[str, tuple[str, str]] = {
+    "inpaint": ("ganpaint.training.train_inpaint", "train the inpainting generator (gated convolutions, SN-PatchGAN)"),
+}
+EVALUATORS: dict[str, tuple[str, str]] = {
+    "inpaint": ("ganpaint.training.eval_inpaint", "evaluate inpainting on held-out images against baselines"),
+}
+
+
+def _register_group(subparsers, command: str, help_text: str, modules: dict[str, tuple[str, str]]) -> None:
+    parser = subparsers.add_parser(command, help=help_text)
+    tasks = parser.add_subparsers(dest="task", metavar="TASK", required=True)
+    for task, (module_name, task_help) in modules.items():
+        task_parser = tasks.add_parser(task, help=task_help, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        module = importlib.import_module(module_name)
+        module.add_arguments(task_parser)
+        task_parser.set_defaults(func=module.run)
+
+
+def register(subparsers) -> None:
+    _register_group(subparsers, "train", "train a model on image folders", TRAINERS)
+    _register_group(subparsers, "eval", "evaluate a model on held-out images", EVALUATORS)

@@ -1,0 +1,59 @@
+"""The engine base class every task (inpainting, semantic synthesis, ...) implements.
+
+Life cycle, all on the worker thread: ``engine = EngineClass(card)``, ``engine.load(device, half)``,
+then ``engine.run(request, cancel, progress)`` any number of times. ``load`` may be called again with
+another device (the worker moves engines to the CPU after a CUDA out-of-memory error).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import TYPE_CHECKING, Callable, ClassVar, Optional
+
+import numpy as np
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+
+    from ganpaint.engines.registry import ModelCard
+    from ganpaint.inference.cancel import CancelToken
+    from ganpaint.inference.requests import Request
+
+#: ``progress(fraction in [0, 1], partial RGB uint8 (H, W, 3) or None)``.
+ProgressCallback = Callable[[float, Optional[np.ndarray]], None]
+
+
+class Engine(ABC):
+    """One model ready to serve requests of one task.
+
+    Class attributes:
+        task: the request task this engine serves (``"inpaint"``...).
+        architectures: model-card ``architecture`` values this class can load.
+        supports_half: whether fp16 on a GPU loses nothing visible for this engine.
+    """
+
+    task: ClassVar[str] = ""
+    architectures: ClassVar[tuple[str, ...]] = ()
+    supports_half: ClassVar[bool] = False
+
+    def __init__(self, card: "ModelCard") -> None:
+        self.card = card
+        self.device: "torch.device | None" = None
+        self.half = False
+
+    @abstractmethod
+    def load(self, device: "torch.device", half: bool = False) -> None:
+        """Build the network, load verified weights and move it to ``device``.
+
+        Raises:
+            ModelError: weights missing, corrupt or failing their sha256 check.
+        """
+
+    @abstractmethod
+    def run(self, request: "Request", cancel: "CancelToken", progress: ProgressCallback) -> np.ndarray:
+        """Serve one request and return RGB ``uint8 (H, W, 3)`` at the request's image size.
+
+        Raises:
+            Cancelled: ``cancel`` was set while running (the worker drops the request).
+            EngineError: the request cannot be served.
+        """

@@ -1,0 +1,1 @@
+"""Requests, cancellation, device choice and the background inference worker (Qt-free)."""

@@ -1,0 +1,172 @@
+"""Gated-convolution inpainting generator (DeepFill v2 family).
+
+Follows Yu, Lin, Yang, Shen, Lu, Huang, "Free-Form Image Inpainting with Gated Convolution", ICCV 2019
+(DeepFill v2): every convolution is a *gated* convolution ``act(W_f * x) * sigmoid(W_g * x)``, the
+encoder down-samples, a stack of dilated gated convolutions (dilations 2, 4, 8, 16) widens the receptive
+field, and the decoder up-samples with nearest-neighbour resize + gated convolution ("gated deconv").
+
+Differences from the paper, made so the network stays live on a 2-core CPU:
+
+* single stage (no coarse network, no contextual attention);
+* 4x down-sampling with narrow channels (``base_channels`` x (1, 2, 4) by default);
+* optionally depthwise-separable convolutions in the dilated bottleneck (``separable=True``);
+* the feature and gate convolutions are computed by one convolution with ``2 * out`` channels.
+
+Tensor conventions (see ``docs/ARCHITECTURE.md``): float NCHW in ``[-1, 1]``.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+#: Height and width given to :class:`InpaintGenerator` must be multiples of this (4x down-sampling and
+#: a safety factor; the inpainting engine pads crops to it).
+SIZE_MULTIPLE = 8
+
+
+def _activation(name: str) -> nn.Module:
+    if name == "elu":
+        return nn.ELU(inplace=False)
+    if name == "lrelu":
+        return nn.LeakyReLU(0.2, inplace=False)
+    if name == "none":
+        return nn.Identity()
+    raise ValueError(f"unknown activation {name!r}")
+
+
+class GatedConv2d(nn.Module):
+    """Gated convolution: ``y = act(conv_f(x)) * sigmoid(conv_g(x))``.
+
+    Both convolutions share one ``nn.Conv2d`` producing ``2 * out_channels`` maps (first half: features,
+    second half: gates). With ``separable=True`` the convolution is depthwise (``k x k``, dilated) followed
+    by a pointwise ``1 x 1`` convolution, as in lightweight DeepFill variants.
+
+    Args:
+        in_channels, out_channels: channel counts.
+        kernel_size, stride, dilation: as for ``nn.Conv2d``; padding keeps ``H/stride x W/stride``.
+        activation: ``"elu"`` (paper), ``"lrelu"`` or ``"none"`` (used for the output layer).
+        separable: depthwise-separable convolution.
+
+    Shapes: ``(N, in, H, W) -> (N, out, H / stride, W / stride)``.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int = 3,
+        stride: int = 1,
+        dilation: int = 1,
+        activation: str = "elu",
+        separable: bool = False,
+    ) -> None:
+        super().__init__()
+        padding = dilation * (kernel_size - 1) // 2
+        self.out_channels = out_channels
+        if separable:
+            self.conv = nn.Sequential(
+                nn.Conv2d(in_channels, in_channels, kernel_size, stride, padding, dilation, groups=in_channels),
+                nn.Conv2d(in_channels, 2 * out_channels, 1),
+            )
+        else:
+            self.conv = nn.Conv2d(in_channels, 2 * out_channels, kernel_size, stride, padding, dilation)
+        self.act = _activation(activation)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        feat, gate = torch.split(self.conv(x), self.out_channels, dim=1)
+        return self.act(feat) * torch.sigmoid(gate)
+
+
+class GatedDeconv2d(nn.Module):
+    """"Gated deconvolution" of DeepFill v2: nearest-neighbour up-sampling x2, then :class:`GatedConv2d`.
+
+    Shapes: ``(N, in, H, W) -> (N, out, 2H, 2W)``.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 3, activation: str = "elu") -> None:
+        super().__init__()
+        self.conv = GatedConv2d(in_channels, out_channels, kernel_size, activation=activation)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(F.interpolate(x, scale_factor=2.0, mode="nearest"))
+
+
+class InpaintGenerator(nn.Module):
+    """Compact single-stage gated-convolution inpainting generator.
+
+    Layout (``c = base_channels``, ``m = channel_mult``)::
+
+        in 4 -> GConv5x5 c*m0                         (H)
+             -> GConv3x3/2 c*m1 -> GConv3x3 c*m1        (H/2)
+             -> GConv3x3/2 c*m2 -> GConv3x3 c*m2        (H/4)
+             -> GConv3x3 dilation 2, 4, 8, 16           (H/4, dilated bottleneck)
+             -> GConv3x3 c*m2 x refine_blocks           (H/4)
+             -> GDeconv c*m1 -> GConv3x3 c*m0           (H/2)
+             -> GDeconv c*m0 -> GConv3x3 c*m0/2         (H)
+             -> Conv3x3 3 -> tanh
+
+    Input: ``x`` RGB ``(N, 3, H, W)`` in ``[-1, 1]`` **with the hole already zeroed** and ``mask``
+    ``(N, 1, H, W)`` in ``{0, 1}`` (1 = hole); they are concatenated to 4 channels.
+    Output: RGB ``(N, 3, H, W)`` in ``[-1, 1]`` (tanh) for every pixel; nothing is composited here, the
+    caller keeps the known pixels. ``H`` and ``W`` must be multiples of :data:`SIZE_MULTIPLE` (8).
+
+    Args:
+        base_channels: width ``c``.
+        channel_mult: multipliers of ``c`` at full, 1/2 and 1/4 resolution.
+        dilations: dilations of the bottleneck gated convolutions (paper: 2, 4, 8, 16).
+        refine_blocks: plain gated 3x3 convolutions after the dilated ones.
+        separable: depthwise-separable bottleneck convolutions.
+        activation: ``"elu"`` (paper) or ``"lrelu"``.
+    """
+
+    def __init__(
+        self,
+        base_channels: int = 32,
+        channel_mult: Sequence[int] = (1, 2, 3),
+        dilations: Sequence[int] = (2, 4, 8, 16),
+        refine_blocks: int = 1,
+        separable: bool = False,
+        activation: str = "elu",
+    ) -> None:
+        super().__init__()
+        c0, c1, c2 = (int(base_channels * m) for m in channel_mult)
+        act = activation
+        self.config = {
+            "base_channels": int(base_channels),
+            "channel_mult": [int(m) for m in channel_mult],
+            "dilations": [int(d) for d in dilations],
+            "refine_blocks": int(refine_blocks),
+            "separable": bool(separable),
+            "activation": activation,
+        }
+        self.encoder = nn.Sequential(
+            GatedConv2d(4, c0, 5, activation=act),
+            GatedConv2d(c0, c1, 3, stride=2, activation=act),
+            GatedConv2d(c1, c1, 3, activation=act),
+            GatedConv2d(c1, c2, 3, stride=2, activation=act),
+            GatedConv2d(c2, c2, 3, activation=act),
+        )
+        blocks = [GatedConv2d(c2, c2, 3, dilation=d, activation=act, separable=separable) for d in dilations]
+        blocks += [GatedConv2d(c2, c2, 3, activation=act, separable=separable) for _ in range(refine_blocks)]
+        self.bottleneck = nn.Sequential(*blocks)
+        self.decoder = nn.Sequential(
+            GatedDeconv2d(c2, c1, activation=act),
+            GatedConv2d(c1, c0, 3, activation=act),
+            GatedDeconv2d(c0, c0, activation=act),
+            GatedConv2d(c0, max(c0 // 2, 8), 3, activation=act),
+        )
+        self.to_rgb = nn.Conv2d(max(c0 // 2, 8), 3, 3, padding=1)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """``x`` ``(N, 3, H, W)`` in [-1, 1] (hole zeroed), ``mask`` ``(N, 1, H, W)`` 1 = hole -> ``(N, 3, H, W)`` in [-1, 1]."""
+        if x.shape[-2] % SIZE_MULTIPLE or x.shape[-1] % SIZE_MULTIPLE:
+            raise ValueError(f"height and width must be multiples of {SIZE_MULTIPLE}, got {tuple(x.shape[-2:])}")
+        h = torch.cat([x, mask.to(x.dtype)], dim=1)
+        h = self.encoder(h)
+        h = self.bottleneck(h)
+        h = self.decoder(h)
+        return torch.tanh(self.to_rgb(h))

@@ -1,0 +1,1 @@
+"""Datasets, procedural masks, losses, training loops and evaluation (Qt-free)."""

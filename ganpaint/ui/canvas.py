@@ -1,0 +1,290 @@
+"""The canvas: shows the document (photo or result plus overlays), zooms, pans, and forwards pointer
+events in image coordinates to the active tool.
+
+Zoom: Ctrl+wheel (around the pointer), ``fit_to_window``, ``actual_size`` (100 %).
+Pan: Space+drag, middle-button drag, or the plain wheel (Shift+wheel pans sideways).
+Compare: ``set_split(fraction)`` shows the photo ("before") left of a draggable divider and the
+result ("after") right of it; ``set_show_before(True)`` shows the photo alone.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRect, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QImage, QPainter, QPen
+from PySide6.QtWidgets import QWidget
+
+from ganpaint.tools.raster import Rect
+from ganpaint.ui.composite import OverlayState, compose
+
+ZOOM_MIN, ZOOM_MAX = 0.02, 32.0
+SPLIT_GRAB_PX = 8
+
+
+def _qimage(array: np.ndarray) -> QImage:
+    """A QImage viewing an RGB uint8 (H, W, 3) C-contiguous array (no copy; keep the array alive)."""
+    height, width = array.shape[:2]
+    return QImage(array.data, width, height, array.strides[0], QImage.Format.Format_RGB888)
+
+
+class CanvasView(QWidget):
+    """Widget that renders a document and turns pointer input into tool events.
+
+    Signals carry image coordinates in pixels (float): ``stroke_pressed/moved/released(x, y)``;
+    ``cursor_moved(x, y)`` on every hover; ``zoom_changed(zoom)`` with 1.0 = 100 %;
+    ``stroke_cancelled()`` when Escape is pressed mid-stroke.
+    """
+
+    stroke_pressed = Signal(float, float)
+    stroke_moved = Signal(float, float)
+    stroke_released = Signal(float, float)
+    stroke_cancelled = Signal()
+    cursor_moved = Signal(float, float)
+    zoom_changed = Signal(float)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setMouseTracking(True)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        self.setMinimumSize(320, 240)
+        self.overlay = OverlayState()
+        self.brush_size = 40.0  # image pixels; 0 hides the brush outline
+        self.zoom = 1.0
+        self.offset = QPointF(0.0, 0.0)
+        self._doc = None
+        self._labels_rgb_lut: np.ndarray | None = None
+        self._display = np.zeros((1, 1, 3), np.uint8)
+        self._display_image = _qimage(self._display)
+        self._photo_image: QImage | None = None
+        self._split: float | None = None
+        self._show_before = False
+        self._space_down = False
+        self._pan_anchor: QPointF | None = None
+        self._dragging_split = False
+        self._stroking = False
+        self._hover: QPointF | None = None
+
+    # ----------------------------------------------------------------- document
+    def set_document(self, doc, label_lut: np.ndarray | None = None) -> None:
+        """Show ``doc``; ``label_lut`` uint8 (256, 3) colours the label map overlay."""
+        self._doc = doc
+        self._labels_rgb_lut = label_lut
+        self._display = np.zeros((doc.height, doc.width, 3), np.uint8)
+        self._display_image = _qimage(self._display)
+        self.refresh()
+        self.fit_to_window()
+
+    def set_label_lut(self, lut: np.ndarray | None) -> None:
+        self._labels_rgb_lut = lut
+        self.refresh()
+
+    def picture(self) -> np.ndarray:
+        """The RGB picture under the overlays: the result when shown and present, else the photo."""
+        doc = self._doc
+        if self.overlay.show_result and doc.result is not None:
+            return doc.result
+        return doc.photo
+
+    def refresh(self, rect: Rect | None = None) -> None:
+        """Recompose the display buffer inside ``rect`` (image pixels; None = everything) and repaint."""
+        doc = self._doc
+        if doc is None:
+            return
+        if doc.photo.shape[:2] != self._display.shape[:2]:
+            self._display = np.zeros((doc.height, doc.width, 3), np.uint8)
+            self._display_image = _qimage(self._display)
+        x0, y0, x1, y1 = rect if rect is not None else (0, 0, doc.width, doc.height)
+        x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, doc.width), min(y1, doc.height)
+        if x0 < x1 and y0 < y1:
+            # one pixel of context so the hole outline is right at the rectangle's border
+            cx0, cy0, cx1, cy1 = max(x0 - 1, 0), max(y0 - 1, 0), min(x1 + 1, doc.width), min(y1 + 1, doc.height)
+            labels = None
+            if self._labels_rgb_lut is not None and self.overlay.labels_opacity > 0:
+                labels = self._labels_rgb_lut[doc.labels[cy0:cy1, cx0:cx1]]
+            composed = compose(self.picture()[cy0:cy1, cx0:cx1], doc.mask[cy0:cy1, cx0:cx1], labels, self.overlay)
+            self._display[y0:y1, x0:x1] = composed[y0 - cy0 : y1 - cy0, x0 - cx0 : x1 - cx0]
+        self._photo_image = _qimage(np.ascontiguousarray(doc.photo)) if doc.photo.flags.c_contiguous else None
+        if rect is None:
+            self.update()
+        else:
+            self.update(self._widget_rect(rect).adjusted(-2, -2, 2, 2))
+
+    # ----------------------------------------------------------------- view transform
+    def image_to_widget(self, x: float, y: float) -> QPointF:
+        return QPointF(x * self.zoom + self.offset.x(), y * self.zoom + self.offset.y())
+
+    def widget_to_image(self, point: QPointF) -> tuple[float, float]:
+        return ((point.x() - self.offset.x()) / self.zoom, (point.y() - self.offset.y()) / self.zoom)
+
+    def _widget_rect(self, rect: Rect) -> QRect:
+        top_left = self.image_to_widget(rect[0], rect[1])
+        bottom_right = self.image_to_widget(rect[2], rect[3])
+        return QRectF(top_left, bottom_right).toAlignedRect()
+
+    def set_zoom(self, zoom: float, anchor: QPointF | None = None) -> None:
+        """Zoom to ``zoom`` (1.0 = 100 %) keeping the image point under ``anchor`` (widget px) fixed."""
+        zoom = float(np.clip(zoom, ZOOM_MIN, ZOOM_MAX))
+        anchor = anchor if anchor is not None else QPointF(self.width() / 2, self.height() / 2)
+        ix, iy = self.widget_to_image(anchor)
+        self.zoom = zoom
+        self.offset = QPointF(anchor.x() - ix * zoom, anchor.y() - iy * zoom)
+        self.zoom_changed.emit(self.zoom)
+        self.update()
+
+    def fit_to_window(self) -> None:
+        """Zoom so the whole image fits, centred."""
+        if self._doc is None:
+            return
+        zoom = min((self.width() - 20) / self._doc.width, (self.height() - 20) / self._doc.height)
+        self.zoom = float(np.clip(zoom, ZOOM_MIN, ZOOM_MAX))
+        self.offset = QPointF((self.width() - self._doc.width * self.zoom) / 2, (self.height() - self._doc.height * self.zoom) / 2)
+        self.zoom_changed.emit(self.zoom)
+        self.update()
+
+    def actual_size(self) -> None:
+        """100 % zoom around the widget centre."""
+        self.set_zoom(1.0)
+
+    def zoom_by(self, factor: float) -> None:
+        self.set_zoom(self.zoom * factor)
+
+    # ----------------------------------------------------------------- compare
+    def set_split(self, fraction: float | None) -> None:
+        """Split view: photo left of ``fraction`` x width, result right; None turns it off."""
+        self._split = None if fraction is None else float(np.clip(fraction, 0.0, 1.0))
+        self.update()
+
+    @property
+    def split(self) -> float | None:
+        return self._split
+
+    def set_show_before(self, before: bool) -> None:
+        """Show the unedited photo instead of the composed view (before/after toggle)."""
+        self._show_before = before
+        self.update()
+
+    @property
+    def showing_before(self) -> bool:
+        return self._show_before
+
+    # ----------------------------------------------------------------- painting
+    def paintEvent(self, event) -> None:  # noqa: N802 (Qt naming)
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), QColor(48, 48, 52))
+        if self._doc is None:
+            painter.setPen(QColor(200, 200, 200))
+            painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "Open a photo (Ctrl+O) or start a new canvas (Ctrl+N)")
+            return
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self.zoom < 1.0)
+        target = QRectF(self.offset.x(), self.offset.y(), self._doc.width * self.zoom, self._doc.height * self.zoom)
+        after = self._photo_image if (self._show_before and self._photo_image is not None) else self._display_image
+        painter.drawImage(target, after)
+        if self._split is not None and self._photo_image is not None:
+            split_x = self.width() * self._split
+            painter.save()
+            painter.setClipRect(QRectF(0, 0, split_x, self.height()))
+            painter.drawImage(target, self._photo_image)
+            painter.restore()
+            painter.setPen(QPen(QColor(255, 255, 255), 2))
+            painter.drawLine(QPointF(split_x, 0), QPointF(split_x, self.height()))
+            painter.drawText(QPointF(split_x - 60, 20), "before")
+            painter.drawText(QPointF(split_x + 10, 20), "after")
+        if self._hover is not None and self.brush_size > 0 and not self._space_down:
+            radius = self.brush_size * self.zoom / 2
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.setPen(QPen(QColor(0, 0, 0, 160), 3))
+            painter.drawEllipse(self._hover, radius, radius)
+            painter.setPen(QPen(QColor(255, 255, 255, 230), 1))
+            painter.drawEllipse(self._hover, radius, radius)
+
+    # ----------------------------------------------------------------- input
+    def _near_split(self, x: float) -> bool:
+        return self._split is not None and abs(x - self.width() * self._split) <= SPLIT_GRAB_PX
+
+    def mousePressEvent(self, event) -> None:  # noqa: N802
+        pos = event.position()
+        if event.button() == Qt.MouseButton.MiddleButton or (event.button() == Qt.MouseButton.LeftButton and self._space_down):
+            self._pan_anchor = pos
+            self.setCursor(Qt.CursorShape.ClosedHandCursor)
+        elif event.button() == Qt.MouseButton.LeftButton and self._near_split(pos.x()):
+            self._dragging_split = True
+        elif event.button() == Qt.MouseButton.LeftButton and self._doc is not None:
+            self._stroking = True
+            self.stroke_pressed.emit(*self.widget_to_image(pos))
+
+    def mouseMoveEvent(self, event) -> None:  # noqa: N802
+        pos = event.position()
+        old_hover, self._hover = self._hover, pos
+        if self._pan_anchor is not None:
+            self.offset += pos - self._pan_anchor
+            self._pan_anchor = pos
+            self.update()
+            return
+        if self._dragging_split:
+            self.set_split(pos.x() / max(self.width(), 1))
+            return
+        x, y = self.widget_to_image(pos)
+        self.cursor_moved.emit(x, y)
+        if self._stroking:
+            self.stroke_moved.emit(x, y)
+        self._update_cursor_area(old_hover)
+        self._update_cursor_area(pos)
+
+    def mouseReleaseEvent(self, event) -> None:  # noqa: N802
+        if self._pan_anchor is not None and event.button() in (Qt.MouseButton.MiddleButton, Qt.MouseButton.LeftButton):
+            self._pan_anchor = None
+            self.setCursor(Qt.CursorShape.OpenHandCursor if self._space_down else Qt.CursorShape.CrossCursor)
+        elif self._dragging_split:
+            self._dragging_split = False
+        elif self._stroking and event.button() == Qt.MouseButton.LeftButton:
+            self._stroking = False
+            self.stroke_released.emit(*self.widget_to_image(event.position()))
+
+    def leaveEvent(self, event) -> None:  # noqa: N802
+        old, self._hover = self._hover, None
+        self._update_cursor_area(old)
+
+    def enterEvent(self, event) -> None:  # noqa: N802
+        self.setCursor(Qt.CursorShape.CrossCursor)
+
+    def wheelEvent(self, event) -> None:  # noqa: N802
+        delta = event.angleDelta()
+        if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            self.set_zoom(self.zoom * (1.25 ** (delta.y() / 120.0)), event.position())
+        else:
+            dx, dy = (delta.y(), 0) if event.modifiers() & Qt.KeyboardModifier.ShiftModifier else (delta.x(), delta.y())
+            self.offset += QPointF(dx / 2, dy / 2)
+            self.update()
+
+    def keyPressEvent(self, event) -> None:  # noqa: N802
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space_down = True
+            self.setCursor(Qt.CursorShape.OpenHandCursor)
+            self.update()
+        elif event.key() == Qt.Key.Key_Escape and self._stroking:
+            self._stroking = False
+            self.stroke_cancelled.emit()
+        else:
+            super().keyPressEvent(event)
+
+    def keyReleaseEvent(self, event) -> None:  # noqa: N802
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space_down = False
+            self._pan_anchor = None
+            self.setCursor(Qt.CursorShape.CrossCursor)
+            self.update()
+        else:
+            super().keyReleaseEvent(event)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        if self._doc is not None and event.oldSize().width() <= 0:
+            self.fit_to_window()
+        super().resizeEvent(event)
+
+    def _update_cursor_area(self, pos: QPointF | None) -> None:
+        if pos is None:
+            return
+        radius = int(self.brush_size * self.zoom / 2) + 4
+        self.update(QRect(int(pos.x()) - radius, int(pos.y()) - radius, 2 * radius, 2 * radius))

@@ -1,0 +1,272 @@
+"""Side panels and bars of the main window: tool options, layers, engine, notice bar."""
+
+from __future__ import annotations
+
+import qtawesome as qta
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QIcon, QPixmap
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QColorDialog,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSlider,
+    QSpinBox,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ganpaint.labelsets import LabelSet
+from ganpaint.tools import ToolSettings
+
+
+def _swatch(rgb: tuple[int, int, int], size: int = 14) -> QIcon:
+    pixmap = QPixmap(size, size)
+    pixmap.fill(QColor(*rgb))
+    return QIcon(pixmap)
+
+
+def _slider(minimum: int, maximum: int, value: int) -> QSlider:
+    slider = QSlider(Qt.Orientation.Horizontal)
+    slider.setRange(minimum, maximum)
+    slider.setValue(value)
+    slider.setMinimumWidth(90)
+    return slider
+
+
+class ToolOptionsBar(QWidget):
+    """Options of the active tool: size, hardness, opacity, colour, class and fill target.
+
+    Emits ``changed()`` after any edit of ``settings`` (a shared :class:`ToolSettings`).
+    """
+
+    changed = Signal()
+
+    def __init__(self, settings: ToolSettings, labelset: LabelSet, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.settings = settings
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(6, 2, 6, 2)
+        self.size_spin = QSpinBox()
+        self.size_spin.setRange(int(ToolSettings.MIN_SIZE), int(ToolSettings.MAX_SIZE))
+        self.size_spin.setSuffix(" px")
+        self.size_spin.setToolTip("Brush size in image pixels ([ and ] to change)")
+        self.hardness = _slider(0, 100, int(settings.hardness * 100))
+        self.hardness.setToolTip("Brush hardness")
+        self.opacity = _slider(1, 100, int(settings.opacity * 100))
+        self.opacity.setToolTip("Paint opacity")
+        self.color_button = QToolButton()
+        self.color_button.setToolTip("Paint colour (the eyedropper picks it from the photo)")
+        self.label_combo = QComboBox()
+        self.label_combo.setToolTip("Class painted by the label brush and the fill (the eyedropper picks it)")
+        self.target_combo = QComboBox()
+        for key, text in (("mask", "Mask"), ("labels", "Label map"), ("photo", "Photo")):
+            self.target_combo.addItem(text, key)
+        self.target_combo.setToolTip("Layer the fill and the eyedropper act on")
+        self._widgets = {}
+        for title, widget in (
+            ("Size", self.size_spin),
+            ("Hardness", self.hardness),
+            ("Opacity", self.opacity),
+            ("Colour", self.color_button),
+            ("Class", self.label_combo),
+            ("Target", self.target_combo),
+        ):
+            label = QLabel(title)
+            layout.addWidget(label)
+            layout.addWidget(widget)
+            self._widgets[title] = (label, widget)
+        layout.addStretch(1)
+        self.set_labelset(labelset)
+        self.sync()
+        self.size_spin.valueChanged.connect(self._edited)
+        self.hardness.valueChanged.connect(self._edited)
+        self.opacity.valueChanged.connect(self._edited)
+        self.label_combo.currentIndexChanged.connect(self._edited)
+        self.target_combo.currentIndexChanged.connect(self._edited)
+        self.color_button.clicked.connect(self._pick_color)
+
+    def set_labelset(self, labelset: LabelSet) -> None:
+        self.label_combo.blockSignals(True)
+        self.label_combo.clear()
+        for label in labelset.labels:
+            self.label_combo.addItem(_swatch(label.color), f"{label.id}: {label.name}", label.id)
+        self.label_combo.blockSignals(False)
+
+    def show_for(self, tool) -> None:
+        """Show only the options that ``tool`` uses."""
+        visible = {
+            "Size": tool.uses_size,
+            "Hardness": tool.uses_hardness,
+            "Opacity": tool.uses_opacity,
+            "Colour": tool.name in ("brush", "fill", "eyedropper"),
+            "Class": tool.name in ("labels", "fill", "eyedropper"),
+            "Target": tool.layer is None,
+        }
+        for title, (label, widget) in self._widgets.items():
+            label.setVisible(visible[title])
+            widget.setVisible(visible[title])
+
+    def sync(self) -> None:
+        """Update the widgets from ``settings`` (after [ ], the eyedropper...)."""
+        for widget in (self.size_spin, self.hardness, self.opacity, self.label_combo, self.target_combo):
+            widget.blockSignals(True)
+        self.size_spin.setValue(int(self.settings.size))
+        self.hardness.setValue(int(round(self.settings.hardness * 100)))
+        self.opacity.setValue(int(round(self.settings.opacity * 100)))
+        index = self.label_combo.findData(self.settings.label)
+        if index >= 0:
+            self.label_combo.setCurrentIndex(index)
+        self.target_combo.setCurrentIndex(max(self.target_combo.findData(self.settings.target), 0))
+        self.color_button.setIcon(_swatch(self.settings.color, 18))
+        for widget in (self.size_spin, self.hardness, self.opacity, self.label_combo, self.target_combo):
+            widget.blockSignals(False)
+
+    def _edited(self) -> None:
+        self.settings.size = float(self.size_spin.value())
+        self.settings.hardness = self.hardness.value() / 100.0
+        self.settings.opacity = self.opacity.value() / 100.0
+        if self.label_combo.currentData() is not None:
+            self.settings.label = int(self.label_combo.currentData())
+        self.settings.target = self.target_combo.currentData()
+        self.changed.emit()
+
+    def _pick_color(self) -> None:
+        color = QColorDialog.getColor(QColor(*self.settings.color), self, "Paint colour")
+        if color.isValid():
+            self.settings.color = (color.red(), color.green(), color.blue())
+            self.sync()
+            self.changed.emit()
+
+
+class LayersPanel(QWidget):
+    """Layer visibility and overlay opacity: result/photo, mask overlay, label-map overlay.
+
+    Emits ``changed()``; read ``show_result``, ``mask_opacity``, ``labels_opacity``.
+    """
+
+    changed = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        form = QFormLayout(self)
+        self.result_check = QCheckBox("Show result")
+        self.result_check.setChecked(True)
+        self.result_check.setToolTip("Show the engine's result over the photo (\\ toggles before/after)")
+        self.mask_opacity = _slider(0, 100, 50)
+        self.labels_opacity = _slider(0, 100, 0)
+        form.addRow(self.result_check)
+        form.addRow("Mask overlay", self.mask_opacity)
+        form.addRow("Label map overlay", self.labels_opacity)
+        for widget in (self.mask_opacity, self.labels_opacity):
+            widget.valueChanged.connect(self.changed)
+        self.result_check.toggled.connect(self.changed)
+
+    @property
+    def show_result(self) -> bool:
+        return self.result_check.isChecked()
+
+    @property
+    def mask_overlay(self) -> float:
+        return self.mask_opacity.value() / 100.0
+
+    @property
+    def labels_overlay(self) -> float:
+        return self.labels_opacity.value() / 100.0
+
+
+class EnginePanel(QWidget):
+    """The active engine's model, live preview, seed, and the apply / clear actions."""
+
+    model_changed = Signal(str)
+    live_changed = Signal(bool)
+    seed_changed = Signal(int)
+    apply_clicked = Signal()
+    clear_clicked = Signal()
+
+    def __init__(self, model_names: list[str], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        form = QFormLayout()
+        self.model_combo = QComboBox()
+        self.model_combo.addItems(model_names)
+        if not model_names:
+            self.model_combo.addItem("(no inpainting model installed)")
+            self.model_combo.setEnabled(False)
+        self.live_check = QCheckBox("Preview while painting")
+        self.live_check.setChecked(True)
+        self.seed_spin = QSpinBox()
+        self.seed_spin.setRange(0, 2**31 - 1)
+        dice = QToolButton()
+        dice.setIcon(qta.icon("fa5s.dice"))
+        dice.setToolTip("New random seed")
+        seed_row = QHBoxLayout()
+        seed_row.addWidget(self.seed_spin, 1)
+        seed_row.addWidget(dice)
+        form.addRow("Model", self.model_combo)
+        form.addRow(self.live_check)
+        form.addRow("Seed", seed_row)
+        layout.addLayout(form)
+        self.apply_button = QPushButton(qta.icon("fa5s.check"), "Apply fill")
+        self.apply_button.setToolTip("Bake the fill into the photo and clear the mask (Ctrl+Return)")
+        self.clear_button = QPushButton(qta.icon("fa5s.times"), "Clear mask")
+        self.clear_button.setToolTip("Remove every hole (Delete)")
+        layout.addWidget(self.apply_button)
+        layout.addWidget(self.clear_button)
+        layout.addStretch(1)
+        self.model_combo.currentTextChanged.connect(self.model_changed)
+        self.live_check.toggled.connect(self.live_changed)
+        self.seed_spin.valueChanged.connect(self.seed_changed)
+        dice.clicked.connect(self.roll)
+        self.apply_button.clicked.connect(self.apply_clicked)
+        self.clear_button.clicked.connect(self.clear_clicked)
+
+    def roll(self) -> None:
+        import random
+
+        self.seed_spin.setValue(random.randrange(0, 2**31 - 1))
+
+
+class NoticeBar(QFrame):
+    """A dismissable banner above the canvas for errors and notices; info messages fade after 8 s."""
+
+    COLORS = {"info": "#2d4f7c", "warning": "#7c5a1e", "error": "#7c2323"}
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(10, 4, 4, 4)
+        self.icon = QLabel()
+        self.text = QLabel()
+        self.text.setWordWrap(True)
+        self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        close = QToolButton()
+        close.setIcon(qta.icon("fa5s.times", color="white"))
+        close.setAutoRaise(True)
+        close.clicked.connect(self.hide)
+        layout.addWidget(self.icon)
+        layout.addWidget(self.text, 1)
+        layout.addWidget(close)
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(self.hide)
+        self.level = "info"
+        self.hide()
+
+    def show_message(self, message: str, level: str = "info") -> None:
+        self.level = level
+        icon = {"info": "fa5s.info-circle", "warning": "fa5s.exclamation-triangle", "error": "fa5s.times-circle"}[level]
+        self.icon.setPixmap(qta.icon(icon, color="white").pixmap(16, 16))
+        self.text.setText(message)
+        self.setStyleSheet(f"NoticeBar {{ background: {self.COLORS[level]}; }} QLabel {{ color: white; }}")
+        self.show()
+        if level == "info":
+            self._timer.start(8000)
+        else:
+            self._timer.stop()

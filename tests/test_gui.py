@@ -1,0 +1,174 @@
+"""GUI tests: drive the real main window (offscreen) with qtbot, with a fake inpainting engine."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
+from PySide6.QtGui import QMouseEvent, QWheelEvent
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from tests.conftest import SAMPLES
+from tests.fakes import FILL_COLOR
+
+pytestmark = pytest.mark.gui
+
+
+@pytest.fixture
+def window(qtbot, fake_models):
+    from ganpaint.ui.app import create_window
+
+    win = create_window(str(SAMPLES / "chelsea.png"), device="cpu", offer_recovery=False)
+    win.confirm_discard = False
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    yield win
+    win.close()
+
+
+def _send(widget, kind, pos, button, buttons):
+    event = QMouseEvent(kind, pos, widget.mapToGlobal(pos), button, buttons, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(widget, event)
+
+
+def drag(canvas, points):
+    """Press, move through and release the left button at image-pixel ``points``."""
+    left, none = Qt.MouseButton.LeftButton, Qt.MouseButton.NoButton
+    widget_points = [canvas.image_to_widget(x, y) for x, y in points]
+    _send(canvas, QEvent.Type.MouseButtonPress, widget_points[0], left, left)
+    for pos in widget_points[1:]:
+        _send(canvas, QEvent.Type.MouseMove, pos, none, left)
+    _send(canvas, QEvent.Type.MouseButtonRelease, widget_points[-1], left, none)
+
+
+def test_mask_stroke_is_filled_and_undo_clears_it(window, qtbot):
+    doc = window.controller.doc
+    photo = doc.photo.copy()
+    window.set_tool("mask")
+    window.controller.settings.size = 30
+    drag(window.canvas, [(100, 150), (150, 150), (200, 150)])
+    assert doc.mask[150, 150] == 255
+    qtbot.waitUntil(lambda: doc.result is not None and doc.result_revision == doc.revision, timeout=10000)
+    holes = doc.mask > 127
+    assert (doc.result[holes] == FILL_COLOR).all()
+    assert np.array_equal(doc.result[~holes], photo[~holes])
+    assert "ms" in window.timing_label.text()
+    # the canvas shows the fill: the display buffer inside the hole is the fill colour (outline aside)
+    window.undo_action.trigger()
+    assert not doc.mask.any()
+    qtbot.waitUntil(lambda: doc.result is None, timeout=5000)
+    window.redo_action.trigger()
+    assert doc.mask[150, 150] == 255
+
+
+def test_apply_bakes_fill_into_photo_undoably(window, qtbot):
+    doc = window.controller.doc
+    photo = doc.photo.copy()
+    drag(window.canvas, [(60, 60), (90, 60)])
+    qtbot.waitUntil(lambda: doc.result is not None and doc.result_revision == doc.revision, timeout=10000)
+    window.apply_action.trigger()
+    assert tuple(doc.photo[60, 75]) == FILL_COLOR
+    assert not doc.mask.any()
+    window.undo_action.trigger()
+    assert np.array_equal(doc.photo, photo)
+    assert doc.mask[60, 75] == 255
+
+
+def test_engine_failure_shows_notice_and_app_keeps_working(window, qtbot, fake_models):
+    doc = window.controller.doc
+    fake_models.fail_next = True
+    drag(window.canvas, [(50, 50), (70, 50)])
+    qtbot.waitUntil(lambda: window.notice_bar.isVisible() and window.notice_bar.level == "error", timeout=10000)
+    assert "fail" in window.notice_bar.text.text()
+    drag(window.canvas, [(150, 200), (170, 200)])
+    qtbot.waitUntil(lambda: doc.result is not None and doc.result_revision == doc.revision, timeout=10000)
+
+
+def test_save_and_reopen_project(window, qtbot, tmp_path):
+    doc = window.controller.doc
+    drag(window.canvas, [(40, 40), (80, 80)])
+    path = tmp_path / "cat.ganpaint"
+    assert window._save_to(str(path))
+    assert not doc.dirty and "cat.ganpaint" in window.windowTitle()
+    mask = doc.mask.copy()
+    window.controller.clear_mask()
+    assert window.open_path(str(path))
+    reopened = window.controller.doc
+    assert reopened is not doc
+    assert np.array_equal(reopened.mask, mask)
+    assert np.array_equal(reopened.photo, doc.photo)
+
+
+def test_bad_file_gives_visible_notice_and_keeps_document(window, tmp_path):
+    doc = window.controller.doc
+    bad = tmp_path / "broken.png"
+    bad.write_bytes(b"not a png at all")
+    assert not window.open_path(str(bad))
+    assert window.notice_bar.isVisible() and window.notice_bar.level == "error"
+    assert "broken.png" in window.notice_bar.text.text()
+    assert window.controller.doc is doc
+
+
+def test_tool_shortcuts_and_brush_size_keys(window, qtbot):
+    window.canvas.setFocus()
+    qtbot.keyClick(window.canvas, Qt.Key.Key_B)
+    assert window.controller.tool.name == "brush"
+    qtbot.keyClick(window.canvas, Qt.Key.Key_E)
+    assert window.controller.tool.name == "eraser"
+    size = window.controller.settings.size
+    qtbot.keyClick(window.canvas, Qt.Key.Key_BracketRight)
+    assert window.controller.settings.size > size
+    assert window.options_bar.size_spin.value() == int(window.controller.settings.size)
+    qtbot.keyClick(window.canvas, Qt.Key.Key_M)
+    assert window.controller.tool.name == "mask"
+
+
+def test_ctrl_wheel_zooms_around_pointer_and_fit(window):
+    canvas = window.canvas
+    zoom = canvas.zoom
+    pos = QPointF(canvas.width() / 2, canvas.height() / 2)
+    before = canvas.widget_to_image(pos)
+    event = QWheelEvent(pos, canvas.mapToGlobal(pos), QPoint(), QPoint(0, 120), Qt.MouseButton.NoButton,
+                        Qt.KeyboardModifier.ControlModifier, Qt.ScrollPhase.NoScrollPhase, False)
+    QApplication.sendEvent(canvas, event)
+    assert canvas.zoom == pytest.approx(zoom * 1.25)
+    assert canvas.widget_to_image(pos) == pytest.approx(before)
+    canvas.actual_size()
+    assert canvas.zoom == 1.0
+    assert "100 %" in window.zoom_label.text()
+
+
+def test_before_after_toggle_and_split(window):
+    window.compare_action.trigger()
+    assert window.canvas.showing_before
+    window.compare_action.trigger()
+    assert not window.canvas.showing_before
+    window.split_action.trigger()
+    assert window.canvas.split == 0.5
+
+
+def test_autosave_then_recovery_offer(qtbot, fake_models, monkeypatch):
+    from ganpaint.ui.app import create_window
+
+    first = create_window(str(SAMPLES / "chelsea.png"), device="cpu", offer_recovery=False)
+    qtbot.addWidget(first)
+    drag(first.canvas, [(30, 30), (60, 60)])
+    first.autosave_now()
+    mask = first.controller.doc.mask.copy()
+    first.controller.shutdown()  # simulate a crash: no clean close, the autosave stays behind
+    first.autosave_timer.stop()
+    # the crashed process is gone: its lock names a pid that no longer exists
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    lock = first.autosave.path.with_suffix(".lock")
+    lock.write_text(json.dumps({"pid": dead.pid}))
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    second = create_window(None, device="cpu", offer_recovery=True)
+    qtbot.addWidget(second)
+    second.confirm_discard = False
+    assert np.array_equal(second.controller.doc.mask, mask)
+    assert second.controller.doc.dirty
+    second.close()
