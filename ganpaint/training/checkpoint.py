@@ -115,8 +115,7 @@ def export_model(module: nn.Module | Mapping[str, torch.Tensor], models_dir: str
             v = v.half()
         tensors[k] = v.contiguous().clone()
     _atomic_replace(weights_path, lambda tmp: save_file(tensors, tmp, metadata={"name": name}))
-    full = dict(card)
-    full["name"] = name
+    full = {"name": name, **{k: v for k, v in card.items() if k != "name"}}
     full["weights"] = weights_path.name
     full["sha256"] = sha256_of(weights_path)
     _write_card(full, card_path)

@@ -119,7 +119,7 @@ def inpaint_card(config: dict, *, resolution: int, dataset: list[str], training:
         "resolution": int(resolution),
         "config": dict(config),
         "labels": [],
-        "dataset": dataset,
+        "dataset": ", ".join(f"{d} (train split)" for d in dataset),
         "licence": "Weights: research / non-commercial use (trained on research-only image sets: "
                    + ", ".join(dataset) + "); see each dataset's SOURCE.md.",
         "training": training,
@@ -194,8 +194,7 @@ def run(args: argparse.Namespace) -> int:
         torch.set_rng_state(state["torch_rng"])
         history_cmds = list(state.get("commands", []))
         print(f"resumed from {ckpt_path} at step {step}", file=sys.stderr)
-    command = "ganpaint train inpaint " + " ".join(shlex.quote(a) for a in sys.argv[3:]) if sys.argv[1:3] == ["train", "inpaint"] \
-        else "ganpaint train inpaint " + _args_to_cli(args)
+    command = _command_line(args)
     history_cmds.append(command)
     data_names = [Path(d).name for d in args.data]
 
@@ -355,6 +354,17 @@ def run(args: argparse.Namespace) -> int:
           file=sys.stderr)
     export()
     return 0
+
+
+def _command_line(args: argparse.Namespace) -> str:
+    """The command that started this run, for the model card."""
+    argv = sys.argv
+    if "train" in argv and "inpaint" in argv:
+        i = argv.index("inpaint")
+        return "ganpaint train inpaint " + " ".join(shlex.quote(a) for a in argv[i + 1:])
+    if argv and argv[0].endswith("train_inpaint.py"):
+        return "python -m ganpaint.training.train_inpaint " + " ".join(shlex.quote(a) for a in argv[1:])
+    return "ganpaint train inpaint " + _args_to_cli(args)
 
 
 def _args_to_cli(args: argparse.Namespace) -> str:
