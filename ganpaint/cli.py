@@ -20,6 +20,8 @@ COMMAND_MODULES: dict[str, str] = {
     "models": "ganpaint.commands.models",
     "bench": "ganpaint.commands.bench",
     "inpaint": "ganpaint.commands.inpaint",
+    "synthesize": "ganpaint.commands.synthesize",
+    "segment": "ganpaint.commands.segment",
     "train": "ganpaint.commands.tasks",
     "eval": "ganpaint.commands.tasks",
 }
@@ -39,7 +41,13 @@ def _command_parser(only: str | None) -> argparse.ArgumentParser:
         if (only is not None and name != only) or module_name in registered:
             continue
         registered.add(module_name)
-        importlib.import_module(module_name).register(subparsers)
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as error:
+            if error.name != module_name or only is not None:
+                raise
+            continue  # an optional command that is not installed: leave it out of --help
+        module.register(subparsers)
     return parser
 
 

@@ -172,3 +172,28 @@ def test_autosave_then_recovery_offer(qtbot, fake_models, monkeypatch):
     assert np.array_equal(second.controller.doc.mask, mask)
     assert second.controller.doc.dirty
     second.close()
+
+
+def test_escape_cancels_stroke_in_progress(window):
+    doc = window.controller.doc
+    canvas = window.canvas
+    left, none = Qt.MouseButton.LeftButton, Qt.MouseButton.NoButton
+    _send(canvas, QEvent.Type.MouseButtonPress, canvas.image_to_widget(40, 40), left, left)
+    _send(canvas, QEvent.Type.MouseMove, canvas.image_to_widget(90, 40), none, left)
+    assert doc.mask.any()
+    window.cancel_action.trigger()
+    assert not doc.mask.any()
+    _send(canvas, QEvent.Type.MouseButtonRelease, canvas.image_to_widget(90, 40), left, none)
+    assert not doc.mask.any() and not doc.can_undo
+
+
+def test_held_inference_can_be_cancelled(window, qtbot, fake_models):
+    doc = window.controller.doc
+    fake_models.release.clear()  # the engine holds until released
+    drag(window.canvas, [(40, 40), (60, 40)])
+    qtbot.waitUntil(lambda: window.controller.worker.busy, timeout=5000)
+    window.cancel_action.trigger()
+    fake_models.release.set()
+    qtbot.waitUntil(lambda: not window.controller.worker.busy, timeout=5000)
+    assert doc.result is None
+    assert "cancelled" in window.notice_bar.text.text()

@@ -12,9 +12,12 @@ import importlib
 
 TRAINERS: dict[str, tuple[str, str]] = {
     "inpaint": ("ganpaint.training.train_inpaint", "train the inpainting generator (gated convolutions, SN-PatchGAN)"),
+    "spade": ("ganpaint.training.train_spade", "train a SPADE semantic synthesis generator (GauGAN)"),
+    "segment": ("ganpaint.training.train_segment", "train a semantic segmentation network for a label set"),
 }
 EVALUATORS: dict[str, tuple[str, str]] = {
     "inpaint": ("ganpaint.training.eval_inpaint", "evaluate inpainting on held-out images against baselines"),
+    "spade": ("ganpaint.training.eval_spade", "evaluate semantic synthesis: segmenter mIoU and Frechet distance"),
 }
 
 
@@ -22,8 +25,13 @@ def _register_group(subparsers, command: str, help_text: str, modules: dict[str,
     parser = subparsers.add_parser(command, help=help_text)
     tasks = parser.add_subparsers(dest="task", metavar="TASK", required=True)
     for task, (module_name, task_help) in modules.items():
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as error:
+            if error.name != module_name:
+                raise
+            continue  # task not implemented in this build
         task_parser = tasks.add_parser(task, help=task_help, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-        module = importlib.import_module(module_name)
         module.add_arguments(task_parser)
         task_parser.set_defaults(func=module.run)
 

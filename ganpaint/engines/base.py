@@ -51,7 +51,8 @@ class Engine(ABC):
 
     @abstractmethod
     def run(self, request: "Request", cancel: "CancelToken", progress: ProgressCallback) -> np.ndarray:
-        """Serve one request and return RGB ``uint8 (H, W, 3)`` at the request's image size.
+        """Serve one request and return RGB ``uint8 (H, W, 3)`` at the request's image size
+        (segmentation engines return a label map of class ids, ``uint8 (H, W)``).
 
         Raises:
             Cancelled: ``cancel`` was set while running (the worker drops the request).

@@ -388,11 +388,12 @@ class InferenceWorker:
 
     @staticmethod
     def _check_output(image: object, request: Request) -> np.ndarray:
-        if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+        rgb_or_label_map = isinstance(image, np.ndarray) and (image.ndim == 2 or (image.ndim == 3 and image.shape[2] == 3))
+        if not rgb_or_label_map or image.dtype != np.uint8:
             shape = getattr(image, "shape", None)
             raise EngineError(
                 f"{request.task} engine returned {type(image).__name__}"
-                f"{f' {tuple(shape)}' if shape is not None else ''} instead of an RGB uint8 image"
+                f"{f' {tuple(shape)}' if shape is not None else ''} instead of an RGB or label-map uint8 image"
             )
         source = getattr(request, "image", None)
         if isinstance(source, np.ndarray) and source.shape[:2] != image.shape[:2]:

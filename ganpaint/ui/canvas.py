@@ -32,13 +32,11 @@ class CanvasView(QWidget):
 
     Signals carry image coordinates in pixels (float): ``stroke_pressed/moved/released(x, y)``;
     ``cursor_moved(x, y)`` on every hover; ``zoom_changed(zoom)`` with 1.0 = 100 %;
-    ``stroke_cancelled()`` when Escape is pressed mid-stroke.
     """
 
     stroke_pressed = Signal(float, float)
     stroke_moved = Signal(float, float)
     stroke_released = Signal(float, float)
-    stroke_cancelled = Signal()
     cursor_moved = Signal(float, float)
     zoom_changed = Signal(float)
 
@@ -263,11 +261,12 @@ class CanvasView(QWidget):
             self._space_down = True
             self.setCursor(Qt.CursorShape.OpenHandCursor)
             self.update()
-        elif event.key() == Qt.Key.Key_Escape and self._stroking:
-            self._stroking = False
-            self.stroke_cancelled.emit()
         else:
             super().keyPressEvent(event)
+
+    def end_stroke(self) -> None:
+        """Forget the stroke in progress (Escape); the pointer release that follows paints nothing."""
+        self._stroking = False
 
     def keyReleaseEvent(self, event) -> None:  # noqa: N802
         if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():

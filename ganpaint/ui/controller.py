@@ -116,6 +116,16 @@ class StudioController(QObject):
             self.tool.cancel(self.doc)
             self.canvas_dirty.emit(None)
 
+    def cancel(self) -> None:
+        """Escape: abandon the stroke in progress, else stop the running inference."""
+        if self.stroking:
+            self.pointer_cancelled()
+        elif self.worker.busy:
+            self.worker.cancel()
+            self._submitted_revision = -1  # the next edit (or a re-request) computes again
+            self.progress.emit(-1.0)
+            self.notice.emit("Inference cancelled.", "info")
+
     def _dirty(self, rect) -> None:
         if rect is not None:
             self.canvas_dirty.emit(rect)
@@ -220,6 +230,9 @@ class StudioController(QObject):
             self.progress.emit(-1.0)
         elif isinstance(event, events.Progress):
             self.progress.emit(event.fraction)
+            doc = self.doc
+            if event.partial is not None and doc is not None and event.revision == self._submitted_revision and event.partial.shape[:2] == doc.shape:
+                doc.set_result(np.array(event.partial), -1)  # a preview: "apply" waits for the final result
         elif isinstance(event, events.Started):
             self.progress.emit(0.0)
         elif isinstance(event, events.Failed):

@@ -130,7 +130,8 @@ class MainWindow(QMainWindow):
         self.redo_action = act("&Redo", self.controller.redo, ["Ctrl+Shift+Z", "Ctrl+Y"], "fa5s.redo")
         self.apply_action = act("&Apply fill", self.controller.apply_result, ["Ctrl+Return", "Ctrl+Enter"], "fa5s.check")
         self.clear_action = act("&Clear mask", self.controller.clear_mask, "Delete", "fa5s.times")
-        for action in (self.undo_action, self.redo_action, None, self.apply_action, self.clear_action):
+        self.cancel_action = act("Ca&ncel stroke / inference", self._cancel, "Esc", "fa5s.stop-circle")
+        for action in (self.undo_action, self.redo_action, None, self.apply_action, self.clear_action, self.cancel_action):
             edit_menu.addSeparator() if action is None else edit_menu.addAction(action)
 
         view_menu = self.menuBar().addMenu("&View")
@@ -202,7 +203,6 @@ class MainWindow(QMainWindow):
         canvas.stroke_moved.connect(c.pointer_moved)
         canvas.stroke_released.connect(c.pointer_released)
         canvas.stroke_released.connect(lambda x, y: self.options_bar.sync())
-        canvas.stroke_cancelled.connect(c.pointer_cancelled)
         canvas.cursor_moved.connect(lambda x, y: self.position_label.setText(f"{int(x)}, {int(y)}"))
         canvas.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f} %"))
         c.document_replaced.connect(self._on_document_replaced)
@@ -236,6 +236,10 @@ class MainWindow(QMainWindow):
         self.controller.settings.resize(factor)
         self.options_bar.sync()
         self._on_options_changed()
+
+    def _cancel(self) -> None:
+        self.canvas.end_stroke()
+        self.controller.cancel()
 
     def toggle_before(self) -> None:
         self.canvas.set_show_before(self.compare_action.isChecked())
