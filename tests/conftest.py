@@ -35,16 +35,24 @@ def fake_models(tmp_path, monkeypatch):
 
     Returns the fake engine class, whose class attributes let a test hold or fail runs.
     """
-    from tests.fakes import FakeInpaintEngine, write_fake_model
+    import json
+
+    from tests.fakes import FakeInpaintEngine, FakeSegmentEngine, FakeSynthesisEngine, write_fake_model
 
     from ganpaint.engines.registry import register_engine_class, unregister_engine_class
 
     models = tmp_path / "models"
     models.mkdir()
+    labels = json.loads((REPO / "resources" / "palettes" / "landscape.json").read_text())["labels"]
     write_fake_model(models, "fake-inpaint")
+    write_fake_model(models, "fake-segment", "segment", "fake-segment", labels)
+    write_fake_model(models, "fake-spade", "synthesize", "fake-spade", labels)
     monkeypatch.setenv("GANPAINT_MODELS_DIR", str(models))
     FakeInpaintEngine.reset()
-    register_engine_class(FakeInpaintEngine)
+    engines = (FakeInpaintEngine, FakeSegmentEngine, FakeSynthesisEngine)
+    for engine in engines:
+        register_engine_class(engine)
     yield FakeInpaintEngine
     FakeInpaintEngine.release.set()
-    unregister_engine_class(FakeInpaintEngine)
+    for engine in engines:
+        unregister_engine_class(engine)

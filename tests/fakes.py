@@ -12,14 +12,15 @@ from ganpaint.engines.registry import sha256_file, write_card
 FILL_COLOR = (255, 0, 255)
 
 
-def write_fake_model(folder, name):
+def write_fake_model(folder, name, task="inpaint", architecture="fake-inpaint", labels=None):
     """Write a tiny weights file and a card with the right sha256 into ``folder``."""
     weights = folder / f"{name}.safetensors"
     save_file({"scale": torch.ones(1)}, str(weights))
     card = {
         "name": name,
-        "task": "inpaint",
-        "architecture": "fake-inpaint",
+        "task": task,
+        "architecture": architecture,
+        "labels": labels,
         "resolution": 64,
         "weights": weights.name,
         "sha256": sha256_file(weights),
@@ -59,4 +60,44 @@ class FakeInpaintEngine(Engine):
             raise RuntimeError("the fake engine was told to fail")
         out = np.array(request.image)
         out[request.mask > 127] = FILL_COLOR
+        return out
+
+
+class FakeSegmentEngine(Engine):
+    """Reads every photo as sky (class 0) over grass (class 3)."""
+
+    task = "segment"
+    architectures = ("fake-segment",)
+
+    def load(self, device, half=False):
+        self.device = device
+
+    def run(self, request, cancel, progress):
+        height, width = request.image.shape[:2]
+        labels = np.full((height, width), 3, np.uint8)
+        labels[: height // 2] = 0
+        return labels
+
+
+def synth_color(labels):
+    """The fake synthesis engine's picture of a label map: grey level 20 x class id, RGB uint8."""
+    return np.repeat((labels.astype(np.uint8) * 20)[..., None], 3, axis=2)
+
+
+class FakeSynthesisEngine(Engine):
+    """Paints each class as a grey level; in photo mode only inside ``region``."""
+
+    task = "synthesize"
+    architectures = ("fake-spade",)
+
+    def load(self, device, half=False):
+        self.device = device
+
+    def run(self, request, cancel, progress):
+        picture = synth_color(request.labels)
+        if request.photo is None:
+            return picture
+        out = np.array(request.photo)
+        region = request.region if request.region is not None else np.ones(request.labels.shape, bool)
+        out[region] = picture[region]
         return out

@@ -55,6 +55,8 @@ class CanvasView(QWidget):
         self._display = np.zeros((1, 1, 3), np.uint8)
         self._display_image = _qimage(self._display)
         self._photo_image: QImage | None = None
+        self._before_array: np.ndarray | None = None  # keeps the "before" picture's pixels alive
+        self.before_source = None  # callable(doc) -> RGB array shown as "before"; None: the photo
         self._split: float | None = None
         self._show_before = False
         self._space_down = False
@@ -102,7 +104,9 @@ class CanvasView(QWidget):
                 labels = self._labels_rgb_lut[doc.labels[cy0:cy1, cx0:cx1]]
             composed = compose(self.picture()[cy0:cy1, cx0:cx1], doc.mask[cy0:cy1, cx0:cx1], labels, self.overlay)
             self._display[y0:y1, x0:x1] = composed[y0 - cy0 : y1 - cy0, x0 - cx0 : x1 - cx0]
-        self._photo_image = _qimage(np.ascontiguousarray(doc.photo)) if doc.photo.flags.c_contiguous else None
+        before = self.before_source(doc) if self.before_source is not None else doc.photo
+        self._before_array = np.ascontiguousarray(before)
+        self._photo_image = _qimage(self._before_array)
         if rect is None:
             self.update()
         else:

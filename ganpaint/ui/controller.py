@@ -3,6 +3,13 @@
 Data flows one way: canvas pointer signals -> tool -> document (+ history) -> request snapshot ->
 :class:`~ganpaint.inference.worker.InferenceWorker` -> result -> document result layer -> canvas.
 Worker events arrive on the worker thread and are re-posted to the GUI thread through a queued signal.
+
+Two modes (the engine dock's tabs):
+
+* ``"inpaint"``: the mask's holes are filled (:class:`InpaintRequest`);
+* ``"synthesize"``: a SPADE model paints from the label map (:class:`SynthesisRequest`). On a photo the
+  label map starts as the segmenter's reading of it, and only pixels whose labels the user changed are
+  regenerated; on a blank canvas (``doc.settings["canvas"] == "blank"``) the whole picture is generated.
 """
 
 from __future__ import annotations
@@ -15,15 +22,17 @@ from PySide6.QtCore import QObject, Qt, Signal, Slot
 from ganpaint.document.model import Document
 from ganpaint.errors import GanpaintError
 from ganpaint.inference import events
-from ganpaint.inference.requests import InpaintRequest
+from ganpaint.inference.requests import InpaintRequest, SegmentRequest, SynthesisRequest
 from ganpaint.inference.worker import InferenceWorker
+from ganpaint.labelsets import LabelSet, default_labelset
 from ganpaint.tools import TOOL_CLASSES, Tool, ToolSettings
 from ganpaint.tools.base import BrushStrokeTool
 
 log = logging.getLogger(__name__)
 
-#: layers whose edits change what the inpainting engine sees.
-INPAINT_INPUTS = {"photo", "mask"}
+MODES = ("inpaint", "synthesize")
+#: layers whose edits change what each mode's engine sees.
+MODE_INPUTS = {"inpaint": {"photo", "mask"}, "synthesize": {"photo", "labels"}}
 
 
 class StudioController(QObject):
@@ -37,6 +46,7 @@ class StudioController(QObject):
         notice(str, str): message and level ("info", "warning", "error") for the notice bar.
         device_changed(str): device label for the status bar.
         history_changed(): undo/redo availability or texts changed.
+        labelset_changed(object): the :class:`LabelSet` of the active synthesis model.
     """
 
     document_replaced = Signal(object)
@@ -46,6 +56,7 @@ class StudioController(QObject):
     notice = Signal(str, str)
     device_changed = Signal(str)
     history_changed = Signal()
+    labelset_changed = Signal(object)
     _worker_event = Signal(object)
 
     def __init__(self, registry, device: str = "auto", parent: QObject | None = None) -> None:
@@ -55,12 +66,19 @@ class StudioController(QObject):
         self.tools: dict[str, Tool] = {cls.name: cls(self.settings) for cls in TOOL_CLASSES}
         self.tool: Tool = self.tools["mask"]
         self.doc: Document | None = None
+        self.mode = "inpaint"
         self.live_preview = True
         self.seed = 0
-        card = registry.default_for("inpaint")
-        self.inpaint_model: str | None = card.name if card is not None else None
+        self.models: dict[str, str | None] = {}
+        for task in ("inpaint", "synthesize", "segment"):
+            card = registry.default_for(task)
+            self.models[task] = card.name if card is not None else None
+        self.labelset: LabelSet = self._labelset_for(self.models["synthesize"])
+        self.style_image: np.ndarray | None = None  # reference picture for the style encoder
         self.last_elapsed_ms: float | None = None
         self._submitted_revision = -1
+        self._segmentation: np.ndarray | None = None  # the segmenter's reading of the current photo
+        self._segmenting = False
         self._worker_event.connect(self._on_worker_event, Qt.ConnectionType.QueuedConnection)
         try:
             self.worker = InferenceWorker(registry, device=device, on_event=self._worker_event.emit)
@@ -76,13 +94,78 @@ class StudioController(QObject):
 
     def set_document(self, doc: Document) -> None:
         """Make ``doc`` the open document (replacing any other) and schedule its first inference."""
+        if self.doc is not None:
+            self.doc.remove_listener(self._on_document_changed)
         self.doc = doc
         doc.add_listener(self._on_document_changed)
         self.seed = int(doc.settings.get("seed", self.seed))
-        self.inpaint_model = doc.settings.get("inpaint_model", self.inpaint_model)
+        for task in ("inpaint", "synthesize"):
+            name = doc.settings.get(f"{task}_model")
+            if name in self.registry.names():
+                self.models[task] = name
+        self._segmentation = None
         self._submitted_revision = -1
+        self.worker.cancel()
         self.document_replaced.emit(doc)
         self.history_changed.emit()
+        self.request_inference()
+
+    @property
+    def blank_canvas(self) -> bool:
+        """True for a canvas started from a label map (no photo to keep)."""
+        return self.doc is not None and self.doc.settings.get("canvas") == "blank"
+
+    # ----------------------------------------------------------------- modes and models
+    def set_mode(self, mode: str) -> None:
+        """Switch between ``"inpaint"`` and ``"synthesize"``; the result is recomputed for the new mode."""
+        if mode not in MODES or mode == self.mode:
+            return
+        self.mode = mode
+        self._submitted_revision = -1
+        if self.doc is not None:
+            self.doc.set_result(None)
+        self.request_inference()
+
+    def set_model(self, task: str, name: str) -> None:
+        """Use model ``name`` for ``task`` (stored in the document's settings)."""
+        if name not in self.registry.names():
+            return
+        self.models[task] = name
+        if task == "synthesize":
+            self.labelset = self._labelset_for(name)
+            self.labelset_changed.emit(self.labelset)
+            self._segmentation = None
+        if self.doc is not None:
+            self.doc.settings[f"{task}_model"] = name
+            self._submitted_revision = -1
+            self.request_inference()
+
+    def _labelset_for(self, model: str | None) -> LabelSet:
+        if model is None:
+            return default_labelset()
+        from ganpaint.engines.segment import labelset_from_card
+
+        return labelset_from_card(self.registry.get(model))
+
+    def segmenter_for_labelset(self) -> str | None:
+        """The segmentation model whose classes are the synthesis model's (by name first, then by ids)."""
+        synth = self.models["synthesize"]
+        if synth is None:
+            return None
+        card = self.registry.get(synth)
+        named = card.config.get("segmenter") if isinstance(card.config, dict) else None
+        if named in self.registry.names():
+            return named
+        ids = {label.id for label in self.labelset.labels}
+        for candidate in self.registry.cards("segment"):
+            if candidate.labels and {int(label["id"]) for label in candidate.labels} == ids:
+                return candidate.name
+        return None
+
+    def set_style_image(self, image: np.ndarray | None) -> None:
+        """Style reference for synthesis (None: the photo's own style, or the seed on a blank canvas)."""
+        self.style_image = image
+        self._submitted_revision = -1
         self.request_inference()
 
     # ----------------------------------------------------------------- tools
@@ -123,6 +206,7 @@ class StudioController(QObject):
         elif self.worker.busy:
             self.worker.cancel()
             self._submitted_revision = -1  # the next edit (or a re-request) computes again
+            self._segmenting = False
             self.progress.emit(-1.0)
             self.notice.emit("Inference cancelled.", "info")
 
@@ -136,13 +220,16 @@ class StudioController(QObject):
 
     # ----------------------------------------------------------------- document edits
     def _on_document_changed(self, layers: set[str], rect) -> None:
+        if "photo" in layers and not self.stroking:
+            self._segmentation = None
+        relevant = bool(layers & MODE_INPUTS[self.mode])
         if self.stroking:
-            if self.live_preview and layers & INPAINT_INPUTS:
+            if self.live_preview and relevant:
                 self.request_inference(debounce=True)
             return
         self.canvas_dirty.emit(rect)
         self.history_changed.emit()
-        if layers & INPAINT_INPUTS:
+        if relevant:
             self.request_inference()
 
     def undo(self) -> None:
@@ -159,48 +246,100 @@ class StudioController(QObject):
             self.doc.set_layer("mask", np.zeros_like(self.doc.mask), "Clear mask")
 
     def apply_result(self) -> bool:
-        """Bake the current fill into the photo and clear the mask, so the next erasure builds on it.
+        """Bake the current result into the photo (one undo step).
 
-        Undoable (one step per layer). Returns False when there is no up-to-date result to apply.
+        Inpainting: the fill goes into the photo and the mask is cleared, so the next erasure builds on
+        it. Synthesis: the picture becomes the photo, and the current label map its reading, so further
+        label edits regenerate only what they change. Returns False when there is no up-to-date result.
         """
         doc = self.doc
         if doc is None or doc.result is None:
-            self.notice.emit("Nothing to apply: paint a mask and wait for the fill.", "info")
+            self.notice.emit("Nothing to apply yet: edit the picture and wait for the result.", "info")
             return False
         if doc.result_revision != self._submitted_revision:
-            self.notice.emit("The fill is still being computed; apply again when it appears.", "info")
+            self.notice.emit("The result is still being computed; apply again when it appears.", "info")
             return False
         result = doc.result.copy()
-        with doc.group("Apply fill"):
-            doc.set_layer("photo", result, "Apply fill")
-            doc.set_layer("mask", np.zeros_like(doc.mask), "Apply fill")
+        with doc.group("Apply result"):
+            doc.set_layer("photo", result, "Apply result")
+            if self.mode == "inpaint":
+                doc.set_layer("mask", np.zeros_like(doc.mask), "Apply result")
+        if self.mode == "synthesize":
+            doc.settings.pop("canvas", None)
+            self._segmentation = doc.labels.copy()
+            self._submitted_revision = doc.revision
+            doc.set_result(None)
         return True
+
+    def adopt_segmentation(self) -> None:
+        """Replace the label map by a fresh reading of the photo (undoable)."""
+        self._segmentation = None
+        if self.doc is not None:
+            self.doc.settings.pop("labels_source", None)
+            self._submitted_revision = -1
+            self.request_inference()
 
     # ----------------------------------------------------------------- inference
     def request_inference(self, debounce: bool = False) -> None:
-        """Snapshot the document into a request for the active engine and submit it (latest wins)."""
+        """Snapshot the document into a request for the active mode and submit it (latest wins)."""
         doc = self.doc
-        if doc is None:
+        if doc is None or doc.revision == self._submitted_revision:
             return
-        if not doc.mask.any() or self.inpaint_model is None:
-            if doc.result is not None:
-                doc.set_result(None, doc.revision)
-                self.canvas_dirty.emit(None)
-            self.worker.cancel()
-            self._submitted_revision = doc.revision
-            if self.inpaint_model is None and doc.mask.any():
-                self.notice.emit("No inpainting model is installed: see 'ganpaint models list'.", "warning")
+        request = self._inpaint_request() if self.mode == "inpaint" else self._synthesis_request()
+        if request is None:
             return
-        if doc.revision == self._submitted_revision:
-            return
-        request = InpaintRequest.snapshot(doc.revision, doc.photo, doc.mask, self.inpaint_model, self.seed)
         self._submitted_revision = doc.revision
-        self.worker.submit(request, debounce=debounce)
+        self.worker.submit(request, debounce=debounce and not isinstance(request, SegmentRequest))
 
-    def set_inpaint_model(self, name: str) -> None:
-        self.inpaint_model = name
-        if self.doc is not None:
-            self.doc.settings["inpaint_model"] = name
+    def _no_result(self) -> None:
+        """Nothing to compute for the current inputs: show the photo and stop any work."""
+        doc = self.doc
+        self.worker.cancel()
+        self._submitted_revision = doc.revision
+        if doc.result is not None:
+            doc.set_result(None, doc.revision)
+
+    def _inpaint_request(self):
+        doc, model = self.doc, self.models["inpaint"]
+        if not doc.mask.any():
+            return self._no_result()
+        if model is None:
+            self.notice.emit("No inpainting model is installed: see 'ganpaint models list'.", "warning")
+            return self._no_result()
+        return InpaintRequest.snapshot(doc.revision, doc.photo, doc.mask, model, self.seed)
+
+    def _synthesis_request(self):
+        doc, model = self.doc, self.models["synthesize"]
+        if model is None:
+            self.notice.emit("No semantic synthesis model is installed: see 'ganpaint models list'.", "warning")
+            return self._no_result()
+        if self.blank_canvas:
+            return SynthesisRequest.snapshot(doc.revision, doc.labels, model, self.seed, style=self.style_image)
+        if self._segmentation is None:
+            segmenter = self.segmenter_for_labelset()
+            if segmenter is None:
+                self.notice.emit(f"No segmenter for the {self.labelset.name} classes is installed.", "warning")
+                return self._no_result()
+            self._segmenting = True
+            self.notice.emit("Reading the photo's regions...", "info")
+            return SegmentRequest.snapshot(doc.revision, doc.photo, segmenter)
+        region = doc.labels != self._segmentation
+        if not region.any():
+            return self._no_result()
+        return SynthesisRequest.snapshot(doc.revision, doc.labels, model, self.seed, style=self.style_image,
+                                         photo=doc.photo, region=region)
+
+    def _on_segmentation(self, labels: np.ndarray) -> None:
+        """The segmenter read the photo: it becomes the reference, and the label map if none was painted."""
+        doc = self.doc
+        self._segmenting = False
+        self._segmentation = np.array(labels)
+        if doc.settings.get("labels_source") is None:
+            doc.labels[...] = self._segmentation  # the starting point, not an edit: no undo step
+            doc.settings["labels_source"] = "segmenter"
+            self._submitted_revision = -1
+            doc.mark_changed({"labels"})  # repaints; labels now equal the reading, so nothing to regenerate
+        else:
             self._submitted_revision = -1
             self.request_inference()
 
@@ -219,24 +358,28 @@ class StudioController(QObject):
 
     @Slot(object)
     def _on_worker_event(self, event) -> None:
+        doc = self.doc
         if isinstance(event, events.Finished):
             result = event.result
-            doc = self.doc
             if doc is None or result.revision != self._submitted_revision or result.image.shape[:2] != doc.shape:
                 return  # a result for inputs the user has changed since: stale
+            self.progress.emit(-1.0)
+            if result.task == "segment":
+                self._on_segmentation(result.image)
+                return
             self.last_elapsed_ms = result.elapsed_ms
             doc.set_result(np.array(result.image), result.revision)  # listeners repaint the canvas
             self.result_ready.emit(result)
-            self.progress.emit(-1.0)
         elif isinstance(event, events.Progress):
             self.progress.emit(event.fraction)
-            doc = self.doc
-            if event.partial is not None and doc is not None and event.revision == self._submitted_revision and event.partial.shape[:2] == doc.shape:
-                doc.set_result(np.array(event.partial), -1)  # a preview: "apply" waits for the final result
+            partial = event.partial
+            if partial is not None and doc is not None and event.revision == self._submitted_revision and partial.shape[:2] == doc.shape and partial.ndim == 3:
+                doc.set_result(np.array(partial), -1)  # a preview: "apply" waits for the final result
         elif isinstance(event, events.Started):
             self.progress.emit(0.0)
         elif isinstance(event, events.Failed):
             self.progress.emit(-1.0)
+            self._segmenting = False
             self.notice.emit(event.message, "error")
         elif isinstance(event, events.Dropped):
             if not self.worker.busy:

@@ -9,6 +9,7 @@ import qtawesome as qta
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import (
+    QComboBox,
     QDockWidget,
     QFileDialog,
     QInputDialog,
@@ -16,26 +17,28 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QProgressBar,
+    QTabWidget,
     QToolBar,
     QVBoxLayout,
     QWidget,
 )
 
-from ganpaint.document import autosave, project
+from ganpaint.document import autosave, labelmaps, project
 from ganpaint.document.imageio import load_rgb
 from ganpaint.document.model import Document
 from ganpaint.errors import GanpaintError
 from ganpaint.inference.device import available_devices
-from ganpaint.labelsets import default_labelset
+from ganpaint.labelsets import RESOURCES
 from ganpaint.ui.canvas import CanvasView
 from ganpaint.ui.controller import StudioController
-from ganpaint.ui.panels import EnginePanel, LayersPanel, NoticeBar, ToolOptionsBar
+from ganpaint.ui.panels import EnginePanel, LayersPanel, NoticeBar, PalettePanel, ToolOptionsBar
 
 log = logging.getLogger(__name__)
 
 AUTOSAVE_INTERVAL_MS = 60_000
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.bmp *.tif *.tiff)"
 PROJECT_FILTER = "GANPaint projects (*.ganpaint)"
+STYLE_SAMPLES = RESOURCES / "samples"
 
 
 class MainWindow(QMainWindow):
@@ -45,7 +48,6 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.qsettings = QSettings()
         device = device or str(self.qsettings.value("device", "auto"))
-        self.labelset = default_labelset()
         self.controller = StudioController(registry, device=device, parent=self)
         self.autosave = autosave.Autosave()
         self.confirm_discard = True  # tests turn the unsaved-changes question off
@@ -62,12 +64,11 @@ class MainWindow(QMainWindow):
         column.addWidget(self.canvas, 1)
         self.setCentralWidget(central)
 
-        self.options_bar = ToolOptionsBar(self.controller.settings, self.labelset)
+        self.options_bar = ToolOptionsBar(self.controller.settings, self.controller.labelset)
         self.layers_panel = LayersPanel()
-        names = [card.name for card in registry.cards("inpaint")]
-        self.engine_panel = EnginePanel(names)
-        if self.controller.inpaint_model in names:
-            self.engine_panel.model_combo.setCurrentText(self.controller.inpaint_model)
+        self.palette_panel = PalettePanel(self.controller.labelset)
+        self._build_engine_panels(registry)
+        self.canvas.before_source = self._before_picture
         self._build_docks()
         self._build_actions()
         self._build_status_bar()
@@ -81,8 +82,32 @@ class MainWindow(QMainWindow):
         self.autosave_timer.start(AUTOSAVE_INTERVAL_MS)
 
     # ----------------------------------------------------------------- construction
+    def _build_engine_panels(self, registry) -> None:
+        names = {task: [card.name for card in registry.cards(task)] for task in ("inpaint", "synthesize")}
+        self.inpaint_panel = EnginePanel(names["inpaint"], "Apply fill", "Bake the fill into the photo and clear the mask (Ctrl+Return)",
+                                         "(no inpainting model installed)")
+        self.clear_mask_button = self.inpaint_panel.add_button("fa5s.times", "Clear mask", "Remove every hole (Delete)")
+        self.inpaint_panel.finish()
+        self.synth_panel = EnginePanel(names["synthesize"], "Apply result", "Make the generated picture the photo (Ctrl+Return)",
+                                       "(no semantic synthesis model installed)")
+        self.style_combo = QComboBox()
+        self.style_combo.setToolTip("Style of the generated content: the photo's own, the seed's, or a sample picture's")
+        self.style_combo.addItem("Photo's own / seed", None)
+        for sample in sorted(STYLE_SAMPLES.glob("*.*")):
+            if sample.suffix.lower() in (".png", ".jpg", ".jpeg"):
+                self.style_combo.addItem(f"Like {sample.stem}", str(sample))
+        self.synth_panel.form.addRow("Style", self.style_combo)
+        self.resegment_button = self.synth_panel.add_button("fa5s.magic", "Read regions from photo", "Replace the label map by the segmenter's reading of the photo")
+        self.synth_panel.finish()
+        for task, panel in (("inpaint", self.inpaint_panel), ("synthesize", self.synth_panel)):
+            if self.controller.models[task] in names[task]:
+                panel.model_combo.setCurrentText(self.controller.models[task])
+        self.engine_tabs = QTabWidget()
+        self.engine_tabs.addTab(self.inpaint_panel, qta.icon("fa5s.highlighter"), "Inpainting")
+        self.engine_tabs.addTab(self.synth_panel, qta.icon("fa5s.tree"), "Semantic")
+
     def _build_docks(self) -> None:
-        for title, widget in (("Layers", self.layers_panel), ("Inpainting", self.engine_panel)):
+        for title, widget in (("Engine", self.engine_tabs), ("Labels", self.palette_panel), ("Layers", self.layers_panel)):
             dock = QDockWidget(title, self)
             dock.setObjectName(title)
             dock.setWidget(widget)
@@ -118,11 +143,13 @@ class MainWindow(QMainWindow):
             ("export", ("&Export result...", self.export_result, "Ctrl+E", "fa5s.file-export")),
             ("import_mask", ("&Import mask...", self.import_mask, None, None)),
             ("export_mask", ("Export &mask...", self.export_mask, None, None)),
+            ("import_labels", ("Import &label map...", self.import_labels, None, None)),
+            ("export_labels", ("Export label &map...", self.export_labels, None, None)),
             ("quit", ("&Quit", self.close, QKeySequence.StandardKey.Quit, None)),
         ):
             self.actions_by_name[name] = act(*args)
             file_menu.addAction(self.actions_by_name[name])
-            if name in ("save_as", "export_mask"):
+            if name in ("save_as", "export_labels"):
                 file_menu.addSeparator()
 
         edit_menu = self.menuBar().addMenu("&Edit")
@@ -130,6 +157,7 @@ class MainWindow(QMainWindow):
         self.redo_action = act("&Redo", self.controller.redo, ["Ctrl+Shift+Z", "Ctrl+Y"], "fa5s.redo")
         self.apply_action = act("&Apply fill", self.controller.apply_result, ["Ctrl+Return", "Ctrl+Enter"], "fa5s.check")
         self.clear_action = act("&Clear mask", self.controller.clear_mask, "Delete", "fa5s.times")
+        self.apply_action.setText("&Apply result")
         self.cancel_action = act("Ca&ncel stroke / inference", self._cancel, "Esc", "fa5s.stop-circle")
         for action in (self.undo_action, self.redo_action, None, self.apply_action, self.clear_action, self.cancel_action):
             edit_menu.addSeparator() if action is None else edit_menu.addAction(action)
@@ -202,7 +230,7 @@ class MainWindow(QMainWindow):
         canvas.stroke_pressed.connect(c.pointer_pressed)
         canvas.stroke_moved.connect(c.pointer_moved)
         canvas.stroke_released.connect(c.pointer_released)
-        canvas.stroke_released.connect(lambda x, y: self.options_bar.sync())
+        canvas.stroke_released.connect(lambda x, y: self._after_stroke())
         canvas.cursor_moved.connect(lambda x, y: self.position_label.setText(f"{int(x)}, {int(y)}"))
         canvas.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f} %"))
         c.document_replaced.connect(self._on_document_replaced)
@@ -214,11 +242,17 @@ class MainWindow(QMainWindow):
         c.history_changed.connect(self._update_history_actions)
         self.options_bar.changed.connect(self._on_options_changed)
         self.layers_panel.changed.connect(self._on_layers_changed)
-        self.engine_panel.model_changed.connect(self._on_model_changed)
-        self.engine_panel.live_changed.connect(lambda on: setattr(c, "live_preview", on))
-        self.engine_panel.seed_changed.connect(c.set_seed)
-        self.engine_panel.apply_clicked.connect(c.apply_result)
-        self.engine_panel.clear_clicked.connect(c.clear_mask)
+        for task, panel in (("inpaint", self.inpaint_panel), ("synthesize", self.synth_panel)):
+            panel.model_changed.connect(lambda name, t=task: self._on_model_changed(t, name))
+            panel.live_changed.connect(lambda on: setattr(c, "live_preview", on))
+            panel.seed_changed.connect(self._on_seed_changed)
+            panel.apply_clicked.connect(c.apply_result)
+        self.clear_mask_button.clicked.connect(c.clear_mask)
+        self.resegment_button.clicked.connect(c.adopt_segmentation)
+        self.style_combo.currentIndexChanged.connect(self._on_style_changed)
+        self.engine_tabs.currentChanged.connect(self._on_mode_tab)
+        self.palette_panel.class_chosen.connect(self._on_class_chosen)
+        c.labelset_changed.connect(self._on_labelset_changed)
         self._update_history_actions()
 
     # ----------------------------------------------------------------- tools and view
@@ -236,6 +270,10 @@ class MainWindow(QMainWindow):
         self.controller.settings.resize(factor)
         self.options_bar.sync()
         self._on_options_changed()
+
+    def _after_stroke(self) -> None:
+        self.options_bar.sync()
+        self.palette_panel.select(self.controller.settings.label)
 
     def _cancel(self) -> None:
         self.canvas.end_stroke()
@@ -259,16 +297,72 @@ class MainWindow(QMainWindow):
         overlay.labels_opacity = self.layers_panel.labels_overlay
         self.canvas.refresh()
 
-    def _on_model_changed(self, name: str) -> None:
-        self.controller.set_inpaint_model(name)
+    def _on_model_changed(self, task: str, name: str) -> None:
+        self.controller.set_model(task, name)
         self._update_model_label()
 
+    def _on_seed_changed(self, seed: int) -> None:
+        for panel in (self.inpaint_panel, self.synth_panel):
+            panel.seed_spin.blockSignals(True)
+            panel.seed_spin.setValue(seed)
+            panel.seed_spin.blockSignals(False)
+        self.controller.set_seed(seed)
+
+    def set_mode(self, mode: str) -> None:
+        """Switch the studio to ``"inpaint"`` or ``"synthesize"`` (the engine dock's tab)."""
+        self.engine_tabs.setCurrentIndex(0 if mode == "inpaint" else 1)
+
+    def _on_mode_tab(self, index: int) -> None:
+        mode = "inpaint" if index == 0 else "synthesize"
+        self.controller.set_mode(mode)
+        if mode == "synthesize":
+            if self.layers_panel.labels_opacity.value() == 0 and not self.controller.blank_canvas:
+                self.layers_panel.labels_opacity.setValue(45)
+            if self.controller.tool.name in ("mask", "eraser"):
+                self.set_tool("labels")
+            self.controller.settings.target = "labels"
+        else:
+            self.layers_panel.labels_opacity.setValue(0)
+            if self.controller.tool.name == "labels":
+                self.set_tool("mask")
+            self.controller.settings.target = "mask"
+        self.options_bar.sync()
+        self._update_model_label()
+
+    def _on_style_changed(self, index: int) -> None:
+        path = self.style_combo.itemData(index)
+        if path is None:
+            self.controller.set_style_image(None)
+            return
+        try:
+            self.controller.set_style_image(load_rgb(path))
+        except GanpaintError as error:
+            self.notice_bar.show_message(str(error), "error")
+
+    def _on_class_chosen(self, class_id: int) -> None:
+        self.controller.settings.label = class_id
+        self.options_bar.sync()
+        if self.controller.tool.name not in ("labels", "fill", "eyedropper"):
+            self.set_tool("labels")
+
+    def _on_labelset_changed(self, labelset) -> None:
+        self.palette_panel.set_labelset(labelset)
+        self.options_bar.set_labelset(labelset)
+        self.canvas.set_label_lut(labelset.lut())
+
+    def _before_picture(self, doc):
+        """The "before" of before/after: the photo, or the label map's colours on a blank canvas."""
+        if self.controller.blank_canvas:
+            return self.controller.labelset.colorize(doc.labels)
+        return doc.photo
+
     def _update_model_label(self) -> None:
-        self.model_label.setText(f"model: {self.controller.inpaint_model or 'none'}")
+        task = self.controller.mode
+        self.model_label.setText(f"model: {self.controller.models.get(task) or 'none'}")
 
     # ----------------------------------------------------------------- controller events
     def _on_document_replaced(self, doc: Document) -> None:
-        self.canvas.set_document(doc, self.labelset.lut())
+        self.canvas.set_document(doc, self.controller.labelset.lut())
         self._update_title()
 
     def _on_canvas_dirty(self, rect) -> None:
@@ -364,7 +458,13 @@ class MainWindow(QMainWindow):
         except ValueError:
             self.notice_bar.show_message(f"'{size}' is not a size between 8 x 8 and 8192 x 8192.", "error")
             return
-        self.controller.set_document(Document.blank(width, height))
+        doc = Document.blank(width, height)
+        if self.controller.mode == "synthesize":
+            # a blank canvas for semantic synthesis is a label map of one class, doodled into a picture
+            doc.settings["canvas"] = "blank"
+            doc.settings["labels_source"] = "user"
+            doc.labels[...] = self.controller.settings.label
+        self.controller.set_document(doc)
 
     def save(self) -> bool:
         doc = self.controller.doc
@@ -417,6 +517,43 @@ class MainWindow(QMainWindow):
         path, _ = QFileDialog.getSaveFileName(self, "Export mask", self._start_dir(), "PNG (*.png)")
         if path:
             self._run_file_action(lambda: project.export_mask(self.controller.doc, path), f"Exported mask {path}")
+
+    def import_labels(self) -> None:
+        """Import a label map (class-id PNG or palette-colour PNG); unknown colours can be snapped."""
+        doc = self.controller.doc
+        if doc is None:
+            return
+        path, _ = QFileDialog.getOpenFileName(self, "Import label map", self._start_dir(), IMAGE_FILTER)
+        if path:
+            self.import_labels_from(path)
+
+    def import_labels_from(self, path: str, snap: bool | None = None) -> bool:
+        """Load ``path`` as the label map (one undo step). ``snap`` None asks before snapping colours."""
+        doc, labelset = self.controller.doc, self.controller.labelset
+        try:
+            labels = labelmaps.load_label_map(path, labelset, shape=doc.shape, snap=bool(snap))
+        except GanpaintError as error:
+            if snap is None and "colour" in str(error):
+                answer = QMessageBox.question(self, "Unknown colours", f"{error}\n\nMap them to the nearest class colour?")
+                if answer == QMessageBox.StandardButton.Yes:
+                    return self.import_labels_from(path, snap=True)
+            self.notice_bar.show_message(str(error), "error")
+            return False
+        doc.settings["labels_source"] = "user"
+        doc.set_layer("labels", labels, "Import label map")
+        self.statusBar().showMessage(f"Imported label map {path}", 4000)
+        return True
+
+    def export_labels(self) -> None:
+        doc = self.controller.doc
+        if doc is None:
+            return
+        path, chosen = QFileDialog.getSaveFileName(self, "Export label map", self._start_dir(),
+                                                   "Class ids (*.png);;Palette colours (*.png)")
+        if path:
+            mode = "color" if chosen.startswith("Palette") else "ids"
+            self._run_file_action(lambda: labelmaps.save_label_map(path, doc.labels, self.controller.labelset, mode=mode),
+                                  f"Exported label map {path}")
 
     def _run_file_action(self, action, done: str) -> bool:
         try:

@@ -182,55 +182,63 @@ class LayersPanel(QWidget):
 
 
 class EnginePanel(QWidget):
-    """The active engine's model, live preview, seed, and the apply / clear actions."""
+    """One engine's options: model, live preview, seed with a dice, and the apply action.
+
+    ``extra`` widgets (e.g. the style choice of semantic synthesis) are added below the seed row.
+    """
 
     model_changed = Signal(str)
     live_changed = Signal(bool)
     seed_changed = Signal(int)
     apply_clicked = Signal()
-    clear_clicked = Signal()
 
-    def __init__(self, model_names: list[str], parent: QWidget | None = None) -> None:
+    def __init__(self, model_names: list[str], apply_text: str, apply_tip: str, missing: str,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         layout = QVBoxLayout(self)
-        form = QFormLayout()
+        self.form = QFormLayout()
         self.model_combo = QComboBox()
         self.model_combo.addItems(model_names)
         if not model_names:
-            self.model_combo.addItem("(no inpainting model installed)")
+            self.model_combo.addItem(missing)
             self.model_combo.setEnabled(False)
         self.live_check = QCheckBox("Preview while painting")
         self.live_check.setChecked(True)
         self.seed_spin = QSpinBox()
-        self.seed_spin.setRange(0, 2**31 - 1)
+        self.seed_spin.setRange(0, 2**31 - 2)
         dice = QToolButton()
         dice.setIcon(qta.icon("fa5s.dice"))
         dice.setToolTip("New random seed")
         seed_row = QHBoxLayout()
         seed_row.addWidget(self.seed_spin, 1)
         seed_row.addWidget(dice)
-        form.addRow("Model", self.model_combo)
-        form.addRow(self.live_check)
-        form.addRow("Seed", seed_row)
-        layout.addLayout(form)
-        self.apply_button = QPushButton(qta.icon("fa5s.check"), "Apply fill")
-        self.apply_button.setToolTip("Bake the fill into the photo and clear the mask (Ctrl+Return)")
-        self.clear_button = QPushButton(qta.icon("fa5s.times"), "Clear mask")
-        self.clear_button.setToolTip("Remove every hole (Delete)")
+        self.form.addRow("Model", self.model_combo)
+        self.form.addRow(self.live_check)
+        self.form.addRow("Seed", seed_row)
+        layout.addLayout(self.form)
+        self.apply_button = QPushButton(qta.icon("fa5s.check"), apply_text)
+        self.apply_button.setToolTip(apply_tip)
         layout.addWidget(self.apply_button)
-        layout.addWidget(self.clear_button)
-        layout.addStretch(1)
+        self.buttons = layout
         self.model_combo.currentTextChanged.connect(self.model_changed)
         self.live_check.toggled.connect(self.live_changed)
         self.seed_spin.valueChanged.connect(self.seed_changed)
         dice.clicked.connect(self.roll)
         self.apply_button.clicked.connect(self.apply_clicked)
-        self.clear_button.clicked.connect(self.clear_clicked)
+
+    def add_button(self, icon: str, text: str, tip: str) -> QPushButton:
+        button = QPushButton(qta.icon(icon), text)
+        button.setToolTip(tip)
+        self.buttons.addWidget(button)
+        return button
+
+    def finish(self) -> None:
+        self.buttons.addStretch(1)
 
     def roll(self) -> None:
         import random
 
-        self.seed_spin.setValue(random.randrange(0, 2**31 - 1))
+        self.seed_spin.setValue(random.randrange(0, 2**31 - 2))
 
 
 class NoticeBar(QFrame):
@@ -270,3 +278,49 @@ class NoticeBar(QFrame):
             self._timer.start(8000)
         else:
             self._timer.stop()
+
+
+class PalettePanel(QWidget):
+    """The classes of the active label set, each with its colour and name; clicking one selects it
+    for the label brush and the fill. ``class_chosen(id)`` is emitted on a click."""
+
+    class_chosen = Signal(int)
+
+    def __init__(self, labelset: LabelSet, parent: QWidget | None = None) -> None:
+        from PySide6.QtWidgets import QListWidget
+
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        self.title = QLabel()
+        self.list = QListWidget()
+        self.list.setIconSize(QPixmap(18, 18).size())
+        layout.addWidget(self.title)
+        layout.addWidget(self.list, 1)
+        self.list.currentRowChanged.connect(self._row_changed)
+        self.set_labelset(labelset)
+
+    def set_labelset(self, labelset: LabelSet) -> None:
+        from PySide6.QtWidgets import QListWidgetItem
+
+        self.labelset = labelset
+        self.title.setText(f"Label set: {labelset.name} ({len(labelset.labels)} classes)")
+        self.list.blockSignals(True)
+        self.list.clear()
+        for label in labelset.labels:
+            item = QListWidgetItem(_swatch(label.color, 18), f"{label.name}  ({label.id})")
+            item.setData(Qt.ItemDataRole.UserRole, label.id)
+            self.list.addItem(item)
+        self.list.blockSignals(False)
+
+    def select(self, class_id: int) -> None:
+        """Highlight ``class_id`` without emitting ``class_chosen``."""
+        self.list.blockSignals(True)
+        for row in range(self.list.count()):
+            if self.list.item(row).data(Qt.ItemDataRole.UserRole) == class_id:
+                self.list.setCurrentRow(row)
+        self.list.blockSignals(False)
+
+    def _row_changed(self, row: int) -> None:
+        if row >= 0:
+            self.class_chosen.emit(int(self.list.item(row).data(Qt.ItemDataRole.UserRole)))

@@ -1,0 +1,93 @@
+"""GUI tests of semantic synthesis in the studio, with fake segmentation and synthesis engines."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.conftest import SAMPLES
+from tests.fakes import synth_color
+from tests.test_gui import drag
+
+pytestmark = pytest.mark.gui
+
+
+@pytest.fixture
+def window(qtbot, fake_models):
+    from ganpaint.ui.app import create_window
+
+    win = create_window(str(SAMPLES / "chelsea.png"), device="cpu", offer_recovery=False)
+    win.confirm_discard = False
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    yield win
+    win.close()
+
+
+def _settled(doc, controller):
+    return doc.revision == controller._submitted_revision and not controller.worker.busy
+
+
+def test_photo_is_read_into_labels_and_painting_regenerates_only_that_region(window, qtbot):
+    doc = window.controller.doc
+    photo = doc.photo.copy()
+    window.set_mode("synthesize")
+    qtbot.waitUntil(lambda: doc.settings.get("labels_source") == "segmenter", timeout=10000)
+    assert doc.labels[10, 10] == 0 and doc.labels[-10, 10] == 3
+    assert window.layers_panel.labels_opacity.value() > 0
+    assert window.controller.tool.name == "labels"
+    window.palette_panel.list.setCurrentRow(4)  # water
+    assert window.controller.settings.label == 4
+    window.controller.settings.size = 20
+    drag(window.canvas, [(100, 250), (200, 250)])
+    qtbot.waitUntil(lambda: doc.result is not None and doc.result_revision == doc.revision, timeout=10000)
+    region = doc.labels != 3
+    region[: doc.height // 2] = False
+    assert region.any()
+    assert (doc.result[region] == synth_color(doc.labels)[region]).all()
+    assert np.array_equal(doc.result[~region & (np.arange(doc.height)[:, None] >= doc.height // 2)],
+                          photo[~region & (np.arange(doc.height)[:, None] >= doc.height // 2)])
+    # undo the stroke: labels equal the reading again, nothing to regenerate
+    window.undo_action.trigger()
+    qtbot.waitUntil(lambda: doc.result is None, timeout=5000)
+
+
+def test_blank_canvas_doodle_becomes_picture(window, qtbot, monkeypatch):
+    from PySide6.QtWidgets import QInputDialog
+
+    window.set_mode("synthesize")
+    window.controller.settings.label = 0
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("256 x 192", True))
+    window.new_canvas()
+    doc = window.controller.doc
+    assert doc.shape == (192, 256) and (doc.labels == 0).all()
+    qtbot.waitUntil(lambda: doc.result is not None and doc.result_revision == doc.revision, timeout=10000)
+    assert (doc.result == 0).all()
+    window.controller.settings.label = 6
+    window.controller.settings.size = 30
+    drag(window.canvas, [(50, 150), (200, 150)])
+    qtbot.waitUntil(lambda: doc.result is not None and doc.result_revision == doc.revision, timeout=10000)
+    assert np.array_equal(doc.result, synth_color(doc.labels))
+    # "before" on a blank canvas shows the label map's colours
+    assert np.array_equal(window._before_picture(doc)[150, 100], window.controller.labelset.colorize(doc.labels)[150, 100])
+
+
+def test_label_map_import_refuses_unknown_colours_and_can_snap(window, tmp_path, qtbot):
+    doc = window.controller.doc
+    window.set_mode("synthesize")
+    qtbot.waitUntil(lambda: doc.settings.get("labels_source") == "segmenter", timeout=10000)
+    colours = window.controller.labelset.colorize(np.full(doc.shape, 4, np.uint8))
+    colours[:5, :5] = (255, 0, 255)
+    path = tmp_path / "labels.png"
+    Image.fromarray(colours).save(path)
+    assert not window.import_labels_from(str(path), snap=False)
+    assert window.notice_bar.level == "error" and "#ff00ff" in window.notice_bar.text.text().lower()
+    assert window.import_labels_from(str(path), snap=True)
+    assert doc.labels[100, 100] == 4
+
+
+def test_label_map_of_another_size_is_refused(window, tmp_path):
+    path = tmp_path / "small.png"
+    Image.fromarray(np.zeros((10, 10), np.uint8)).save(path)
+    assert not window.import_labels_from(str(path), snap=False)
+    assert "10x10" in window.notice_bar.text.text()
