@@ -56,3 +56,17 @@ def fake_models(tmp_path, monkeypatch):
     FakeInpaintEngine.release.set()
     for engine in engines:
         unregister_engine_class(engine)
+
+
+@pytest.fixture
+def window(qtbot, fake_models):
+    """The real main window on a sample photo, with fake engines; closed after the test."""
+    from ganpaint.ui.app import create_window
+
+    win = create_window(str(SAMPLES / "chelsea.png"), device="cpu", offer_recovery=False)
+    win.confirm_discard = False
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    yield win
+    win.close()

@@ -16,19 +16,6 @@ from tests.fakes import FILL_COLOR
 pytestmark = pytest.mark.gui
 
 
-@pytest.fixture
-def window(qtbot, fake_models):
-    from ganpaint.ui.app import create_window
-
-    win = create_window(str(SAMPLES / "chelsea.png"), device="cpu", offer_recovery=False)
-    win.confirm_discard = False
-    qtbot.addWidget(win)
-    win.show()
-    qtbot.waitExposed(win)
-    yield win
-    win.close()
-
-
 def _send(widget, kind, pos, button, buttons):
     event = QMouseEvent(kind, pos, widget.mapToGlobal(pos), button, buttons, Qt.KeyboardModifier.NoModifier)
     QApplication.sendEvent(widget, event)

@@ -4,28 +4,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.conftest import SAMPLES
 from tests.fakes import synth_color
 from tests.test_gui import drag
 
 pytestmark = pytest.mark.gui
-
-
-@pytest.fixture
-def window(qtbot, fake_models):
-    from ganpaint.ui.app import create_window
-
-    win = create_window(str(SAMPLES / "chelsea.png"), device="cpu", offer_recovery=False)
-    win.confirm_discard = False
-    qtbot.addWidget(win)
-    win.show()
-    qtbot.waitExposed(win)
-    yield win
-    win.close()
-
-
-def _settled(doc, controller):
-    return doc.revision == controller._submitted_revision and not controller.worker.busy
 
 
 def test_photo_is_read_into_labels_and_painting_regenerates_only_that_region(window, qtbot):
