@@ -36,6 +36,9 @@ def run_app(file: str | None = None, device: str | None = None) -> int:
     app.setApplicationName("GANPaint Studio")
     app.setOrganizationName("GANPaint")
     app.setOrganizationDomain("ganpaint.invalid")
+    from PySide6.QtGui import QIcon
+
+    app.setWindowIcon(QIcon(str(RESOURCES / "icons" / "ganpaint.svg")))
     window = create_window(file, device)
     window.show()
     return app.exec()
