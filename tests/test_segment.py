@@ -139,6 +139,9 @@ def test_cli_writes_id_and_colour_maps(tiny_models, tmp_path, capsys):
         assert im.size == (47, 33) and im.mode == "RGB"
         used = {tuple(c) for c in np.array(im).reshape(-1, 3)}
     assert used <= {(110, 170, 235), (30, 110, 40), (128, 64, 128)}
+    default = tmp_path / "default.png"
+    assert main(["segment", str(photo), "-o", str(default)]) == 0  # the only segmentation model installed
+    assert "'tiny-seg'" in capsys.readouterr().out
     from ganpaint.document.labelmaps import load_label_map
 
     seg = load_segmenter("tiny-seg")

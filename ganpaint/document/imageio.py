@@ -35,6 +35,7 @@ __all__ = [
     "image_size",
     "load_gray",
     "load_mask",
+    "load_with",
     "load_rgb",
     "save_image",
 ]
@@ -122,6 +123,24 @@ def _load(path: str | os.PathLike[str], convert: Callable[[Image.Image], _T]) ->
             image.load()  # truncated or corrupt data fails here, inside the error mapping
             upright = ImageOps.exif_transpose(image)
         return convert(upright)
+
+
+def load_with(path: str | os.PathLike[str], convert: Callable[[Image.Image], _T]) -> _T:
+    """Read ``path`` with this module's safe loading and hand the decoded Pillow image to ``convert``.
+
+    For readers that need the image *unconverted* (its mode, palette...), e.g. label maps. The image is
+    size-checked from its header (:data:`MAX_PIXELS`), fully decoded (truncated or damaged data fails)
+    and EXIF-rotated before ``convert`` sees it, in whatever mode the file holds (``L``, ``P``, ``RGB``,
+    ``I;16``...). ``convert`` runs inside the error mapping, so its own Pillow/numpy failures become
+    ``ImageLoadError`` too; an ``ImageLoadError`` it raises passes through unchanged.
+
+    Returns:
+        Whatever ``convert`` returns (it must not keep the image beyond the call).
+
+    Raises:
+        ImageLoadError: the cases of :func:`load_rgb`, or raised by ``convert``.
+    """
+    return _load(path, convert)
 
 
 def _wide_gray_to_uint8(image: Image.Image) -> np.ndarray:

@@ -148,17 +148,21 @@ class StudioController(QObject):
         return labelset_from_card(self.registry.get(model))
 
     def segmenter_for_labelset(self) -> str | None:
-        """The segmentation model whose classes are the synthesis model's (by name first, then by ids)."""
+        """The segmentation model for the synthesis model's classes: named in its card, else the one whose
+        card's ``config["label_set"]`` is the label set's name, else one whose ids are all among ours."""
         synth = self.models["synthesize"]
-        if synth is None:
-            return None
-        card = self.registry.get(synth)
-        named = card.config.get("segmenter") if isinstance(card.config, dict) else None
-        if named in self.registry.names():
-            return named
+        if synth is not None:
+            card = self.registry.get(synth)
+            named = card.config.get("segmenter") if isinstance(card.config, dict) else None
+            if named in self.registry.names():
+                return named
+        candidates = self.registry.cards("segment")
+        for candidate in candidates:
+            if isinstance(candidate.config, dict) and candidate.config.get("label_set") == self.labelset.name:
+                return candidate.name
         ids = {label.id for label in self.labelset.labels}
-        for candidate in self.registry.cards("segment"):
-            if candidate.labels and {int(label["id"]) for label in candidate.labels} == ids:
+        for candidate in candidates:  # a segmenter whose classes are among ours (don't-care left out)
+            if candidate.labels and {int(label["id"]) for label in candidate.labels} <= ids:
                 return candidate.name
         return None
 
@@ -310,12 +314,7 @@ class StudioController(QObject):
 
     def _synthesis_request(self):
         doc, model = self.doc, self.models["synthesize"]
-        if model is None:
-            self.notice.emit("No semantic synthesis model is installed: see 'ganpaint models list'.", "warning")
-            return self._no_result()
-        if self.blank_canvas:
-            return SynthesisRequest.snapshot(doc.revision, doc.labels, model, self.seed, style=self.style_image)
-        if self._segmentation is None:
+        if self._segmentation is None and not self.blank_canvas:
             segmenter = self.segmenter_for_labelset()
             if segmenter is None:
                 self.notice.emit(f"No segmenter for the {self.labelset.name} classes is installed.", "warning")
@@ -323,6 +322,11 @@ class StudioController(QObject):
             self._segmenting = True
             self.notice.emit("Reading the photo's regions...", "info")
             return SegmentRequest.snapshot(doc.revision, doc.photo, segmenter)
+        if model is None:
+            self.notice.emit("No semantic synthesis model is installed: see 'ganpaint models list'.", "warning")
+            return self._no_result()
+        if self.blank_canvas:
+            return SynthesisRequest.snapshot(doc.revision, doc.labels, model, self.seed, style=self.style_image)
         region = doc.labels != self._segmentation
         if not region.any():
             return self._no_result()
