@@ -362,6 +362,8 @@ class MainWindow(QMainWindow):
 
     # ----------------------------------------------------------------- controller events
     def _on_document_replaced(self, doc: Document) -> None:
+        if self.controller.blank_canvas:
+            self.layers_panel.labels_opacity.setValue(0)  # the split view's "before" shows the label map
         self.canvas.set_document(doc, self.controller.labelset.lut())
         self._update_title()
 

@@ -96,7 +96,7 @@ class ToolOptionsBar(QWidget):
         self.label_combo.blockSignals(True)
         self.label_combo.clear()
         for label in labelset.labels:
-            self.label_combo.addItem(_swatch(label.color), f"{label.id}: {label.name}", label.id)
+            self.label_combo.addItem(_swatch(label.color), f"{label.id}: {label.name.replace('_', ' ')}", label.id)
         self.label_combo.blockSignals(False)
 
     def show_for(self, tool) -> None:
@@ -308,7 +308,7 @@ class PalettePanel(QWidget):
         self.list.blockSignals(True)
         self.list.clear()
         for label in labelset.labels:
-            item = QListWidgetItem(_swatch(label.color, 18), f"{label.name}  ({label.id})")
+            item = QListWidgetItem(_swatch(label.color, 18), f"{label.name.replace('_', ' ')}  ({label.id})")
             item.setData(Qt.ItemDataRole.UserRole, label.id)
             self.list.addItem(item)
         self.list.blockSignals(False)
