@@ -60,6 +60,20 @@ def bench_cases(task: str, sizes: list[int]) -> list[tuple[str, int, int, object
             cases.append((f"{size} crop", size, size, lambda model, s=size: _with_model(_inpaint_request(s, s, None, 0), model)))
         # a 12-megapixel photo with a small hole: should cost about a 512 crop
         cases.append(("4000x3000, 200 px hole", 4000, 3000, lambda model: _with_model(_inpaint_request(4000, 3000, (1900, 1400, 2100, 1600), 0), model)))
+    elif task == "segment":
+        from ganpaint.inference.requests import SegmentRequest
+
+        for size in sizes:
+            cases.append((f"{size} photo", size, size, lambda model, s=size: SegmentRequest.snapshot(
+                0, np.array(_inpaint_request(s, s, None, 0).image), model)))
+    elif task == "synthesize":
+        from ganpaint.engines.synthesis import bench_request
+
+        for size in sizes:
+            cases.append((f"{size} label map", size, size, lambda model, s=size: bench_request(model, s, s)))
+        # a 12-megapixel photo with a 200 px relabelled region: should cost about that region's crop
+        cases.append(("4000x3000 photo, 200 px edited region", 4000, 3000,
+                      lambda model: bench_request(model, 4000, 3000, region=(1900, 1400, 2100, 1600))))
     return cases
 
 

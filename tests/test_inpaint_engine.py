@@ -100,6 +100,10 @@ def test_feather_is_zero_outside_and_reaches_one_inside():
     assert (w[~hole] == 0).all()
     assert w[20, 20] == 1.0 and 0 < w[10, 20] < 1.0
     assert (E.feather_weights(hole, 1.0)[hole] == 1).all()
+    mask = np.where(hole, 255, 0).astype(np.uint8)
+    mask[20, 20] = 191  # a soft brush-edge value
+    soft = E.feather_weights(hole, 1.0, mask)
+    assert soft[20, 20] == pytest.approx(0.5) and soft[15, 15] == 1.0 and (soft[~hole] == 0).all()
 
 
 def test_paste_writes_only_weighted_pixels():
@@ -206,3 +210,30 @@ def test_generator_shapes_and_range():
     assert y.shape == (2, 3, 24, 40) and y.abs().max() <= 1
     with pytest.raises(ValueError):
         g(torch.zeros(1, 3, 20, 20), torch.zeros(1, 1, 20, 20))
+
+
+def test_wide_holes_are_filled_at_a_coarser_scale(tmp_path):
+    cfg = dict(TINY, max_hole_radius=8, work_size=256)
+    export_model(InpaintGenerator(**TINY), tmp_path, "tiny-coarse",
+                 inpaint_card(cfg, resolution=256, dataset=["none"], training={}))
+    eng = ModelRegistry([tmp_path]).create_engine("tiny-coarse")
+    eng.load(torch.device("cpu"))
+    spy = Spy(eng.net)
+    eng.net = spy
+    img = random_image(200, 200)
+    mask = np.zeros((200, 200), np.uint8)
+    mask[60:140, 60:140] = 255  # inner radius 40 px
+    out = run(eng, img, mask)
+    assert max(spy.shapes[0]) <= 200 * 8 // 40 + 8
+    assert np.array_equal(out[mask == 0], img[mask == 0])
+    thin = np.zeros((200, 200), np.uint8)
+    thin[100:103, 20:180] = 255  # thin: native scale
+    run(eng, img, thin)
+    assert max(spy.shapes[-1]) >= 160
+
+
+def test_hole_radius():
+    hole = np.zeros((50, 60), bool)
+    assert E.hole_radius(hole) == 0
+    hole[10:30, 5:55] = True
+    assert E.hole_radius(hole) == 10

@@ -173,6 +173,17 @@ def working_size(h: int, w: int, max_side: int, multiple: int = SIZE_MULTIPLE) -
     return sh, sw, -(-sh // multiple) * multiple, -(-sw // multiple) * multiple
 
 
+def hole_radius(hole: np.ndarray, limit: int = 1 << 30) -> int:
+    """Largest chessboard distance from a hole pixel to the nearest kept pixel (0 for no hole; the image
+    border does not count as kept), i.e. the number of 3x3 erosions that empty the hole; stops at ``limit``."""
+    r = 0
+    inner = hole
+    while inner.any() and r < limit:
+        inner = _erode(inner)
+        r += 1
+    return r
+
+
 def _erode(a: np.ndarray) -> np.ndarray:
     """3x3 binary erosion; pixels beyond the border count as inside (the image edge is no seam)."""
     p = np.pad(a, 1, mode="edge")
@@ -186,21 +197,25 @@ def _erode(a: np.ndarray) -> np.ndarray:
     return out
 
 
-def feather_weights(hole: np.ndarray, feather: float = 1.5) -> np.ndarray:
+def feather_weights(hole: np.ndarray, feather: float = 1.5, mask: np.ndarray | None = None) -> np.ndarray:
     """Paste weights ``float32 (H, W)``: 0 outside the hole, ``min(1, d / feather)`` inside, where ``d`` >= 1
-    is the chessboard distance to the nearest kept pixel (1 on the hole's outer ring). ``feather <= 1``
-    gives a hard paste (1 everywhere in the hole)."""
+    is the chessboard distance to the nearest kept pixel (1 on the hole's outer ring); ``feather <= 1``
+    gives 1 everywhere in the hole. With ``mask`` (the ``uint8`` request mask), soft brush-edge values
+    scale the weight further by ``(mask - 127) / 128`` (255 -> 1), so a soft brush edge blends softly."""
     weight = hole.astype(np.float32)
-    if feather <= 1.0:
-        return weight
-    inner = hole
-    for d in range(1, int(math.ceil(feather))):
-        eroded = _erode(inner)
-        ring = inner & ~eroded
-        weight[ring] = min(1.0, d / feather)
-        inner = eroded
-        if not inner.any():
-            break
+    if feather > 1.0:
+        inner = hole
+        for d in range(1, int(math.ceil(feather))):
+            eroded = _erode(inner)
+            ring = inner & ~eroded
+            weight[ring] = min(1.0, d / feather)
+            inner = eroded
+            if not inner.any():
+                break
+    if mask is not None:
+        soft = hole & (mask < 255)
+        if soft.any():
+            weight[soft] *= (mask[soft].astype(np.float32) - MASK_THRESHOLD) / (255.0 - MASK_THRESHOLD)
     return weight
 
 
@@ -219,15 +234,18 @@ def paste(out: np.ndarray, box: Box, fill: np.ndarray, weight: np.ndarray) -> No
 
 # --------------------------------------------------------------------------------------- engine
 
-_GENERATOR_KEYS = ("base_channels", "channel_mult", "dilations", "refine_blocks", "separable", "activation")
+_GENERATOR_KEYS = ("base_channels", "channel_mult", "dilations", "refine_blocks", "separable", "activation",
+                   "residual", "skips")
 
 
 class InpaintEngine(Engine):
     """Serves ``InpaintRequest`` with an :class:`~ganpaint.nets.gated_conv.InpaintGenerator`.
 
     Model-card ``config`` keys: the generator's constructor arguments (``base_channels``, ...) plus
-    optional engine settings ``min_margin`` (32), ``margin_ratio`` (0.5), ``feather`` (1.5 px) and
-    ``work_size`` (longest network side; default ``card.resolution``).
+    optional engine settings ``min_margin`` (32), ``margin_ratio`` (0.5), ``feather`` (1.5 px),
+    ``work_size`` (longest network side; default ``card.resolution``) and ``max_hole_radius`` (0 = off:
+    crops whose hole is thicker than this many network pixels in inner radius are processed at a lower
+    scale, so the network never sees holes much wider than in training).
     """
 
     task = "inpaint"
@@ -237,11 +255,13 @@ class InpaintEngine(Engine):
     def __init__(self, card) -> None:
         super().__init__(card)
         self.net = None
+        self.last_crops: list[Crop] = []  # crops of the latest run (for the status bar and tests)
         cfg = dict(card.config or {})
         self.min_margin = int(cfg.get("min_margin", 32))
         self.margin_ratio = float(cfg.get("margin_ratio", 0.5))
         self.feather = float(cfg.get("feather", 1.5))
         self.work_size = int(cfg.get("work_size", card.resolution))
+        self.max_hole_radius = int(cfg.get("max_hole_radius", 0) or 0)
 
     def load(self, device: "torch.device", half: bool = False) -> None:
         import torch
@@ -280,11 +300,24 @@ class InpaintEngine(Engine):
         import torch.nn.functional as F
 
         h, w = hole.shape
-        sh, sw, ph, pw = working_size(h, w, self.work_size)
+        max_side = self.work_size
+        if self.max_hole_radius > 0:
+            # Holes much wider than those seen in training are filled at a coarser scale: shrink the crop so
+            # the hole's inner radius is at most max_hole_radius network pixels (measured on a <= 128 px
+            # version of the hole to stay cheap).
+            probe = max(1, int(math.ceil(max(h, w) / 128)))
+            coarse = hole[: h - h % probe or h, : w - w % probe or w]
+            if probe > 1:
+                ch_, cw_ = coarse.shape[0] // probe, coarse.shape[1] // probe
+                coarse = coarse[: ch_ * probe, : cw_ * probe].reshape(ch_, probe, cw_, probe).all(axis=(1, 3))
+            radius = hole_radius(coarse) * probe
+            if radius > self.max_hole_radius:
+                max_side = min(max_side, max(SIZE_MULTIPLE, int(max(h, w) * self.max_hole_radius / radius)))
+        sh, sw, ph, pw = working_size(h, w, max_side)
         dtype = torch.float16 if self.half else torch.float32
         with torch.inference_mode():
-            x = torch.from_numpy(np.ascontiguousarray(image)).to(self.device).permute(2, 0, 1)[None].float()
-            m = torch.from_numpy(np.ascontiguousarray(hole)).to(self.device)[None, None].float()
+            x = torch.from_numpy(np.array(image, copy=True)).to(self.device).permute(2, 0, 1)[None].float()
+            m = torch.from_numpy(np.array(hole, copy=True)).to(self.device)[None, None].float()
             if (sh, sw) != (h, w):
                 x = F.interpolate(x, size=(sh, sw), mode="bilinear", align_corners=False, antialias=True)
                 m = (F.adaptive_max_pool2d(m, (sh, sw)) > 0).float()  # any hole pixel under a cell -> hole
@@ -325,7 +358,7 @@ class InpaintEngine(Engine):
             crop_hole = hole[y0:y1, x0:x1]
             fill = self._fill_crop(image[y0:y1, x0:x1], crop_hole)
             cancel.raise_if_cancelled()
-            paste(out, crop.box, fill, feather_weights(crop_hole, self.feather))
+            paste(out, crop.box, fill, feather_weights(crop_hole, self.feather, mask[y0:y1, x0:x1]))
             progress((i + 1) / len(crops), None)
         if not crops:
             progress(1.0, None)

@@ -21,7 +21,6 @@ import json
 import logging
 import os
 import re
-import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath, PureWindowsPath
@@ -273,22 +272,12 @@ def write_card(card: Union[Mapping[str, Any], ModelCard], path: PathLike) -> Pat
     Raises:
         OSError: the folder is not writable. TypeError: data not JSON-serialisable.
     """
+    from ganpaint.document.atomic import atomic_write_bytes
+
     path = Path(path)
     data = card.to_dict() if isinstance(card, ModelCard) else dict(card)
     text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    atomic_write_bytes(path, text.encode("utf-8"))
     return path
 
 

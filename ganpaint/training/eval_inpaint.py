@@ -22,9 +22,10 @@ Metrics, per image then averaged over images (``sharpness``: pooled), all on 8-b
 * ``ssim``: SSIM (Wang et al. 2004; gaussian window 11, sigma 1.5, K1 0.01, K2 0.03) computed on the
   grayscale (ITU-R 601 luma) composited image vs the truth, then the mean of the SSIM map over the hole
   pixels;
-* ``sharpness``: ``sum |grad out|^2 / sum |grad truth|^2`` over the hole pixels of all images of the
-  kind (forward differences on the luma; 1.0 = as much gradient energy as the real image there, lower
-  = blurrier, much higher = noisier).
+* ``sharpness``: gradient energy of the output inside the hole relative to the truth's in the same
+  region: ``sum (luma difference)^2`` over pairs of horizontally/vertically adjacent pixels that are
+  both in the hole (so seams at the hole border do not count), output / truth, pooled over all images
+  of the kind; 1.0 = as much detail as the real image there, 0 = flat, lower = blurrier.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from ganpaint.errors import GanpaintError
 from ganpaint.training.masks import EVAL_KINDS, eval_mask
 
 METHODS = ("model", "telea", "mean")
+_ENGINE_OPTIONS = {"feather": float, "max_hole_radius": int, "work_size": int, "min_margin": int, "margin_ratio": float}
 HOLE_GREY = 127
 
 
@@ -60,6 +62,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--grid-tile", type=int, default=160, help="tile side in the sample grid, pixels")
     parser.add_argument("--device", default="cpu", help="device for the model")
     parser.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0: leave the default)")
+    parser.add_argument("--engine-option", action="append", default=[], metavar="KEY=VALUE",
+                        help="override an engine setting for this evaluation (feather, max_hole_radius, work_size, "
+                             "min_margin, margin_ratio); repeatable")
+    parser.add_argument("--card-metrics", action="store_true",
+                        help="also store the results in the evaluated model's card (metrics.eval)")
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS, help="methods to evaluate")
 
 
@@ -103,13 +110,12 @@ def ssim_in_hole(out: np.ndarray, truth: np.ndarray, hole: np.ndarray) -> float:
 
 
 def gradient_energy(img: np.ndarray, hole: np.ndarray) -> float:
-    """Sum over hole pixels of ``|grad luma|^2`` (forward differences, zero at the far border)."""
+    """Sum of squared luma differences between horizontally or vertically adjacent pixels that are
+    *both* in the hole (seams at the hole's border are left out, so a flat fill scores ~0)."""
     y = _luma(img)
-    gx = np.zeros_like(y)
-    gy = np.zeros_like(y)
-    gx[:, :-1] = y[:, 1:] - y[:, :-1]
-    gy[:-1, :] = y[1:, :] - y[:-1, :]
-    return float(((gx * gx + gy * gy)[hole]).sum())
+    dx = (y[:, 1:] - y[:, :-1]) ** 2
+    dy = (y[1:, :] - y[:-1, :]) ** 2
+    return float(dx[hole[:, 1:] & hole[:, :-1]].sum() + dy[hole[1:, :] & hole[:-1, :]].sum())
 
 
 # ------------------------------------------------------------------------------------ baselines
@@ -179,6 +185,11 @@ def _load_engine(args, tmp: Path):
         if card is None:
             raise ModelError("no inpainting model is installed (see 'ganpaint models list')")
         engine = registry.create_engine(card.name)
+    for option in args.engine_option:
+        key, _, value = option.partition("=")
+        if key not in _ENGINE_OPTIONS or not value:
+            raise GanpaintError(f"--engine-option expects KEY=VALUE with KEY in {', '.join(_ENGINE_OPTIONS)}, got '{option}'")
+        setattr(engine, key, _ENGINE_OPTIONS[key](value))
     device = select_device(args.device)
     engine.load(device, half=False)
     del torch
@@ -264,6 +275,7 @@ def run(args: argparse.Namespace) -> int:
             }
     report = {
         "model": model_name,
+        "engine_options": list(args.engine_option),
         "checkpoint": args.checkpoint,
         "size": args.size,
         "images": counts,
@@ -274,7 +286,7 @@ def run(args: argparse.Namespace) -> int:
         "definitions": {
             "psnr": "dB over hole pixels, RGB, 8-bit; mean over images",
             "ssim": "grayscale (luma) SSIM map, gaussian window 11 sigma 1.5, averaged over hole pixels; mean over images",
-            "sharpness": "sum of squared luma gradients (forward differences) over hole pixels, output / truth, pooled over images",
+            "sharpness": "sum of squared luma differences of adjacent pixel pairs both inside the hole, output / truth, pooled over images (1.0 = as detailed as the truth)",
             "masks": "eval_mask(kind, image index, size, size): thin strokes 2-25%, thick strokes 10-45%, box 10-30%",
             "input": "hole pixels set to grey 127 for every method; outputs composited with the truth outside the hole",
         },
@@ -285,12 +297,32 @@ def run(args: argparse.Namespace) -> int:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
         print(f"wrote {path}")
+    if args.card_metrics:
+        _store_in_card(engine, report, args)
     if args.grid and grid_rows:
         from ganpaint.training.progress import sample_grid, save_png
 
         save_png(args.grid, sample_grid(grid_rows))
         print(f"wrote {args.grid} (columns: input | {' | '.join(m for m in ('mean', 'telea', 'model') if m in args.methods)} | truth)")
     return 0
+
+
+def _store_in_card(engine, report: dict, args) -> None:
+    """Write ``report`` into the evaluated model card's ``metrics`` (weights and sha256 untouched)."""
+    from ganpaint.engines.registry import write_card
+
+    if engine is None or args.checkpoint:
+        raise GanpaintError("--card-metrics needs a registered model (not --checkpoint) and the 'model' method")
+    card = engine.card.to_dict()
+    metrics = dict(card.get("metrics") or {})
+    metrics["eval"] = {k: report[k] for k in ("size", "split", "images", "n_images", "results", "ms_per_image", "definitions")}
+    metrics["eval"]["command"] = "ganpaint eval inpaint " + " ".join(
+        ["--data", *args.data, "--size", str(args.size)] + (["--limit", str(args.limit)] if args.limit else []))
+    if args.grid:
+        metrics["samples"] = Path(args.grid).name
+    card["metrics"] = metrics
+    write_card(card, engine.card.card_path)
+    print(f"stored the metrics in {engine.card.card_path}")
 
 
 def _print_table(report: dict) -> None:

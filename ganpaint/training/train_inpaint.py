@@ -56,7 +56,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--resume", action="store_true", help="continue from OUT/last.pt (or --checkpoint)")
     parser.add_argument("--checkpoint", metavar="PT", help="checkpoint to resume from instead of OUT/last.pt")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
-    parser.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0: all cores)")
+    parser.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0: all cores); use 1 on a CPU shared with other jobs: "
+                        "oversubscribed OpenMP threads spin and can make a step 3x slower")
     parser.add_argument("--lr", type=float, default=2e-4, help="generator learning rate (Adam, betas 0.5/0.999)")
     parser.add_argument("--lr-d", type=float, default=None, help="discriminator learning rate (default: --lr)")
     parser.add_argument("--w-hole", type=float, default=5.0, help="weight of the L1 loss inside the hole")
@@ -65,9 +66,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--w-fm", type=float, default=1.0, help="weight of the discriminator feature-matching loss")
     parser.add_argument("--adv-start", type=int, default=0, help="step at which the GAN losses are switched on")
     parser.add_argument("--ema", type=float, default=0.999, help="EMA decay of the exported generator (0: off)")
-    parser.add_argument("--base-channels", type=int, default=24, help="generator width (new runs only)")
+    parser.add_argument("--base-channels", type=int, default=16, help="generator width (new runs only)")
     parser.add_argument("--channel-mult", type=int, nargs=3, default=[1, 2, 4], help="generator width multipliers")
     parser.add_argument("--d-channels", type=int, default=32, help="discriminator width (new runs only)")
+    parser.add_argument("--reset-d", action="store_true",
+                        help="with --resume: start a fresh discriminator of --d-channels width (generator kept)")
     parser.add_argument("--scale-min", type=float, default=0.5, help="smallest crop as a fraction of the short side")
     parser.add_argument("--sample-every", type=int, default=500, help="write a sample grid every N steps")
     parser.add_argument("--checkpoint-every", type=int, default=250, help="write OUT/last.pt every N steps")
@@ -153,9 +156,12 @@ def run(args: argparse.Namespace) -> int:
     if state is not None:
         g_config = dict(state["g_config"])
         d_config = dict(state["d_config"])
+        if args.reset_d:
+            d_config["base_channels"] = args.d_channels
     else:
         g_config = {"base_channels": args.base_channels, "channel_mult": list(args.channel_mult),
-                    "dilations": [2, 4, 8, 16], "refine_blocks": 1, "separable": False, "activation": "elu"}
+                    "dilations": [2, 4, 8, 16], "refine_blocks": 1, "separable": False, "activation": "elu",
+                    "residual": True, "skips": True}
         d_config = {"base_channels": args.d_channels, "channel_mult": [1, 2, 4, 4, 4]}
     torch.manual_seed(args.seed)
     G = build_generator(g_config).to(device)
@@ -177,10 +183,11 @@ def run(args: argparse.Namespace) -> int:
     history_cmds: list[str] = []
     if state is not None:
         G.load_state_dict(state["generator"])
-        D.load_state_dict(state["discriminator"])
         G_ema.load_state_dict(state["generator_ema"])
         opt_g.load_state_dict(state["opt_g"])
-        opt_d.load_state_dict(state["opt_d"])
+        if not args.reset_d:
+            D.load_state_dict(state["discriminator"])
+            opt_d.load_state_dict(state["opt_d"])
         for group in opt_g.param_groups:
             group["lr"] = args.lr
         for group in opt_d.param_groups:
@@ -194,8 +201,16 @@ def run(args: argparse.Namespace) -> int:
         torch.set_rng_state(state["torch_rng"])
         history_cmds = list(state.get("commands", []))
         print(f"resumed from {ckpt_path} at step {step}", file=sys.stderr)
-    command = _command_line(args)
-    history_cmds.append(command)
+    phases: list[dict] = list(state.get("phases", [])) if state is not None else []
+    if state is None or step < args.steps:
+        history_cmds.append(_command_line(args))
+        compute = (torch.cuda.get_device_name(device) if device.type == "cuda"
+                   else f"CPU, {torch.get_num_threads()} torch thread(s)")
+        phases.append({"from_step": step, "size": args.size, "batch": args.batch, "lr": args.lr, "lr_d": lr_d,
+                       "w_hole": args.w_hole, "w_valid": args.w_valid, "w_adv": args.w_adv, "w_fm": args.w_fm,
+                       "adv_start": args.adv_start, "ema": args.ema, "compute": compute})
+    card_size = int(state["size"]) if state is not None and step >= args.steps else args.size
+    card_batch = int(state["batch"]) if state is not None and step >= args.steps else args.batch
     data_names = [Path(d).name for d in args.data]
 
     def snapshot() -> dict:
@@ -203,7 +218,7 @@ def run(args: argparse.Namespace) -> int:
             "generator": G.state_dict(), "discriminator": D.state_dict(), "generator_ema": G_ema.state_dict(),
             "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(), "step": step, "wall_time": wall,
             "rng": ckpt.rng_state(rng), "torch_rng": torch.get_rng_state(), "g_config": g_config, "d_config": d_config,
-            "size": args.size, "batch": args.batch, "data": data_names, "commands": history_cmds,
+            "size": args.size, "batch": args.batch, "data": data_names, "commands": history_cmds, "phases": phases,
         }
         if use_amp:
             s["scaler_g"] = scaler_g.state_dict()
@@ -213,13 +228,11 @@ def run(args: argparse.Namespace) -> int:
     def export() -> None:
         if not args.export:
             return
-        compute = (torch.cuda.get_device_name(device) if device.type == "cuda"
-                   else f"CPU, {torch.get_num_threads()} torch threads")
+        computes = sorted({p["compute"] for p in phases}) or ["unknown (checkpoint written before phases were recorded)"]
         card = inpaint_card(g_config, resolution=256, dataset=data_names, training={
-            "command": " ; ".join(history_cmds), "steps": step, "batch": args.batch, "size": args.size,
-            "compute": compute, "wall_time": f"{wall / 60:.1f} min",
-            "losses": {"w_hole": args.w_hole, "w_valid": args.w_valid, "w_adv": args.w_adv, "w_fm": args.w_fm},
-            "ema": args.ema})
+            "command": " ; ".join(history_cmds), "steps": step, "batch": card_batch, "size": card_size,
+            "compute": "; ".join(computes), "wall_time": f"{wall / 60:.1f} min", "phases": phases,
+            "exported": "EMA generator" if args.ema > 0 else "generator"})
         wp, cp = ckpt.export_model(G_ema if args.ema > 0 else G, args.models_dir, args.export, card,
                                    half=not args.export_fp32)
         print(f"exported {wp} and {cp}", file=sys.stderr)
@@ -286,7 +299,8 @@ def run(args: argparse.Namespace) -> int:
                 for p in D.parameters():
                     p.requires_grad_(True)
                 with torch.autocast(device_type=device.type, dtype=torch.float16, enabled=use_amp):
-                    real_logits, _ = D(x, m)
+                    real_logits, real_feats = D(x, m)
+                    real_feats = [f.detach() for f in real_feats]  # feature-matching targets (pre-update D)
                     fake_logits, _ = D(comp.detach(), m)
                     loss_d = d_hinge_loss(real_logits.float(), fake_logits.float())
                 opt_d.zero_grad(set_to_none=True)
@@ -303,9 +317,6 @@ def run(args: argparse.Namespace) -> int:
             if gan_on:
                 with torch.autocast(device_type=device.type, dtype=torch.float16, enabled=use_amp):
                     fake_logits, fake_feats = D(comp, m)
-                    if args.w_fm > 0:
-                        with torch.no_grad():
-                            _, real_feats = D(x, m)
                 adv = g_hinge_loss(fake_logits.float())
                 loss_g = loss_g + args.w_adv * adv
                 losses["adv"] = adv.item()
