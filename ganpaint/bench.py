@@ -169,8 +169,12 @@ def format_table(rows: list[BenchRow]) -> str:
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip() for line in lines)
 
 
-def rows_to_json(rows: list[BenchRow]) -> str:
-    return json.dumps({"machine": _machine(), "results": [asdict(r) for r in rows]}, indent=1)
+def rows_to_json(rows: list[BenchRow], gui: dict | None = None) -> str:
+    """JSON text of the rows, the machine, and the studio latency (``gui``) when measured."""
+    data = {"machine": _machine(), "results": [asdict(r) for r in rows]}
+    if gui is not None:
+        data["studio_release_to_fill"] = gui
+    return json.dumps(data, indent=1)
 
 
 def _machine() -> dict:

@@ -15,8 +15,17 @@ def _run(args: argparse.Namespace) -> int:
     rows = run_bench(ModelRegistry.default(), args.device, sizes=args.sizes, models=args.model, repeats=args.repeats,
                      warmup=args.warmup, half=half, progress=lambda line: print(line, file=sys.stderr))
     print(format_table(rows))
+    gui = None
+    if args.gui:
+        from ganpaint.labelsets import RESOURCES
+        from ganpaint.ui.latency import measure_release_to_fill
+
+        gui = measure_release_to_fill(RESOURCES / "samples" / "coffee.png", device=args.device)
+        print(f"studio, mask stroke release -> fill shown: median {gui['median_total_ms']:.0f} ms "
+              f"(engine {gui['median_engine_ms']:.0f} ms + overhead {gui['median_overhead_ms']:.1f} ms, "
+              f"worst overhead {gui['max_overhead_ms']:.1f} ms) over {gui['strokes']} strokes")
     if args.json:
-        atomic_write_bytes(args.json, rows_to_json(rows).encode())
+        atomic_write_bytes(args.json, rows_to_json(rows, gui).encode())
         print(f"wrote {args.json}")
     return 0
 
@@ -29,5 +38,6 @@ def register(subparsers) -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512], help="square crop sizes in pixels")
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--gui", action="store_true", help="also time mask-stroke release to fill in the real (offscreen) studio")
     parser.add_argument("--precision", choices=("auto", "fp16", "fp32"), default="auto", help="auto: fp16 on CUDA where the engine allows")
     parser.set_defaults(func=_run)

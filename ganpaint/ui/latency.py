@@ -1,0 +1,60 @@
+"""Release-to-result latency of the real studio window (used by ``ganpaint bench --gui``).
+
+Paints short mask strokes on a photo through the controller, as the canvas would, and measures the
+wall-clock time from the pointer release to the moment the fill is in the document (worker queueing,
+request snapshot, engine, result hand-over and canvas refresh), next to the engine's own time.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from pathlib import Path
+
+
+def measure_release_to_fill(photo: str | Path, device: str = "auto", strokes: int = 8, timeout_s: float = 60.0) -> dict:
+    """Median and worst release-to-fill time and its overhead over the engine time, in ms.
+
+    Returns ``{"strokes", "median_total_ms", "median_engine_ms", "median_overhead_ms", "max_overhead_ms"}``
+    (the first stroke, which loads the model, is left out). Raises TimeoutError when a fill never comes.
+    """
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtWidgets import QApplication
+
+    from ganpaint.ui.app import create_window
+
+    app = QApplication.instance() or QApplication([])
+    window = create_window(str(photo), device=device, offer_recovery=False)
+    window.confirm_discard = False
+    window.show()
+    controller = window.controller
+    controller.live_preview = False
+    totals, engines = [], []
+    try:
+        for i in range(strokes + 1):
+            doc = controller.doc
+            controller.clear_mask()
+            x = 40 + (i * 37) % max(doc.width - 120, 1)
+            controller.pointer_pressed(x, 60)
+            controller.pointer_moved(x + 20, 80)
+            start = time.perf_counter()
+            controller.pointer_released(x + 30, 100)
+            while not (doc.result is not None and doc.result_revision == doc.revision):
+                app.processEvents()
+                if time.perf_counter() - start > timeout_s:
+                    raise TimeoutError("no fill arrived")
+                time.sleep(0.0002)
+            if i:  # the first stroke includes loading the model
+                totals.append((time.perf_counter() - start) * 1000.0)
+                engines.append(controller.last_elapsed_ms)
+    finally:
+        window.close()
+    overheads = [t - e for t, e in zip(totals, engines)]
+    return {
+        "strokes": len(totals),
+        "median_total_ms": statistics.median(totals),
+        "median_engine_ms": statistics.median(engines),
+        "median_overhead_ms": statistics.median(overheads),
+        "max_overhead_ms": max(overheads),
+    }
