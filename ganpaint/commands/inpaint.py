@@ -18,19 +18,11 @@ def _run(args: argparse.Namespace) -> int:
 
     from ganpaint.document.imageio import load_mask, load_rgb, save_image
     from ganpaint.engines.registry import ModelRegistry
-    from ganpaint.errors import ModelError
 
     image = load_rgb(args.image)
     mask = load_mask(args.mask, image.shape[:2])
     registry = ModelRegistry.default()
-    if args.model:
-        card = registry.get(args.model)
-    else:
-        card = registry.default_for("inpaint")
-        if card is None:
-            raise ModelError("no inpainting model is installed (see 'ganpaint models list')")
-    if card.task != "inpaint":
-        raise ModelError(f"model '{card.name}' is a '{card.task}' model, not an inpainting model")
+    card = registry.model_for("inpaint", args.model)
 
     if not np.any(mask > 127):
         save_image(args.output, image)

@@ -21,19 +21,13 @@ def _run(args: argparse.Namespace) -> int:
     from ganpaint.document.imageio import load_rgb
     from ganpaint.document.labelmaps import save_label_map
     from ganpaint.engines.registry import ModelRegistry
-    from ganpaint.errors import GanpaintError, ModelError
+    from ganpaint.errors import GanpaintError
 
     if os.path.splitext(args.output)[1].lower() != ".png":
         raise GanpaintError(f"cannot save label map '{os.path.basename(args.output)}': use a .png file name.")
     registry = ModelRegistry.default()
-    if args.model:
-        card = registry.get(args.model)
-    else:
-        card = _default_card(registry)
-        if card is None:
-            raise ModelError("no segmentation model is installed (see 'ganpaint models list')")
-    if card.task != "segment":
-        raise ModelError(f"model '{card.name}' is a '{card.task}' model, not a segmentation model")
+    default = _default_card(registry)
+    card = registry.model_for("segment", args.model or (default.name if default else None))
     photo = load_rgb(args.photo)
 
     from ganpaint.inference.cancel import CancelToken

@@ -266,7 +266,7 @@ class InpaintEngine(Engine):
     def load(self, device: "torch.device", half: bool = False) -> None:
         import torch
 
-        from ganpaint.engines.registry import load_state_dict
+        from ganpaint.engines.registry import load_frozen_network
         from ganpaint.nets.gated_conv import InpaintGenerator
 
         device = torch.device(device)
@@ -276,17 +276,7 @@ class InpaintEngine(Engine):
                 net = InpaintGenerator(**cfg)
             except (TypeError, ValueError) as exc:
                 raise ModelError(f"model card '{self.card.card_path}' has an invalid generator config ({exc})") from exc
-            state = load_state_dict(self.card)
-            state = {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
-            try:
-                net.load_state_dict(state)
-            except RuntimeError as exc:
-                first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-                raise ModelError(f"weights of model '{self.card.name}' do not fit its architecture ({first})") from exc
-            net.eval()
-            for p in net.parameters():
-                p.requires_grad_(False)
-            self.net = net
+            self.net = load_frozen_network(net, self.card)
         half = bool(half) and device.type == "cuda"
         self.net = self.net.to(device=device, dtype=torch.float16 if half else torch.float32)
         self.device = device

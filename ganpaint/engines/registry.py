@@ -385,6 +385,32 @@ def load_state_dict(card: ModelCard) -> "dict[str, torch.Tensor]":
     return _as_state_dict(state, path, card.name)
 
 
+def load_frozen_network(net: "torch.nn.Module", card: ModelCard, state: "Optional[dict[str, torch.Tensor]]" = None) -> "torch.nn.Module":
+    """Load ``card``'s verified weights (or ``state``) into ``net`` strictly, as fp32, for inference.
+
+    The network is put in eval mode with gradients off. Returns ``net``.
+
+    Raises:
+        ModelError: weights missing or corrupt (see :func:`load_state_dict`), or their keys/shapes do not
+            fit the architecture (the message gives the first line of PyTorch's complaint).
+    """
+    if state is None:
+        state = load_state_dict(card)
+    state = {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
+    try:
+        net.load_state_dict(state)
+    except RuntimeError as exc:
+        raise ModelError(f"weights of model '{card.name}' do not fit its architecture ({_one_line(exc)})") from exc
+    net.eval()
+    for parameter in net.parameters():
+        parameter.requires_grad_(False)
+    return net
+
+
+#: how the messages of :meth:`ModelRegistry.model_for` name each task.
+TASK_TITLES = {"inpaint": "inpainting", "synthesize": "semantic synthesis", "segment": "segmentation"}
+
+
 def _as_state_dict(state: Any, path: Path, name: str) -> "dict[str, torch.Tensor]":
     import torch
 
@@ -557,6 +583,20 @@ class ModelRegistry:
             if card.weights_path.is_file():
                 return card
         return cards[0] if cards else None
+
+    def model_for(self, task: str, name: Optional[str] = None) -> ModelCard:
+        """The card of model ``name`` (or the task's default when None), checked to serve ``task``.
+
+        Raises:
+            ModelError: unknown name, no model installed for the task, or a model of another task.
+        """
+        title = TASK_TITLES.get(task, task)
+        card = self.get(name) if name else self.default_for(task)
+        if card is None:
+            raise ModelError(f"no {title} model is installed (see 'ganpaint models list')")
+        if card.task != task:
+            raise ModelError(f"model '{card.name}' is a '{card.task}' model, not a {title} model")
+        return card
 
     def verify(self, name: str) -> tuple[bool, str]:
         """Check that model ``name`` exists and its weights match their sha256 (hash cached).

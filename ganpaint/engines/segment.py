@@ -281,7 +281,7 @@ def build_segmenter_from_card(card: "ModelCard", state: Optional[dict] = None) -
     """
     import torch
 
-    from ganpaint.engines.registry import load_state_dict
+    from ganpaint.engines.registry import load_frozen_network
     from ganpaint.nets.segmenter import build_segmenter
 
     if card.task != "segment":
@@ -297,17 +297,7 @@ def build_segmenter_from_card(card: "ModelCard", state: Optional[dict] = None) -
     if too_big:
         raise ModelError(f"model card '{card.card_path}' lists label ids {too_big} but the network has only "
                          f"{net.num_classes} classes")
-    if state is None:
-        state = load_state_dict(card)
-    state = {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
-    try:
-        net.load_state_dict(state)
-    except RuntimeError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ModelError(f"weights of model '{card.name}' do not fit its architecture ({first})") from exc
-    net.eval()
-    for p in net.parameters():
-        p.requires_grad_(False)
+    load_frozen_network(net, card, state)
     return Segmenter(card, net, labelset, card.resolution, torch.device("cpu"))
 
 

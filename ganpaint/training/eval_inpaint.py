@@ -174,17 +174,13 @@ def _load_engine(args, tmp: Path):
     import torch
 
     from ganpaint.engines.registry import ModelRegistry
-    from ganpaint.errors import ModelError
     from ganpaint.inference.device import select_device
 
     if args.checkpoint:
         engine = _engine_from_checkpoint(args.checkpoint, tmp)
     else:
         registry = ModelRegistry.default()
-        card = registry.get(args.model) if args.model else registry.default_for("inpaint")
-        if card is None:
-            raise ModelError("no inpainting model is installed (see 'ganpaint models list')")
-        engine = registry.create_engine(card.name)
+        engine = registry.create_engine(registry.model_for("inpaint", args.model).name)
     for option in args.engine_option:
         key, _, value = option.partition("=")
         if key not in _ENGINE_OPTIONS or not value:

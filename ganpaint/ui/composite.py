@@ -9,7 +9,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ganpaint.tools.raster import Rect
 
 MASK_COLOR = np.array([255, 40, 60], np.float32)
 
