@@ -11,6 +11,8 @@ import numpy as np
 from ganpaint.errors import GanpaintError
 
 RESOURCES = Path(__file__).resolve().parent.parent / "resources"
+#: the label set the studio and the commands prefer when no model is named.
+DEFAULT_LABEL_SET = "landscape"
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""``ganpaint models list`` and ``ganpaint models verify``."""
+"""``ganpaint models list``, ``ganpaint models verify`` and ``ganpaint models import``."""
 
 from __future__ import annotations
 
@@ -43,8 +43,36 @@ def _verify(args: argparse.Namespace) -> int:
     return 0
 
 
+def _import(args: argparse.Namespace) -> int:
+    """``ganpaint models import CHECKPOINT --arch spade --labels ade20k|coco|cityscapes --name NAME``."""
+    from ganpaint.engines.spade_import import import_checkpoint
+
+    overrides = {"ngf": args.ngf} if args.ngf else {}
+    card_path = import_checkpoint(args.checkpoint, args.labels, args.name, models_dir=args.models_dir,
+                                  encoder_path=args.encoder, overrides=overrides, half=args.fp16,
+                                  overwrite=args.overwrite)
+    print(f"imported model '{args.name}' ({args.arch}, {args.labels} labels): {card_path}")
+    return 0
+
+
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("models", help="list and verify installed models")
+    parser = subparsers.add_parser("models", help="list, verify and import models")
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     actions.add_parser("list", help="list the models of every task").set_defaults(func=_list)
     actions.add_parser("verify", help="check the sha256 of every model's weights").set_defaults(func=_verify)
+    imp = actions.add_parser(
+        "import", help="import a released checkpoint (weights only) into the user's models folder",
+        description="Import a released generator checkpoint. It is read only with torch.load(weights_only=True), its "
+                    "keys and shapes are checked strictly against the configuration, and NAME.safetensors + NAME.json "
+                    "(model card with the label set's names and colours) are written to the user's models folder.")
+    imp.add_argument("checkpoint", help="checkpoint file, e.g. latest_net_G.pth")
+    imp.add_argument("--arch", required=True, choices=("spade",), help="network architecture of the checkpoint")
+    imp.add_argument("--labels", required=True, choices=("ade20k", "coco", "cityscapes"),
+                     help="label set / released configuration")
+    imp.add_argument("--name", required=True, help="model name (letters, digits, '.', '_', '-')")
+    imp.add_argument("--encoder", metavar="PTH", help="style encoder checkpoint (latest_net_E.pth) of a VAE model")
+    imp.add_argument("--ngf", type=int, default=0, help="generator width if not the released 64 (reduced variants)")
+    imp.add_argument("--fp16", action="store_true", help="store fp16 weights (default: fp32 as released)")
+    imp.add_argument("--overwrite", action="store_true", help="replace an existing model of that name")
+    imp.add_argument("--models-dir", default=None, help=argparse.SUPPRESS)
+    imp.set_defaults(func=_import)

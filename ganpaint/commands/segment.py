@@ -26,8 +26,7 @@ def _run(args: argparse.Namespace) -> int:
     if os.path.splitext(args.output)[1].lower() != ".png":
         raise GanpaintError(f"cannot save label map '{os.path.basename(args.output)}': use a .png file name.")
     registry = ModelRegistry.default()
-    default = _default_card(registry)
-    card = registry.model_for("segment", args.model or (default.name if default else None))
+    card = registry.model_for("segment", args.model)
     photo = load_rgb(args.photo)
 
     from ganpaint.inference.cancel import CancelToken
@@ -49,22 +48,6 @@ def _run(args: argparse.Namespace) -> int:
     print(f"labelled {photo.shape[1]}x{photo.shape[0]} {args.photo} with '{card.name}' on {device} in "
           f"{elapsed:.2f} s ({summary}): wrote {'colour' if args.color else 'class-id'} map {args.output}")
     return 0
-
-
-def _default_card(registry):
-    """The segmentation model used without ``--model``: one for the app's default label set
-    (:func:`ganpaint.labelsets.default_labelset`, the landscape classes) whose weights are present, else
-    :meth:`ModelRegistry.default_for` ``("segment")``."""
-    from ganpaint.labelsets import default_labelset
-
-    try:
-        wanted = default_labelset().name
-    except Exception:  # a damaged palette file must not break the command
-        wanted = None
-    for card in registry.cards("segment"):
-        if wanted and (card.config or {}).get("label_set") == wanted and card.weights_path.is_file():
-            return card
-    return registry.default_for("segment")
 
 
 def register(subparsers) -> None:

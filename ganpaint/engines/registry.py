@@ -576,13 +576,18 @@ class ModelRegistry:
         return card
 
     def default_for(self, task: str) -> Optional[ModelCard]:
-        """The model used for ``task`` when the user chose none: the first by name whose weights
-        file exists, else the first by name; ``None`` if no card serves ``task``."""
+        """The model used for ``task`` when the user chose none: among the cards whose weights file
+        exists, one for the default label set (``config["label_set"]`` ==
+        :data:`ganpaint.labelsets.DEFAULT_LABEL_SET`), else the first by name; with no weights present, the
+        first card by name; ``None`` if no card serves ``task``."""
+        from ganpaint.labelsets import DEFAULT_LABEL_SET
+
         cards = self.cards(task)
-        for card in cards:
-            if card.weights_path.is_file():
+        present = [card for card in cards if card.weights_path.is_file()]
+        for card in present:
+            if isinstance(card.config, dict) and card.config.get("label_set") == DEFAULT_LABEL_SET:
                 return card
-        return cards[0] if cards else None
+        return (present or cards or [None])[0]
 
     def model_for(self, task: str, name: Optional[str] = None) -> ModelCard:
         """The card of model ``name`` (or the task's default when None), checked to serve ``task``.

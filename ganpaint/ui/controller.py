@@ -148,23 +148,13 @@ class StudioController(QObject):
         return labelset_from_card(self.registry.get(model))
 
     def segmenter_for_labelset(self) -> str | None:
-        """The segmentation model for the synthesis model's classes: named in its card, else the one whose
-        card's ``config["label_set"]`` is the label set's name, else one whose ids are all among ours."""
+        """The segmentation model for the synthesis model's classes (see ``find_segmenter_card``), else
+        the default segmenter; None when no segmenter is installed."""
+        from ganpaint.engines.synthesis import find_segmenter_card
+
         synth = self.models["synthesize"]
-        if synth is not None:
-            card = self.registry.get(synth)
-            named = card.config.get("segmenter") if isinstance(card.config, dict) else None
-            if named in self.registry.names():
-                return named
-        candidates = self.registry.cards("segment")
-        for candidate in candidates:
-            if isinstance(candidate.config, dict) and candidate.config.get("label_set") == self.labelset.name:
-                return candidate.name
-        ids = {label.id for label in self.labelset.labels}
-        for candidate in candidates:  # a segmenter whose classes are among ours (don't-care left out)
-            if candidate.labels and {int(label["id"]) for label in candidate.labels} <= ids:
-                return candidate.name
-        return None
+        card = find_segmenter_card(self.registry, self.registry.get(synth)) if synth else self.registry.default_for("segment")
+        return card.name if card is not None else None
 
     def set_style_image(self, image: np.ndarray | None) -> None:
         """Style reference for synthesis (None: the photo's own style, or the seed on a blank canvas)."""

@@ -1,0 +1,93 @@
+"""``ganpaint synthesize LABELS -o OUT [--model NAME] [--style IMAGE] [--seed N] [--photo PHOTO]``.
+
+Paints a picture from a label map with a semantic-synthesis (SPADE) model
+(:class:`~ganpaint.engines.synthesis.SynthesisEngine`).
+
+* ``LABELS`` is a label map of the model's label set: a class-id PNG or a colour (palette) PNG, read by
+  :func:`ganpaint.document.labelmaps.load_label_map` (``--snap`` maps unknown colours to the nearest
+  class colour). The output has its size.
+* ``--style IMAGE``: a reference picture whose style (VAE encoder mean) the result takes; without it the
+  style is drawn from ``--seed``.
+* ``--photo PHOTO`` (same size as LABELS): photo-edit mode. The photo is segmented with the label set's
+  segmentation model (the synthesis card's ``config["segmenter"]``, else an installed ``segment`` model
+  with the same labels) and only the pixels where LABELS differs from that segmentation are regenerated
+  (plus the engine's thin feathered band); every other pixel of OUT equals the photo's.
+
+Bad input (unreadable or mismatched files, unknown model or colours, no segmenter) raises a
+:class:`~ganpaint.errors.GanpaintError`: one line on stderr and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+
+def _run(args: argparse.Namespace) -> int:
+    from ganpaint.document.imageio import load_rgb, save_image
+    from ganpaint.document.labelmaps import load_label_map
+    from ganpaint.engines.registry import ModelRegistry
+    from ganpaint.engines.synthesis import find_segmenter_card, labelset_of
+    from ganpaint.errors import ModelError
+    from ganpaint.inference.cancel import CancelToken
+    from ganpaint.inference.device import select_device, use_half
+    from ganpaint.inference.requests import SynthesisRequest
+
+    registry = ModelRegistry.default()
+    card = registry.model_for("synthesize", args.model)
+    labelset = labelset_of(card)
+    photo = load_rgb(args.photo) if args.photo else None
+    labels = load_label_map(args.labels, labelset, shape=None if photo is None else photo.shape[:2], snap=args.snap)
+    style = load_rgb(args.style) if args.style else None
+    device = select_device(args.device)
+
+    region = None
+    if photo is not None:
+        seg_card = find_segmenter_card(registry, card)
+        if seg_card is None:
+            raise ModelError(f"--photo needs a segmentation model for the label set of '{card.name}' "
+                             f"(none is installed; see 'ganpaint models list')")
+        from ganpaint.engines.segment import load_segmenter
+
+        segmenter = load_segmenter(seg_card, device, registry=registry)
+        region = labels != segmenter.segment(photo)
+        print(f"segmented the photo with '{seg_card.name}': {100.0 * region.mean():.2f}% of the pixels have new "
+              f"labels", file=sys.stderr)
+
+    engine = registry.create_engine(card.name)
+    engine.load(device, use_half(device, engine.supports_half))
+    request = SynthesisRequest.snapshot(0, labels, card.name, args.seed, style=style, photo=photo, region=region)
+    start = time.perf_counter()
+    out = engine.run(request, CancelToken(), lambda fraction, partial: None)
+    elapsed = time.perf_counter() - start
+    save_image(args.output, out)
+    mode = "photo edit" if photo is not None else "blank canvas"
+    print(f"synthesized {labels.shape[1]}x{labels.shape[0]} ({mode}) with '{card.name}' on {device} in "
+          f"{elapsed:.2f} s: wrote {args.output}")
+    return 0
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "synthesize", help="paint a picture from a label map (SPADE semantic synthesis)",
+        description="Generate a picture of the label map's size from LABELS (class-id or colour PNG of the model's "
+                    "label set). With --photo, only the pixels whose labels differ from the photo's segmentation "
+                    "are regenerated; all other pixels stay the photo's.",
+    )
+    parser.add_argument("labels", metavar="LABELS", help="label map: class-id PNG or colour PNG of the model's classes")
+    parser.add_argument("-o", "--output", required=True, metavar="OUT", help="output image (.png, .jpg, ...)")
+    parser.add_argument("--model", default=None,
+                        help="synthesis model name (default: one for the landscape label set, else the first installed)")
+    parser.add_argument("--style", metavar="IMAGE", default=None, help="reference image whose style to use")
+    parser.add_argument("--seed", type=int, default=0, help="random style seed (without --style)")
+    parser.add_argument("--photo", metavar="PHOTO", default=None, help="photo to edit (same size as LABELS)")
+    parser.add_argument("--snap", action="store_true", help="map unknown label colours to the nearest class colour")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    parser.set_defaults(func=_run)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    from ganpaint.cli import main
+
+    raise SystemExit(main(["synthesize", *sys.argv[1:]]))

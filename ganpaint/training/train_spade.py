@@ -1,0 +1,480 @@
+"""``ganpaint train spade``: train a compact SPADE (GauGAN) generator with its VAE style encoder.
+
+Networks: :class:`~ganpaint.nets.spade.SPADEGenerator`, :class:`~ganpaint.nets.spade.ConvEncoder` and
+:class:`~ganpaint.nets.spade.MultiscaleDiscriminator` with :func:`~ganpaint.nets.spade.compact_options`
+(overridable: ``--ngf``, ``--spade-hidden``, ``--upsampling``, ``--z-dim``, ``--ndf``).
+
+Losses (Park et al. 2019, official ``Pix2PixModel``; image ``x``, semantic map ``s``, ``z = mu +
+sigma * eps`` from the encoder on ``x``):
+
+    L_D = mean_scales[ hinge_D(D(s, x), D(s, G(s, z))) ]
+    L_G = mean_scales[ -D(s, G(s, z)) ] + w_fm * sum_scales,layers L1(D_l(fake), D_l(real)) / num_D
+          + w_kld * KL(q(z|x) || N(0, I)) + w_l1 * L1(pool4(G(s, z)), pool4(x))
+
+with the official weights ``w_fm = 10`` and ``w_kld = 0.05`` and the official TTUR optimiser (Adam, betas
+0 / 0.9, G+E at ``--lr``, D at ``--lr-d``). The paper's VGG perceptual loss is *not* used: no pretrained
+VGG is available offline. In its place (its job there is a reconstruction signal through the encoder)
+we add an L1 loss between 4x average-pooled generated and real images (``--w-l1``; 0 disables it), which
+only constrains colours and layout, not texture.
+
+Data: ``--data DIR`` with ``images/``, ``labels/`` (single-channel class ids), ``classes.json`` and
+``splits.json``, read with :class:`ganpaint.training.seg_data.SegmentationDataset` (random rescale + crop +
+flip, no colour jitter, label ids kept as they are); its don't-care class (``unknown``/``void``...), which
+must have the highest id, becomes the official don't-care channel (an ordinary one-hot channel for SPADE).
+
+Outputs in ``--out``: ``last.pt`` (generator, encoder, discriminator, their EMA copies, optimisers, step,
+RNG states; ``--resume`` continues exactly), ``step_NNNNNNN.pt`` snapshots, ``samples/step_NNNNNNN.png`` and
+``samples/latest.png`` (rows: label | generated with the style of the real photo | generated from a
+random style | real), ``train_log.jsonl``. ``--export NAME`` writes ``MODELS_DIR/NAME.safetensors`` (fp16
+EMA generator + encoder, see :mod:`ganpaint.engines.spade_import`) and the card ``MODELS_DIR/NAME.json``;
+with ``--resume`` and ``--steps`` not above the checkpoint's step it only exports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import signal
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ganpaint.engines.spade_import import ARCHITECTURE, ENCODER_PREFIX, card_config
+from ganpaint.nets.spade import (ConvEncoder, MultiscaleDiscriminator, SPADEGenerator, SPADEOptions, compact_options,
+                                 kld_loss, param_count, reparameterize, semantic_input)
+from ganpaint.training import checkpoint as ckpt
+from ganpaint.training.losses import d_hinge_loss, feature_matching_loss, g_hinge_loss
+from ganpaint.training.seg_data import SegmentationDataset, find_void_id, read_classes
+from ganpaint.training.progress import ProgressBar, sample_grid, save_png, to_uint8
+
+DEFAULT_MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
+
+#: Dataset folder name -> (label-set name, segmenter model name, licence sentence), for cards.
+DATASET_FACTS = {
+    "stanford_background": ("landscape", "segment-landscape",
+                            "Weights trained on the Stanford Background Dataset (Gould, Fulton, Koller, ICCV 2009): "
+                            "research use, cite the paper; no explicit redistribution grant for the photos "
+                            "(LabelMe, MSRC, PASCAL VOC, Geometric Context terms apply). Weights: research / "
+                            "non-commercial use."),
+    "cmp_facades": ("facades", "segment-facades",
+                    "Weights trained on the CMP Facade Database base set (Tylecek, Sara, GCPR 2013): research "
+                    "use, cite the paper; no licence text in the release. Weights: research / non-commercial use."),
+}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", required=True, metavar="DIR", help="dataset folder (images/, labels/, classes.json, splits.json)")
+    parser.add_argument("--out", required=True, metavar="DIR", help="run folder: checkpoints, samples, log")
+    parser.add_argument("--split", default="train", help="training split of splits.json")
+    parser.add_argument("--size", type=int, default=128, help="training crop size (multiple of the generator's 2^stages)")
+    parser.add_argument("--batch", type=int, default=6, help="batch size")
+    parser.add_argument("--steps", type=int, default=20_000, help="total number of optimisation steps")
+    parser.add_argument("--resume", action="store_true", help="continue from OUT/last.pt (or --checkpoint)")
+    parser.add_argument("--checkpoint", metavar="PT", help="checkpoint to resume from instead of OUT/last.pt")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    parser.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0: all cores)")
+    parser.add_argument("--lr", type=float, default=2e-4, help="generator + encoder learning rate (Adam, betas 0/0.9)")
+    parser.add_argument("--lr-d", type=float, default=4e-4, help="discriminator learning rate (TTUR)")
+    parser.add_argument("--w-fm", type=float, default=10.0, help="feature-matching weight (official lambda_feat)")
+    parser.add_argument("--w-kld", type=float, default=0.05, help="KL weight of the VAE encoder (official lambda_kld)")
+    parser.add_argument("--w-l1", type=float, default=5.0, help="L1 on 4x-pooled images (stand-in for the VGG loss; 0: off)")
+    parser.add_argument("--ema", type=float, default=0.999, help="EMA decay of the exported generator/encoder (0: off)")
+    parser.add_argument("--ngf", type=int, default=16, help="generator width (new runs only)")
+    parser.add_argument("--spade-hidden", type=int, default=16, help="SPADE mlp_shared width (new runs only; paper 128)")
+    parser.add_argument("--upsampling", default="normal", choices=("fewer", "normal", "more", "most"),
+                        help="number of up-sampling stages (4, 5, 6, 7; new runs only)")
+    parser.add_argument("--z-dim", type=int, default=64, help="style code size (new runs only)")
+    parser.add_argument("--ndf", type=int, default=32, help="discriminator width (new runs only)")
+    parser.add_argument("--scale-min", type=float, default=0.5, help="smallest crop as a fraction of the short side")
+    parser.add_argument("--resolution", type=int, default=256, help="working resolution written in the model card")
+    parser.add_argument("--sample-every", type=int, default=250, help="write a sample grid every N steps")
+    parser.add_argument("--checkpoint-every", type=int, default=100, help="write OUT/last.pt every N steps")
+    parser.add_argument("--keep-every", type=int, default=1000, help="keep a step_N.pt snapshot every N steps (0: never)")
+    parser.add_argument("--log-every", type=int, default=25, help="append to train_log.jsonl every N steps")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (new runs)")
+    parser.add_argument("--export", metavar="NAME", help="export the EMA generator + encoder as MODELS_DIR/NAME.{safetensors,json}")
+    parser.add_argument("--models-dir", default=str(DEFAULT_MODELS_DIR), help="where --export writes")
+    parser.add_argument("--export-fp32", action="store_true", help="export fp32 weights instead of fp16")
+    parser.add_argument("--metrics", metavar="JSON", help="metrics JSON (from 'ganpaint eval spade --json') to put in the card")
+
+
+def label_options(classes: list[dict]) -> tuple[int, bool]:
+    """``(label_nc, contain_dontcare_label)`` for a dataset's classes: the don't-care class found by
+    :func:`ganpaint.training.seg_data.find_void_id` must be the highest id (the official layout: don't care
+    is channel ``label_nc``).
+
+    Raises:
+        ValueError: ids are not ``0 .. n - 1``, or the don't-care class is not the last one.
+    """
+    ids = [c["id"] for c in classes]
+    if ids != list(range(len(ids))):
+        raise ValueError(f"class ids must be 0..{len(ids) - 1} without gaps, got {ids}")
+    void = find_void_id(classes)
+    if void is None:
+        return len(ids), False
+    if void != ids[-1]:
+        raise ValueError(f"the don't-care class (id {void}) must have the highest id ({ids[-1]})")
+    return len(ids) - 1, True
+
+
+def _cpu_name() -> str:
+    """The CPU model from ``/proc/cpuinfo`` (Linux), else ``platform.processor()`` or "CPU"."""
+    import platform
+
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "CPU"
+
+
+def _device(pref: str) -> torch.device:
+    from ganpaint.inference.device import select_device
+
+    return select_device(pref)
+
+
+@torch.no_grad()
+def _ema_update(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> None:
+    for pe, p in zip(ema.parameters(), model.parameters()):
+        pe.lerp_(p.detach(), 1.0 - decay)
+    for be, b in zip(ema.buffers(), model.buffers()):
+        be.copy_(b)
+
+
+def _frozen_copy(module: torch.nn.Module) -> torch.nn.Module:
+    import copy
+
+    ema = copy.deepcopy(module).eval()
+    for p in ema.parameters():
+        p.requires_grad_(False)
+    return ema
+
+
+def center_crops(ds: SegmentationDataset, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Deterministic square centre crops of every item: ``(uint8 (N, size, size, 3), uint8 (N, size, size))``
+    (photo bicubic, labels nearest)."""
+    from PIL import Image
+
+    images, labels = [], []
+    for i in range(len(ds)):
+        img, lab = ds.images(i)
+        w, h = img.size
+        side = min(w, h)
+        box = ((w - side) // 2, (h - side) // 2, (w - side) // 2 + side, (h - side) // 2 + side)
+        images.append(np.asarray(img.resize((size, size), Image.BICUBIC, box=box), dtype=np.uint8))
+        labels.append(np.asarray(lab.resize((size, size), Image.NEAREST, box=box), dtype=np.uint8))
+    return np.stack(images), np.stack(labels)
+
+
+def to_batch(images: np.ndarray, labels: np.ndarray, opt: SPADEOptions, device: torch.device
+             ) -> tuple[torch.Tensor, torch.Tensor]:
+    """``uint8 (B, H, W, 3)`` + ``uint8 (B, H, W)`` -> (image ``(B, 3, H, W)`` in [-1, 1], semantic map)."""
+    x = torch.from_numpy(images).to(device).permute(0, 3, 1, 2).float().div_(127.5).sub_(1.0)
+    lab = torch.from_numpy(labels.astype(np.int64)).to(device)
+    return x, semantic_input(lab, opt)
+
+
+def spade_losses_g(D, opt: SPADEOptions, sem: torch.Tensor, real: torch.Tensor, fake: torch.Tensor, mu, logvar,
+                   w_fm: float, w_kld: float, w_l1: float) -> tuple[torch.Tensor, dict[str, float]]:
+    """Generator(+encoder) loss of the module docstring; returns ``(loss, {name: value})``."""
+    pred = D(torch.cat([torch.cat([sem, fake], 1), torch.cat([sem, real], 1)], 0))
+    n = real.shape[0]
+    fake_out = [[f[:n] for f in scale] for scale in pred]
+    real_out = [[f[n:] for f in scale] for scale in pred]
+    adv = sum(g_hinge_loss(scale[-1]) for scale in fake_out) / len(fake_out)
+    logs = {"g_adv": float(adv.detach())}
+    loss = adv
+    if w_fm > 0:
+        fake_feats = [f for scale in fake_out for f in scale[:-1]]
+        real_feats = [f for scale in real_out for f in scale[:-1]]
+        # feature_matching_loss averages over layers; the official loss sums layers and averages scales
+        fm = feature_matching_loss(fake_feats, real_feats) * len(fake_feats) / len(fake_out)
+        loss = loss + w_fm * fm
+        logs["fm"] = float(fm.detach())
+    if mu is not None and w_kld > 0:
+        kld = kld_loss(mu, logvar)
+        loss = loss + w_kld * kld
+        logs["kld"] = float(kld.detach())
+    if w_l1 > 0:
+        l1 = F.l1_loss(F.avg_pool2d(fake, 4), F.avg_pool2d(real, 4))
+        loss = loss + w_l1 * l1
+        logs["l1"] = float(l1.detach())
+    return loss, logs
+
+
+def spade_loss_d(D, sem: torch.Tensor, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    """Discriminator hinge loss, averaged over scales (``fake`` is detached)."""
+    pred = D(torch.cat([torch.cat([sem, fake.detach()], 1), torch.cat([sem, real], 1)], 0))
+    n = real.shape[0]
+    return sum(d_hinge_loss(scale[-1][n:], scale[-1][:n]) for scale in pred) / len(pred)
+
+
+def export_state(G: torch.nn.Module, E: torch.nn.Module | None) -> dict[str, torch.Tensor]:
+    """Generator keys (official names) + encoder keys under ``netE.``."""
+    state = dict(G.state_dict())
+    if E is not None:
+        state.update({ENCODER_PREFIX + k: v for k, v in E.state_dict().items()})
+    return state
+
+
+def spade_card(opt: SPADEOptions, *, data: Path, classes: list[dict], resolution: int, training: dict,
+               metrics: dict | None = None) -> dict:
+    """Model-card fields of an exported compact SPADE model (name/weights/sha256 are added on export)."""
+    label_set, segmenter, licence = DATASET_FACTS.get(
+        data.name, (data.name, None, f"Weights trained on {data.name}; see its SOURCE.md."))
+    labels = [{"id": c["id"], "name": c["name"], "color": list(c["color"])} for c in classes]
+    return {
+        "task": "synthesize",
+        "architecture": ARCHITECTURE,
+        "resolution": int(resolution),
+        "config": card_config(opt, "compact", has_encoder=opt.use_vae, segmenter=segmenter, label_set=label_set,
+                              preprocess_extra={"training_crops": f"random square crops covering 50-100% of the short "
+                                                                  f"side, resized to {opt.crop_size}, flipped"}),
+        "labels": labels,
+        "dataset": f"{data.name}: 'train' split of its splits.json (../shared/datasets/{data.name}; origin and terms "
+                   f"in its SOURCE.md)",
+        "licence": licence,
+        "training": training,
+        "metrics": metrics or {},
+        "description": (f"Compact SPADE / GauGAN generator (Park et al. 2019) with VAE style encoder, trained by us on "
+                        f"{data.name} ({len(classes)} classes): ngf {opt.ngf}, SPADE hidden width {opt.spade_hidden}, "
+                        f"{opt.stages} up-sampling stages, {opt.crop_size}-px crops, used fully convolutionally at "
+                        f"{resolution} px. Hinge GAN + feature matching + KL + pooled L1; no VGG loss (no pretrained "
+                        f"VGG offline)."),
+    }
+
+
+def run(args: argparse.Namespace) -> int:
+    device = _device(args.device)
+    if device.type == "cpu":
+        torch.set_num_threads(args.threads or os.cpu_count() or 1)
+    data = Path(args.data)
+    classes = read_classes(data)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "samples").mkdir(exist_ok=True)
+
+    ckpt_path = Path(args.checkpoint) if args.checkpoint else out / ckpt.CHECKPOINT_NAME
+    state = None
+    if args.resume:
+        if ckpt_path.is_file():
+            state = ckpt.load_checkpoint(ckpt_path, map_location="cpu")
+        elif args.checkpoint:
+            raise SystemExit(f"checkpoint {ckpt_path} does not exist")
+        else:
+            print(f"no checkpoint at {ckpt_path}; starting a new run", file=sys.stderr)
+    if state is not None:
+        opt = SPADEOptions.from_dict(state["options"])
+    else:
+        label_nc, dontcare = label_options(classes)
+        opt = compact_options(label_nc, dontcare, ngf=args.ngf, spade_hidden=args.spade_hidden,
+                              num_upsampling_layers=args.upsampling, z_dim=args.z_dim, ndf=args.ndf,
+                              ngf_E=args.ngf, crop_size=args.size)
+    if args.size % opt.size_multiple:
+        raise SystemExit(f"--size must be a multiple of {opt.size_multiple}")
+
+    torch.manual_seed(args.seed)
+    G = SPADEGenerator(opt).to(device)
+    E = ConvEncoder(opt).to(device)
+    D = MultiscaleDiscriminator.for_options(opt).to(device)
+    G_ema, E_ema = _frozen_copy(G), _frozen_copy(E)
+    opt_g = torch.optim.Adam(list(G.parameters()) + list(E.parameters()), lr=args.lr, betas=(0.0, 0.9))
+    opt_d = torch.optim.Adam(D.parameters(), lr=args.lr_d, betas=(0.0, 0.9))
+    step, wall = 0, 0.0
+    rng = np.random.default_rng(args.seed)
+    commands: list[str] = []
+    if state is not None:
+        G.load_state_dict(state["generator"])
+        E.load_state_dict(state["encoder"])
+        D.load_state_dict(state["discriminator"])
+        G_ema.load_state_dict(state["generator_ema"])
+        E_ema.load_state_dict(state["encoder_ema"])
+        opt_g.load_state_dict(state["opt_g"])
+        opt_d.load_state_dict(state["opt_d"])
+        for group in opt_g.param_groups:
+            group["lr"] = args.lr
+        for group in opt_d.param_groups:
+            group["lr"] = args.lr_d
+        step, wall = int(state["step"]), float(state.get("wall_time", 0.0))
+        rng = ckpt.restore_rng(state["rng"])
+        torch.set_rng_state(state["torch_rng"])
+        commands = list(state.get("commands", []))
+        print(f"resumed from {ckpt_path} at step {step}", file=sys.stderr)
+    commands.append(_command_line(args))
+    G_ema.to(device)
+    E_ema.to(device)
+
+    def snapshot() -> dict:
+        return {"generator": G.state_dict(), "encoder": E.state_dict(), "discriminator": D.state_dict(),
+                "generator_ema": G_ema.state_dict(), "encoder_ema": E_ema.state_dict(),
+                "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(), "step": step, "wall_time": wall,
+                "rng": ckpt.rng_state(rng), "torch_rng": torch.get_rng_state(), "options": opt.to_dict(),
+                "size": args.size, "batch": args.batch, "data": data.name, "commands": commands}
+
+    def export() -> None:
+        if not args.export:
+            return
+        compute = (torch.cuda.get_device_name(device) if device.type == "cuda"
+                   else f"{_cpu_name()} ({os.cpu_count()} cores, shared with other jobs), {torch.get_num_threads()} "
+                        f"torch thread(s)")
+        rate = wall / max(step, 1)
+        training = {"command": " ; ".join(commands), "steps": step, "batch": args.batch, "crop_size": args.size,
+                    "compute": compute, "wall_time": f"{wall / 60:.1f} min", "s_per_step": round(rate, 3),
+                    "losses": {"gan": "hinge, 2-scale PatchGAN", "w_fm": args.w_fm, "w_kld": args.w_kld,
+                               "w_l1_pooled4": args.w_l1,
+                               "vgg": "not used: no pretrained VGG is available offline"},
+                    "optimizer": f"Adam betas (0, 0.9), lr G+E {args.lr}, lr D {args.lr_d} (TTUR)",
+                    "ema": args.ema, "params": {"generator": param_count(G), "encoder": param_count(E),
+                                                "discriminator": param_count(D)}}
+        metrics = json.loads(Path(args.metrics).read_text()) if args.metrics else {}
+        card = spade_card(opt, data=data, classes=classes, resolution=args.resolution, training=training,
+                          metrics=metrics)
+        use_ema = args.ema > 0
+        wp, cp = ckpt.export_model(export_state(G_ema if use_ema else G, E_ema if use_ema else E), args.models_dir,
+                                   args.export, card, half=not args.export_fp32)
+        print(f"exported {wp} and {cp}", file=sys.stderr)
+
+    if step >= args.steps:
+        export()
+        return 0
+
+    train_ds = SegmentationDataset(data, args.split, args.size, scale_range=(args.scale_min, 1.0), ignore_id=-1,
+                                   jitter=0.0)
+    try:
+        sample_ds = SegmentationDataset(data, "val", args.size, ignore_id=-1, jitter=0.0, limit=6)
+    except (KeyError, FileNotFoundError):
+        sample_ds = SegmentationDataset(data, args.split, args.size, ignore_id=-1, jitter=0.0, limit=6)
+    sample_imgs, sample_labels = center_crops(sample_ds, args.size)
+    sample_z = torch.randn(len(sample_ds), opt.z_dim, generator=torch.Generator().manual_seed(1234)).to(device)
+    lut = np.zeros((256, 3), np.uint8)
+    for c in classes:
+        lut[c["id"]] = c["color"]
+
+    def write_samples() -> None:
+        x, sem = to_batch(sample_imgs, sample_labels, opt, device)
+        with torch.no_grad():
+            mu, _ = E_ema(x)
+            styled, rand = G_ema(sem, mu), G_ema(sem, sample_z)
+        rows = [[lut[lab], s, r, img] for lab, s, r, img in zip(sample_labels, to_uint8(styled), to_uint8(rand), sample_imgs)]
+        grid = sample_grid(rows)
+        save_png(out / "samples" / f"step_{step:07d}.png", grid)
+        save_png(out / "samples" / "latest.png", grid)
+
+    stop = {"flag": False}
+
+    def on_signal(signum, frame):  # noqa: ARG001
+        stop["flag"] = True
+
+    old_handlers = {}
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            old_handlers[sig] = signal.signal(sig, on_signal)
+        except ValueError:  # not in the main thread
+            pass
+
+    log_file = open(out / "train_log.jsonl", "a", encoding="utf-8")
+    bar = ProgressBar(args.steps, start=step, desc="spade")
+    bar.write(f"training SPADE G {param_count(G) / 1e6:.2f}M + E {param_count(E) / 1e6:.2f}M params, D "
+              f"{param_count(D) / 1e6:.2f}M, on {len(train_ds)} pairs of {data.name}, size {args.size}, batch "
+              f"{args.batch}, device {device}, threads {torch.get_num_threads()}")
+    G.train(), E.train(), D.train()
+    t_log, steps_since_log = time.perf_counter(), 0
+    try:
+        while step < args.steps and not stop["flag"]:
+            t0 = time.perf_counter()
+            imgs, labs = train_ds.batch(rng.integers(0, len(train_ds), args.batch), rng)
+            x, sem = to_batch(imgs, labs, opt, device)
+
+            # generator + encoder step (official order: G first, with the current D)
+            for p in D.parameters():
+                p.requires_grad_(False)
+            mu, logvar = E(x)
+            fake = G(sem, reparameterize(mu, logvar))
+            loss_g, logs = spade_losses_g(D, opt, sem, x, fake, mu, logvar, args.w_fm, args.w_kld, args.w_l1)
+            opt_g.zero_grad(set_to_none=True)
+            loss_g.backward()
+            opt_g.step()
+            for p in D.parameters():
+                p.requires_grad_(True)
+
+            # discriminator step
+            loss_d = spade_loss_d(D, sem, x, fake)
+            opt_d.zero_grad(set_to_none=True)
+            loss_d.backward()
+            opt_d.step()
+            logs["d"] = float(loss_d.detach())
+
+            if args.ema > 0:
+                decay = min(args.ema, (1.0 + step) / (10.0 + step))
+                _ema_update(G_ema, G, decay)
+                _ema_update(E_ema, E, decay)
+            else:
+                G_ema.load_state_dict(G.state_dict())
+                E_ema.load_state_dict(E.state_dict())
+
+            step += 1
+            wall += time.perf_counter() - t0
+            steps_since_log += 1
+            bar.update(logs)
+            if step % args.log_every == 0 or step == args.steps:
+                now = time.perf_counter()
+                record = {"step": step, "s_per_step": round((now - t_log) / max(steps_since_log, 1), 4),
+                          "wall_min": round(wall / 60, 2), **{k: round(v, 5) for k, v in bar.values.items()}}
+                t_log, steps_since_log = now, 0
+                log_file.write(json.dumps(record) + "\n")
+                log_file.flush()
+                if not sys.stderr.isatty():
+                    bar.write(json.dumps(record))
+            if step % args.sample_every == 0:
+                write_samples()
+            if step % args.checkpoint_every == 0:
+                ckpt.save_checkpoint(out / ckpt.CHECKPOINT_NAME, snapshot())
+            if args.keep_every and step % args.keep_every == 0:
+                ckpt.save_checkpoint(out / f"step_{step:07d}.pt", snapshot())
+    finally:
+        bar.close()
+        log_file.close()
+        for sig, h in old_handlers.items():
+            signal.signal(sig, h)
+    ckpt.save_checkpoint(out / ckpt.CHECKPOINT_NAME, snapshot())
+    write_samples()
+    print(f"stopped at step {step} ({wall / 60:.1f} min of training); checkpoint {out / ckpt.CHECKPOINT_NAME}",
+          file=sys.stderr)
+    export()
+    return 0
+
+
+def _command_line(args: argparse.Namespace) -> str:
+    """The command that started this run, for the model card."""
+    argv = sys.argv
+    if "train" in argv and "spade" in argv:
+        return "ganpaint train spade " + " ".join(shlex.quote(a) for a in argv[argv.index("spade") + 1:])
+    if argv and argv[0].endswith("train_spade.py"):
+        return "python -m ganpaint.training.train_spade " + " ".join(shlex.quote(a) for a in argv[1:])
+    parts = ["--data", shlex.quote(str(args.data)), "--out", shlex.quote(str(args.out)), "--size", str(args.size),
+             "--batch", str(args.batch), "--steps", str(args.steps)] + (["--resume"] if args.resume else [])
+    return "ganpaint train spade " + " ".join(parts)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Stand-alone entry point: ``python -m ganpaint.training.train_spade ...``."""
+    parser = argparse.ArgumentParser(prog="ganpaint train spade", formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
+
+
+__all__ = ["add_arguments", "center_crops", "export_state", "label_options", "run", "spade_card", "spade_loss_d", "spade_losses_g",
+           "to_batch"]

@@ -1,0 +1,71 @@
+"""The shipped SPADE models: weights verify, and the landscape model paints sky above grass.
+
+Skipped when the model files are absent (a build without shipped weights).
+"""
+
+import numpy as np
+import pytest
+import torch
+
+from ganpaint.engines.registry import ModelRegistry, shipped_models_dir
+from ganpaint.engines.synthesis import synthesize_array
+
+SKY, GRASS = 0, 3
+
+
+def shipped(name):
+    if not (shipped_models_dir() / f"{name}.json").is_file():
+        pytest.skip(f"model {name} is not shipped in this build")
+    registry = ModelRegistry([shipped_models_dir()])
+    ok, message = registry.verify(name)
+    assert ok, message
+    return registry
+
+
+@pytest.mark.parametrize("name", ["spade-landscape", "spade-facades"])
+def test_shipped_cards(name):
+    registry = shipped(name)
+    card = registry.get(name)
+    assert card.task == "synthesize" and card.architecture == "spade" and card.labels
+    assert card.licence and card.dataset and card.training.get("command") and card.training.get("steps")
+    assert card.config["has_encoder"] and card.weights_path.stat().st_size < 20e6
+
+
+def sky_over_grass(size=256):
+    labels = np.full((size, size), GRASS, np.uint8)
+    labels[: size // 2] = SKY
+    return labels
+
+
+@pytest.fixture
+def one_thread():
+    """Two OpenMP threads on a loaded 2-core machine wait for each other; one is faster and steadier."""
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
+def test_landscape_paints_sky_above_grass(one_thread):
+    registry = shipped("spade-landscape")
+    engine = registry.create_engine("spade-landscape")
+    engine.load(torch.device("cpu"))
+    labels = sky_over_grass()
+    pictures = [synthesize_array(engine, labels, seed=s).astype(np.float64) for s in range(2)]
+    for pic in pictures:
+        top, bottom = pic[16:112], pic[144:240]  # away from the horizon
+        r_t, g_t, b_t = top.reshape(-1, 3).mean(0)
+        r_b, g_b, b_b = bottom.reshape(-1, 3).mean(0)
+        assert b_t - g_t > b_b - g_b + 10  # sky is bluer
+        assert top.mean() > bottom.mean()  # and brighter
+        assert g_b > b_b and g_b > r_b - 5  # grass is green
+    card = registry.get("spade-landscape")
+    seg_name = card.config.get("segmenter")
+    if seg_name and (shipped_models_dir() / f"{seg_name}.json").is_file():
+        from ganpaint.engines.segment import load_segmenter
+
+        segmenter = load_segmenter(seg_name, "cpu", registry=registry)
+        for pic in pictures:
+            pred = segmenter.segment(pic.astype(np.uint8))
+            assert (pred[16:112] == SKY).mean() > 0.8
+            assert (pred[144:240] == GRASS).mean() > 0.8
