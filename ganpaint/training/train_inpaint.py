@@ -23,10 +23,7 @@ weights come from the command line, so a run can continue at another crop size.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import shlex
-import signal
 import sys
 import time
 from pathlib import Path
@@ -37,6 +34,7 @@ import torch
 from ganpaint.nets.gated_conv import InpaintGenerator
 from ganpaint.nets.patch_discriminator import PatchDiscriminator
 from ganpaint.training import checkpoint as ckpt
+from ganpaint.training.runs import StopRequest, TrainLog, command_line, save_periodic, standalone_main
 from ganpaint.training.data import ImageFolderDataset
 from ganpaint.training.losses import d_hinge_loss, feature_matching_loss, g_hinge_loss, masked_l1
 from ganpaint.training.masks import eval_mask, random_training_mask
@@ -203,7 +201,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"resumed from {ckpt_path} at step {step}", file=sys.stderr)
     phases: list[dict] = list(state.get("phases", [])) if state is not None else []
     if state is None or step < args.steps:
-        history_cmds.append(_command_line(args))
+        history_cmds.append(command_line("inpaint", args))
         compute = (torch.cuda.get_device_name(device) if device.type == "cuda"
                    else f"CPU, {torch.get_num_threads()} torch thread(s)")
         phases.append({"from_step": step, "size": args.size, "batch": args.batch, "lr": args.lr, "lr_d": lr_d,
@@ -260,28 +258,16 @@ def run(args: argparse.Namespace) -> int:
         save_png(out / "samples" / f"step_{step:07d}.png", grid)
         save_png(out / "samples" / "latest.png", grid)
 
-    stop = {"flag": False}
+    stop = StopRequest().install()
 
-    def on_signal(signum, frame):  # noqa: ARG001
-        stop["flag"] = True
-
-    old_handlers = {}
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        try:
-            old_handlers[sig] = signal.signal(sig, on_signal)
-        except ValueError:  # not in the main thread
-            pass
-
-    log_file = open(out / "train_log.jsonl", "a", encoding="utf-8")
+    log = TrainLog(out)
     bar = ProgressBar(args.steps, start=step, desc="inpaint")
     bar.write(f"training {sum(p.numel() for p in G.parameters()) / 1e6:.2f}M-param generator on {len(train_ds)} images, "
               f"size {args.size}, batch {args.batch}, device {device}, threads {torch.get_num_threads()}")
     G.train()
     D.train()
-    t_log = time.perf_counter()
-    steps_since_log = 0
     try:
-        while step < args.steps and not stop["flag"]:
+        while step < args.steps and not stop.requested:
             t0 = time.perf_counter()
             idx = rng.integers(0, len(train_ds), args.batch)
             imgs = train_ds.batch(idx, rng)
@@ -336,29 +322,17 @@ def run(args: argparse.Namespace) -> int:
             step += 1
             dt = time.perf_counter() - t0
             wall += dt
-            steps_since_log += 1
+            log.tick()
             bar.update(losses)
             if step % args.log_every == 0 or step == args.steps:
-                now = time.perf_counter()
-                rate = (now - t_log) / max(steps_since_log, 1)
-                t_log, steps_since_log = now, 0
-                record = {"step": step, "s_per_step": round(rate, 4), "wall_min": round(wall / 60, 2),
-                          **{k: round(v, 5) for k, v in bar.values.items()}}
-                log_file.write(json.dumps(record) + "\n")
-                log_file.flush()
-                if not sys.stderr.isatty():
-                    bar.write(json.dumps(record))
+                log.record(step, wall, bar)
             if step % args.sample_every == 0:
                 write_samples()
-            if step % args.checkpoint_every == 0:
-                ckpt.save_checkpoint(out / ckpt.CHECKPOINT_NAME, snapshot())
-            if args.keep_every and step % args.keep_every == 0:
-                ckpt.save_checkpoint(out / f"step_{step:07d}.pt", snapshot())
+            save_periodic(step, args, out, snapshot)
     finally:
         bar.close()
-        log_file.close()
-        for sig, h in old_handlers.items():
-            signal.signal(sig, h)
+        log.close()
+        stop.restore()
     ckpt.save_checkpoint(out / ckpt.CHECKPOINT_NAME, snapshot())
     write_samples()
     print(f"stopped at step {step} ({wall / 60:.1f} min of training); checkpoint {out / ckpt.CHECKPOINT_NAME}",
@@ -367,30 +341,9 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _command_line(args: argparse.Namespace) -> str:
-    """The command that started this run, for the model card."""
-    argv = sys.argv
-    if "train" in argv and "inpaint" in argv:
-        i = argv.index("inpaint")
-        return "ganpaint train inpaint " + " ".join(shlex.quote(a) for a in argv[i + 1:])
-    if argv and argv[0].endswith("train_inpaint.py"):
-        return "python -m ganpaint.training.train_inpaint " + " ".join(shlex.quote(a) for a in argv[1:])
-    return "ganpaint train inpaint " + _args_to_cli(args)
-
-
-def _args_to_cli(args: argparse.Namespace) -> str:
-    parts = ["--data", *map(shlex.quote, args.data), "--out", shlex.quote(args.out), "--size", str(args.size),
-             "--batch", str(args.batch), "--steps", str(args.steps)]
-    if args.resume:
-        parts.append("--resume")
-    return " ".join(parts)
-
-
 def main(argv: list[str] | None = None) -> int:
     """Stand-alone entry point: ``python -m ganpaint.training.train_inpaint ...``."""
-    parser = argparse.ArgumentParser(prog="ganpaint train inpaint", formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    add_arguments(parser)
-    return run(parser.parse_args(argv))
+    return standalone_main("inpaint", add_arguments, run, argv)
 
 
 if __name__ == "__main__":

@@ -30,8 +30,6 @@ import math
 import os
 import platform
 import re
-import shlex
-import signal
 import sys
 import time
 from pathlib import Path
@@ -43,6 +41,7 @@ import torch.nn.functional as F
 
 from ganpaint.nets.segmenter import ARCHITECTURE, CompactSegmenter
 from ganpaint.training import checkpoint as ckpt
+from ganpaint.training.runs import StopRequest, TrainLog, command_line, save_periodic, standalone_main
 from ganpaint.training.progress import ProgressBar, sample_grid, save_png
 from ganpaint.training.seg_data import IGNORE, SegmentationDataset
 
@@ -310,7 +309,7 @@ def run(args: argparse.Namespace) -> int:
         history_cmds = list(state.get("commands", []))
         resolution = args.resolution or int(state.get("resolution", resolution))
         print(f"resumed from {ckpt_path} at step {step}", file=sys.stderr)
-    history_cmds.append(_command_line(args))
+    history_cmds.append(command_line("segment", args))
 
     freq = train_ds.class_frequencies()
     weights = class_weights(freq, args.class_weights)
@@ -343,18 +342,8 @@ def run(args: argparse.Namespace) -> int:
         write_samples(preds)
         return metrics
 
-    log_file = open(out / "train_log.jsonl", "a", encoding="utf-8")
-    stop = {"flag": False}
-
-    def on_signal(signum, frame):  # noqa: ARG001
-        stop["flag"] = True
-
-    old_handlers = {}
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        try:
-            old_handlers[sig] = signal.signal(sig, on_signal)
-        except ValueError:  # not in the main thread
-            pass
+    log = TrainLog(out)
+    stop = StopRequest().install()
 
     trained_now = step < args.steps
     try:
@@ -366,9 +355,8 @@ def run(args: argparse.Namespace) -> int:
                       f"batch {args.batch}, device {device}, threads {torch.get_num_threads()}; "
                       f"val {len(val_ds)} photos at resolution {resolution}")
             net.train()
-            t_log, steps_since_log = time.perf_counter(), 0
             try:
-                while step < args.steps and not stop["flag"]:
+                while step < args.steps and not stop.requested:
                     t0 = time.perf_counter()
                     for group in opt.param_groups:
                         group["lr"] = lr_at(step, args.steps, args.lr, args.warmup)
@@ -386,28 +374,18 @@ def run(args: argparse.Namespace) -> int:
                     opt.step()
                     step += 1
                     wall += time.perf_counter() - t0
-                    steps_since_log += 1
+                    log.tick()
                     bar.update({"ce": loss.item()})
                     if step % args.log_every == 0 or step == args.steps:
-                        now = time.perf_counter()
-                        record = {"step": step, "s_per_step": round((now - t_log) / max(steps_since_log, 1), 4),
-                                  "wall_min": round(wall / 60, 2), "lr": round(opt.param_groups[0]["lr"], 6),
-                                  **{k: round(v, 5) for k, v in bar.values.items()}}
-                        t_log, steps_since_log = now, 0
-                        log_file.write(json.dumps(record) + "\n")
-                        log_file.flush()
-                        if not sys.stderr.isatty():
-                            bar.write(json.dumps(record))
+                        log.record(step, wall, bar, lr=round(opt.param_groups[0]["lr"], 6))
                     if args.eval_every and step % args.eval_every == 0 and step < args.steps:
                         m = do_eval()
                         metrics_log.append({k: m[k] for k in ("step", "miou", "pixel_accuracy")})
-                        log_file.write(json.dumps({"eval": m}) + "\n")
-                        log_file.flush()
+                        log.write({"eval": m})
                         bar.write(f"step {step}: val mIoU {m['miou']:.3f}, pixel accuracy {m['pixel_accuracy']:.3f}")
                     elif args.sample_every and step % args.sample_every == 0:
                         write_samples(evaluate(net, val_ds, labels, resolution, device, n_samples)[1])
-                    if step % args.checkpoint_every == 0:
-                        ckpt.save_checkpoint(out / ckpt.CHECKPOINT_NAME, snapshot())
+                    save_periodic(step, args, out, snapshot)
             finally:
                 bar.close()
             ckpt.save_checkpoint(out / ckpt.CHECKPOINT_NAME, snapshot())
@@ -418,16 +396,15 @@ def run(args: argparse.Namespace) -> int:
         if trained_now:
             metrics_log.append({k: final[k] for k in ("step", "miou", "pixel_accuracy")})
             ckpt.save_checkpoint(out / ckpt.CHECKPOINT_NAME, snapshot())
-        log_file.write(json.dumps({"eval": final}) + "\n")
+        log.write({"eval": final})
         (out / "metrics.json").write_text(json.dumps(final, indent=2) + "\n", encoding="utf-8")
         print(f"val ({final['images']} photos at resolution {resolution}): mIoU {final['miou']:.4f}, "
               f"pixel accuracy {final['pixel_accuracy']:.4f}", file=sys.stderr)
         print("per-class IoU: " + ", ".join(f"{k} {v if v is None else f'{v:.3f}'}"
                                             for k, v in final["per_class_iou"].items()), file=sys.stderr)
     finally:
-        log_file.close()
-        for sig, h in old_handlers.items():
-            signal.signal(sig, h)
+        log.close()
+        stop.restore()
 
     if args.export:
         if device.type == "cuda":
@@ -462,26 +439,9 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _command_line(args: argparse.Namespace) -> str:
-    """The command that started this run, for the model card."""
-    argv = sys.argv
-    if "train" in argv and "segment" in argv:
-        i = argv.index("segment")
-        return "ganpaint train segment " + " ".join(shlex.quote(a) for a in argv[i + 1:])
-    if argv and argv[0].endswith("train_segment.py"):
-        return "python -m ganpaint.training.train_segment " + " ".join(shlex.quote(a) for a in argv[1:])
-    parts = ["--data", shlex.quote(str(args.data)), "--out", shlex.quote(str(args.out)), "--size", str(args.size),
-             "--batch", str(args.batch), "--steps", str(args.steps)]
-    if args.resume:
-        parts.append("--resume")
-    return "ganpaint train segment " + " ".join(parts)
-
-
 def main(argv: list[str] | None = None) -> int:
     """Stand-alone entry point: ``python -m ganpaint.training.train_segment ...``."""
-    parser = argparse.ArgumentParser(prog="ganpaint train segment", formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    add_arguments(parser)
-    return run(parser.parse_args(argv))
+    return standalone_main("segment", add_arguments, run, argv)
 
 
 if __name__ == "__main__":

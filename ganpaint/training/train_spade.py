@@ -35,8 +35,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shlex
-import signal
 import sys
 import time
 from pathlib import Path
@@ -49,6 +47,7 @@ from ganpaint.engines.spade_import import ARCHITECTURE, ENCODER_PREFIX, card_con
 from ganpaint.nets.spade import (ConvEncoder, MultiscaleDiscriminator, SPADEGenerator, SPADEOptions, compact_options,
                                  kld_loss, param_count, reparameterize, semantic_input)
 from ganpaint.training import checkpoint as ckpt
+from ganpaint.training.runs import StopRequest, TrainLog, command_line, save_periodic, standalone_main
 from ganpaint.training.losses import d_hinge_loss, feature_matching_loss, g_hinge_loss
 from ganpaint.training.seg_data import SegmentationDataset, find_void_id, read_classes
 from ganpaint.training.progress import ProgressBar, sample_grid, save_png, to_uint8
@@ -309,7 +308,7 @@ def run(args: argparse.Namespace) -> int:
         torch.set_rng_state(state["torch_rng"])
         commands = list(state.get("commands", []))
         print(f"resumed from {ckpt_path} at step {step}", file=sys.stderr)
-    commands.append(_command_line(args))
+    commands.append(command_line("spade", args))
     G_ema.to(device)
     E_ema.to(device)
 
@@ -369,27 +368,16 @@ def run(args: argparse.Namespace) -> int:
         save_png(out / "samples" / f"step_{step:07d}.png", grid)
         save_png(out / "samples" / "latest.png", grid)
 
-    stop = {"flag": False}
+    stop = StopRequest().install()
 
-    def on_signal(signum, frame):  # noqa: ARG001
-        stop["flag"] = True
-
-    old_handlers = {}
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        try:
-            old_handlers[sig] = signal.signal(sig, on_signal)
-        except ValueError:  # not in the main thread
-            pass
-
-    log_file = open(out / "train_log.jsonl", "a", encoding="utf-8")
+    log = TrainLog(out)
     bar = ProgressBar(args.steps, start=step, desc="spade")
     bar.write(f"training SPADE G {param_count(G) / 1e6:.2f}M + E {param_count(E) / 1e6:.2f}M params, D "
               f"{param_count(D) / 1e6:.2f}M, on {len(train_ds)} pairs of {data.name}, size {args.size}, batch "
               f"{args.batch}, device {device}, threads {torch.get_num_threads()}")
     G.train(), E.train(), D.train()
-    t_log, steps_since_log = time.perf_counter(), 0
     try:
-        while step < args.steps and not stop["flag"]:
+        while step < args.steps and not stop.requested:
             t0 = time.perf_counter()
             imgs, labs = train_ds.batch(rng.integers(0, len(train_ds), args.batch), rng)
             x, sem = to_batch(imgs, labs, opt, device)
@@ -423,28 +411,17 @@ def run(args: argparse.Namespace) -> int:
 
             step += 1
             wall += time.perf_counter() - t0
-            steps_since_log += 1
+            log.tick()
             bar.update(logs)
             if step % args.log_every == 0 or step == args.steps:
-                now = time.perf_counter()
-                record = {"step": step, "s_per_step": round((now - t_log) / max(steps_since_log, 1), 4),
-                          "wall_min": round(wall / 60, 2), **{k: round(v, 5) for k, v in bar.values.items()}}
-                t_log, steps_since_log = now, 0
-                log_file.write(json.dumps(record) + "\n")
-                log_file.flush()
-                if not sys.stderr.isatty():
-                    bar.write(json.dumps(record))
+                log.record(step, wall, bar)
             if step % args.sample_every == 0:
                 write_samples()
-            if step % args.checkpoint_every == 0:
-                ckpt.save_checkpoint(out / ckpt.CHECKPOINT_NAME, snapshot())
-            if args.keep_every and step % args.keep_every == 0:
-                ckpt.save_checkpoint(out / f"step_{step:07d}.pt", snapshot())
+            save_periodic(step, args, out, snapshot)
     finally:
         bar.close()
-        log_file.close()
-        for sig, h in old_handlers.items():
-            signal.signal(sig, h)
+        log.close()
+        stop.restore()
     ckpt.save_checkpoint(out / ckpt.CHECKPOINT_NAME, snapshot())
     write_samples()
     print(f"stopped at step {step} ({wall / 60:.1f} min of training); checkpoint {out / ckpt.CHECKPOINT_NAME}",
@@ -453,23 +430,9 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _command_line(args: argparse.Namespace) -> str:
-    """The command that started this run, for the model card."""
-    argv = sys.argv
-    if "train" in argv and "spade" in argv:
-        return "ganpaint train spade " + " ".join(shlex.quote(a) for a in argv[argv.index("spade") + 1:])
-    if argv and argv[0].endswith("train_spade.py"):
-        return "python -m ganpaint.training.train_spade " + " ".join(shlex.quote(a) for a in argv[1:])
-    parts = ["--data", shlex.quote(str(args.data)), "--out", shlex.quote(str(args.out)), "--size", str(args.size),
-             "--batch", str(args.batch), "--steps", str(args.steps)] + (["--resume"] if args.resume else [])
-    return "ganpaint train spade " + " ".join(parts)
-
-
 def main(argv: list[str] | None = None) -> int:
     """Stand-alone entry point: ``python -m ganpaint.training.train_spade ...``."""
-    parser = argparse.ArgumentParser(prog="ganpaint train spade", formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    add_arguments(parser)
-    return run(parser.parse_args(argv))
+    return standalone_main("spade", add_arguments, run, argv)
 
 
 if __name__ == "__main__":
