@@ -237,3 +237,17 @@ def test_hole_radius():
     assert E.hole_radius(hole) == 0
     hole[10:30, 5:55] = True
     assert E.hole_radius(hole) == 10
+
+
+def test_partial_results_stream_between_crops(engine):
+    img = random_image(200, 300)
+    mask = np.zeros((200, 300), np.uint8)
+    mask[10:20, 10:20] = 255
+    mask[150:160, 250:260] = 255
+    partials = []
+    out = run(engine, img, mask, progress=lambda f, p: partials.append(None if p is None else p.copy()))
+    first, last = partials
+    assert last is None  # the final picture is the result itself
+    # after the first crop: its hole is filled, the second hole not yet
+    assert np.array_equal(first[10:20, 10:20], out[10:20, 10:20])
+    assert np.array_equal(first[150:160, 250:260], img[150:160, 250:260])

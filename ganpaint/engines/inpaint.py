@@ -349,7 +349,8 @@ class InpaintEngine(Engine):
             fill = self._fill_crop(image[y0:y1, x0:x1], crop_hole)
             cancel.raise_if_cancelled()
             paste(out, crop.box, fill, feather_weights(crop_hole, self.feather, mask[y0:y1, x0:x1]))
-            progress((i + 1) / len(crops), None)
+            # stream the picture with the crops done so far while more remain (the worker copies it)
+            progress((i + 1) / len(crops), out if i + 1 < len(crops) else None)
         if not crops:
             progress(1.0, None)
         return out

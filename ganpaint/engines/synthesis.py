@@ -334,7 +334,8 @@ class SynthesisEngine(Engine):
             if self.color_match:
                 rgb = match_colors(rgb, photo[y0:y1, x0:x1], ~region[y0:y1, x0:x1])
             paste(out, crop.box, rgb, feather_weights(grown[y0:y1, x0:x1], self.feather))
-            progress((i + 1) / len(crops), None)
+            # stream the picture with the crops done so far while more remain (the worker copies it)
+            progress((i + 1) / len(crops), out if i + 1 < len(crops) else None)
         return out
 
 
