@@ -113,10 +113,6 @@ class MainWindow(QMainWindow):
             dock.setWidget(widget)
             dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
             self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
-        options = QToolBar("Tool options")
-        options.setObjectName("tool-options")
-        options.addWidget(self.options_bar)
-        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, options)
 
     def _action(self, text: str, slot, shortcut=None, icon: str | None = None, tip: str | None = None) -> QAction:
         action = QAction(text, self)
@@ -207,7 +203,11 @@ class MainWindow(QMainWindow):
         for action in (self.undo_action, self.redo_action, None, self.compare_action, self.split_action, None, self.apply_action):
             main_bar.addSeparator() if action is None else main_bar.addAction(action)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, main_bar)
-        self.insertToolBarBreak(main_bar)
+        self.addToolBarBreak(Qt.ToolBarArea.TopToolBarArea)
+        options = QToolBar("Tool options")
+        options.setObjectName("tool-options")
+        options.addWidget(self.options_bar)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, options)
 
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
