@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -31,18 +30,15 @@ def _run(args: argparse.Namespace) -> int:
 
     import torch
 
-    from ganpaint.inference.cancel import CancelToken
-    from ganpaint.inference.device import select_device, use_half
+    from ganpaint.commands.engine_run import load_engine, run_timed
+    from ganpaint.inference.device import select_device
     from ganpaint.inference.requests import InpaintRequest
 
     device = select_device(args.device)
     torch.manual_seed(args.seed)
-    engine = registry.create_engine(card.name)
-    engine.load(device, use_half(device, engine.supports_half))
+    engine = load_engine(registry, card, device)
     request = InpaintRequest.snapshot(0, image, mask, card.name, args.seed)
-    start = time.perf_counter()
-    result = engine.run(request, CancelToken(), lambda fraction, partial: None)
-    elapsed = time.perf_counter() - start
+    result, elapsed = run_timed(engine, request)
     save_image(args.output, result)
     holes = int(np.count_nonzero(mask > 127))
     print(f"filled {holes} hole pixels of {image.shape[1]}x{image.shape[0]} {args.image} with '{card.name}' "

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -29,18 +28,15 @@ def _run(args: argparse.Namespace) -> int:
     card = registry.model_for("segment", args.model)
     photo = load_rgb(args.photo)
 
-    from ganpaint.inference.cancel import CancelToken
-    from ganpaint.inference.device import select_device, use_half
+    from ganpaint.commands.engine_run import load_engine, run_timed
+    from ganpaint.inference.device import select_device
     from ganpaint.inference.requests import SegmentRequest
 
     device = select_device(args.device)
-    engine = registry.create_engine(card.name)
-    engine.load(device, use_half(device, engine.supports_half))
+    engine = load_engine(registry, card, device)
     labelset = engine.labelset
     request = SegmentRequest.snapshot(0, photo, card.name)
-    start = time.perf_counter()
-    labels = engine.run(request, CancelToken(), lambda fraction, partial: None)
-    elapsed = time.perf_counter() - start
+    labels, elapsed = run_timed(engine, request)
     save_label_map(args.output, labels, labelset, mode="color" if args.color else "ids")
     counts = np.bincount(labels.ravel(), minlength=256)
     share = sorted(((int(c), lab.name) for lab in labelset.labels if (c := counts[lab.id]) > 0), reverse=True)

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -30,8 +29,8 @@ def _run(args: argparse.Namespace) -> int:
     from ganpaint.engines.registry import ModelRegistry
     from ganpaint.engines.synthesis import find_segmenter_card, labelset_of
     from ganpaint.errors import ModelError
-    from ganpaint.inference.cancel import CancelToken
-    from ganpaint.inference.device import select_device, use_half
+    from ganpaint.commands.engine_run import load_engine, run_timed
+    from ganpaint.inference.device import select_device
     from ganpaint.inference.requests import SynthesisRequest
 
     registry = ModelRegistry.default()
@@ -55,12 +54,9 @@ def _run(args: argparse.Namespace) -> int:
         print(f"segmented the photo with '{seg_card.name}': {100.0 * region.mean():.2f}% of the pixels have new "
               f"labels", file=sys.stderr)
 
-    engine = registry.create_engine(card.name)
-    engine.load(device, use_half(device, engine.supports_half))
+    engine = load_engine(registry, card, device)
     request = SynthesisRequest.snapshot(0, labels, card.name, args.seed, style=style, photo=photo, region=region)
-    start = time.perf_counter()
-    out = engine.run(request, CancelToken(), lambda fraction, partial: None)
-    elapsed = time.perf_counter() - start
+    out, elapsed = run_timed(engine, request)
     save_image(args.output, out)
     mode = "photo edit" if photo is not None else "blank canvas"
     print(f"synthesized {labels.shape[1]}x{labels.shape[0]} ({mode}) with '{card.name}' on {device} in "
