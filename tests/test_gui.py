@@ -184,3 +184,23 @@ def test_held_inference_can_be_cancelled(window, qtbot, fake_models):
     qtbot.waitUntil(lambda: not window.controller.worker.busy, timeout=5000)
     assert doc.result is None
     assert "cancelled" in window.notice_bar.text.text()
+
+
+def test_shipped_model_fills_a_mask_stroke_in_the_studio(qtbot):
+    """The real window with the shipped inpainting model: paint a stroke, wait for the fill."""
+    from ganpaint.ui.app import create_window
+
+    win = create_window(str(SAMPLES / "coffee.png"), device="cpu", offer_recovery=False)
+    win.confirm_discard = False
+    qtbot.addWidget(win)
+    win.show()
+    doc = win.controller.doc
+    photo = doc.photo.copy()
+    assert win.controller.models["inpaint"] == "inpaint-gated-v1"
+    win.controller.settings.size = 24
+    drag(win.canvas, [(300, 120), (340, 130), (380, 140)])
+    qtbot.waitUntil(lambda: doc.result is not None and doc.result_revision == doc.revision, timeout=30000)
+    holes = doc.mask > 127
+    assert np.array_equal(doc.result[~holes], photo[~holes])
+    assert not np.array_equal(doc.result[holes], photo[holes])
+    win.close()
