@@ -104,3 +104,35 @@ def standalone_main(task: str, add_arguments, run, argv: list[str] | None = None
     parser = argparse.ArgumentParser(prog=f"ganpaint train {task}", formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     add_arguments(parser)
     return run(parser.parse_args(argv))
+
+
+def open_run(args: argparse.Namespace):
+    """Start or resume a run: ``(device, out, state, checkpoint_path)``.
+
+    Picks the device (``--device``), sets torch's CPU threads (``--threads``, 0 = all cores), creates
+    ``OUT/`` and ``OUT/samples/``, and with ``--resume`` loads ``--checkpoint`` or ``OUT/last.pt``
+    (``state`` is None for a new run; a missing ``OUT/last.pt`` starts one, a missing ``--checkpoint``
+    exits with a message).
+    """
+    import torch
+
+    from ganpaint.inference.device import select_device
+    from ganpaint.training import checkpoint as ckpt
+
+    device = select_device(args.device)
+    if device.type == "cpu":
+        import os
+
+        torch.set_num_threads(args.threads or os.cpu_count() or 1)
+    out = Path(args.out)
+    (out / "samples").mkdir(parents=True, exist_ok=True)
+    ckpt_path = Path(args.checkpoint) if args.checkpoint else out / ckpt.CHECKPOINT_NAME
+    state = None
+    if args.resume:
+        if ckpt_path.is_file():
+            state = ckpt.load_checkpoint(ckpt_path, map_location="cpu")
+        elif args.checkpoint:
+            raise SystemExit(f"checkpoint {ckpt_path} does not exist")
+        else:
+            print(f"no checkpoint at {ckpt_path}; starting a new run", file=sys.stderr)
+    return device, out, state, ckpt_path

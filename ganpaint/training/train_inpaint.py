@@ -23,7 +23,6 @@ weights come from the command line, so a run can continue at another crop size.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
@@ -34,7 +33,7 @@ import torch
 from ganpaint.nets.gated_conv import InpaintGenerator
 from ganpaint.nets.patch_discriminator import PatchDiscriminator
 from ganpaint.training import checkpoint as ckpt
-from ganpaint.training.runs import StopRequest, TrainLog, command_line, save_periodic, standalone_main
+from ganpaint.training.runs import StopRequest, TrainLog, command_line, open_run, save_periodic, standalone_main
 from ganpaint.training.data import ImageFolderDataset
 from ganpaint.training.losses import d_hinge_loss, feature_matching_loss, g_hinge_loss, masked_l1
 from ganpaint.training.masks import eval_mask, random_training_mask
@@ -80,19 +79,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--export-fp32", action="store_true", help="export fp32 weights instead of fp16")
 
 
-def _device(pref: str) -> torch.device:
-    try:
-        from ganpaint.inference.device import select_device  # type: ignore[attr-defined]
-
-        return torch.device(select_device(pref))
-    except ImportError:
-        if pref in ("auto", "", None):
-            if torch.cuda.is_available():
-                return torch.device("cuda")
-            return torch.device("cpu")
-        return torch.device(pref)
-
-
 def _to_tensor(images: np.ndarray, masks: np.ndarray, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
     x = torch.from_numpy(images).to(device).permute(0, 3, 1, 2).float().div_(127.5).sub_(1.0)
     m = torch.from_numpy((masks > 127).astype(np.float32))[:, None].to(device)
@@ -134,22 +120,7 @@ def inpaint_card(config: dict, *, resolution: int, dataset: list[str], training:
 def run(args: argparse.Namespace) -> int:
     if args.size % 8:
         raise SystemExit("--size must be a multiple of 8")
-    device = _device(args.device)
-    if device.type == "cpu":
-        torch.set_num_threads(args.threads or os.cpu_count() or 1)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "samples").mkdir(exist_ok=True)
-
-    ckpt_path = Path(args.checkpoint) if args.checkpoint else out / ckpt.CHECKPOINT_NAME
-    state = None
-    if args.resume:
-        if not ckpt_path.is_file():
-            if args.checkpoint:
-                raise SystemExit(f"checkpoint {ckpt_path} does not exist")
-            print(f"no checkpoint at {ckpt_path}; starting a new run", file=sys.stderr)
-        else:
-            state = ckpt.load_checkpoint(ckpt_path, map_location="cpu")
+    device, out, state, ckpt_path = open_run(args)
 
     if state is not None:
         g_config = dict(state["g_config"])

@@ -41,7 +41,7 @@ import torch.nn.functional as F
 
 from ganpaint.nets.segmenter import ARCHITECTURE, CompactSegmenter
 from ganpaint.training import checkpoint as ckpt
-from ganpaint.training.runs import StopRequest, TrainLog, command_line, save_periodic, standalone_main
+from ganpaint.training.runs import StopRequest, TrainLog, command_line, open_run, save_periodic, standalone_main
 from ganpaint.training.progress import ProgressBar, sample_grid, save_png
 from ganpaint.training.seg_data import IGNORE, SegmentationDataset
 
@@ -90,12 +90,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--models-dir", default=str(DEFAULT_MODELS_DIR), help="where --export writes")
     parser.add_argument("--export-fp32", action="store_true", help="export fp32 weights instead of fp16")
     parser.add_argument("--description", default="", help="model-card description (default: generated)")
-
-
-def _device(pref: str) -> torch.device:
-    from ganpaint.inference.device import select_device
-
-    return torch.device(select_device(pref))
 
 
 def lr_at(step: int, total: int, peak: float, warmup: int) -> float:
@@ -260,23 +254,8 @@ def _pretty(name: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    device = _device(args.device)
-    if device.type == "cpu":
-        torch.set_num_threads(args.threads or os.cpu_count() or 1)
+    device, out, state, ckpt_path = open_run(args)
     data_root = Path(args.data)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "samples").mkdir(exist_ok=True)
-
-    ckpt_path = Path(args.checkpoint) if args.checkpoint else out / ckpt.CHECKPOINT_NAME
-    state = None
-    if args.resume:
-        if ckpt_path.is_file():
-            state = ckpt.load_checkpoint(ckpt_path, map_location="cpu")
-        elif args.checkpoint:
-            raise SystemExit(f"checkpoint {ckpt_path} does not exist")
-        else:
-            print(f"no checkpoint at {ckpt_path}; starting a new run", file=sys.stderr)
 
     ignore_arg = args.ignore_index if state is None else int(state["ignore_id"])  # -1: none
     scale_range = (args.scale_min, args.scale_max)

@@ -47,7 +47,7 @@ from ganpaint.engines.spade_import import ARCHITECTURE, ENCODER_PREFIX, card_con
 from ganpaint.nets.spade import (ConvEncoder, MultiscaleDiscriminator, SPADEGenerator, SPADEOptions, compact_options,
                                  kld_loss, param_count, reparameterize, semantic_input)
 from ganpaint.training import checkpoint as ckpt
-from ganpaint.training.runs import StopRequest, TrainLog, command_line, save_periodic, standalone_main
+from ganpaint.training.runs import StopRequest, TrainLog, command_line, open_run, save_periodic, standalone_main
 from ganpaint.training.losses import d_hinge_loss, feature_matching_loss, g_hinge_loss
 from ganpaint.training.seg_data import SegmentationDataset, find_void_id, read_classes
 from ganpaint.training.progress import ProgressBar, sample_grid, save_png, to_uint8
@@ -133,12 +133,6 @@ def _cpu_name() -> str:
     except OSError:
         pass
     return platform.processor() or "CPU"
-
-
-def _device(pref: str) -> torch.device:
-    from ganpaint.inference.device import select_device
-
-    return select_device(pref)
 
 
 @torch.no_grad()
@@ -253,24 +247,9 @@ def spade_card(opt: SPADEOptions, *, data: Path, classes: list[dict], resolution
 
 
 def run(args: argparse.Namespace) -> int:
-    device = _device(args.device)
-    if device.type == "cpu":
-        torch.set_num_threads(args.threads or os.cpu_count() or 1)
+    device, out, state, ckpt_path = open_run(args)
     data = Path(args.data)
     classes = read_classes(data)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "samples").mkdir(exist_ok=True)
-
-    ckpt_path = Path(args.checkpoint) if args.checkpoint else out / ckpt.CHECKPOINT_NAME
-    state = None
-    if args.resume:
-        if ckpt_path.is_file():
-            state = ckpt.load_checkpoint(ckpt_path, map_location="cpu")
-        elif args.checkpoint:
-            raise SystemExit(f"checkpoint {ckpt_path} does not exist")
-        else:
-            print(f"no checkpoint at {ckpt_path}; starting a new run", file=sys.stderr)
     if state is not None:
         opt = SPADEOptions.from_dict(state["options"])
     else:
