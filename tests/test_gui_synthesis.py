@@ -51,7 +51,7 @@ def test_blank_canvas_doodle_becomes_picture(window, qtbot, monkeypatch):
     qtbot.waitUntil(lambda: doc.result is not None and doc.result_revision == doc.revision, timeout=10000)
     assert np.array_equal(doc.result, synth_color(doc.labels))
     # "before" on a blank canvas shows the label map's colours
-    assert np.array_equal(window._before_picture(doc)[150, 100], window.controller.labelset.colorize(doc.labels)[150, 100])
+    assert np.array_equal(window.canvas._before_array[150, 100], window.controller.labelset.colorize(doc.labels)[150, 100])
 
 
 def test_label_map_import_refuses_unknown_colours_and_can_snap(window, tmp_path, qtbot):

@@ -56,7 +56,8 @@ class CanvasView(QWidget):
         self._display_image = _qimage(self._display)
         self._photo_image: QImage | None = None
         self._before_array: np.ndarray | None = None  # keeps the "before" picture's pixels alive
-        self.before_source = None  # callable(doc) -> RGB array shown as "before"; None: the photo
+        # callable(doc, y0, y1, x0, x1) -> RGB crop shown as "before"; None: the photo itself
+        self.before_source = None
         self._split: float | None = None
         self._show_before = False
         self._space_down = False
@@ -104,13 +105,29 @@ class CanvasView(QWidget):
                 labels = self._labels_rgb_lut[doc.labels[cy0:cy1, cx0:cx1]]
             composed = compose(self.picture()[cy0:cy1, cx0:cx1], doc.mask[cy0:cy1, cx0:cx1], labels, self.overlay)
             self._display[y0:y1, x0:x1] = composed[y0 - cy0 : y1 - cy0, x0 - cx0 : x1 - cx0]
-        before = self.before_source(doc) if self.before_source is not None else doc.photo
-        self._before_array = np.ascontiguousarray(before)
-        self._photo_image = _qimage(self._before_array)
+        self._refresh_before(doc, rect)
         if rect is None:
             self.update()
         else:
             self.update(self._widget_rect(rect).adjusted(-2, -2, 2, 2))
+
+    def _refresh_before(self, doc, rect: Rect | None) -> None:
+        """Keep the "before" picture current: the photo (wrapped, not copied) or, with
+        :attr:`before_source`, a buffer updated only inside ``rect``."""
+        if self.before_source is None:
+            before = doc.photo if doc.photo.flags.c_contiguous else np.ascontiguousarray(doc.photo)
+        else:
+            before = self._before_array
+            if rect is None or before is None or before.shape != doc.photo.shape or before is doc.photo:
+                before = np.ascontiguousarray(self.before_source(doc, 0, doc.height, 0, doc.width))
+            else:
+                x0, y0 = max(rect[0], 0), max(rect[1], 0)
+                x1, y1 = min(rect[2], doc.width), min(rect[3], doc.height)
+                if x0 < x1 and y0 < y1:
+                    before[y0:y1, x0:x1] = self.before_source(doc, y0, y1, x0, x1)
+        if before is not self._before_array or self._photo_image is None:
+            self._before_array = before
+            self._photo_image = _qimage(before)
 
     # ----------------------------------------------------------------- view transform
     def image_to_widget(self, x: float, y: float) -> QPointF:

@@ -350,11 +350,12 @@ class MainWindow(QMainWindow):
         self.options_bar.set_labelset(labelset)
         self.canvas.set_label_lut(labelset.lut())
 
-    def _before_picture(self, doc):
-        """The "before" of before/after: the photo, or the label map's colours on a blank canvas."""
+    def _before_picture(self, doc, y0: int, y1: int, x0: int, x1: int):
+        """The "before" of before/after inside rows y0:y1, columns x0:x1: the photo, or the label map's
+        colours on a blank canvas."""
         if self.controller.blank_canvas:
-            return self.controller.labelset.colorize(doc.labels)
-        return doc.photo
+            return self.controller.labelset.colorize(doc.labels[y0:y1, x0:x1])
+        return doc.photo[y0:y1, x0:x1]
 
     def _update_model_label(self) -> None:
         task = self.controller.mode
