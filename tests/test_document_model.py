@@ -107,6 +107,34 @@ def test_undo_and_redo_bump_revision_and_set_dirty(doc):
     assert not doc.labels.any()
 
 
+def test_undo_back_to_the_saved_state_is_clean(doc):
+    doc.set_layer("labels", np.full(doc.shape, 3, np.uint8), "Fill labels")
+    doc.mark_saved()
+    doc.set_layer("labels", np.full(doc.shape, 4, np.uint8), "Fill labels")
+    assert doc.dirty
+    doc.undo()
+    assert not doc.dirty  # back where it was saved
+    doc.undo()
+    assert doc.dirty
+    doc.redo()
+    assert not doc.dirty
+    doc.set_layer("mask", np.ones(doc.shape, np.uint8), "Mask")  # a new branch: the old redo is gone
+    doc.undo()
+    assert not doc.dirty
+    doc.dirty = True  # e.g. a recovered autosave
+    assert doc.dirty
+
+
+def test_saved_state_dropped_by_the_history_cap_stays_dirty():
+    doc = Document(np.zeros((8, 8, 3), np.uint8), history_cap_bytes=100)
+    doc.mark_saved()
+    for value in (1, 2, 3):
+        doc.set_layer("labels", np.full(doc.shape, value, np.uint8), "Fill labels")
+    while doc.undo():
+        pass
+    assert doc.labels.any() and doc.dirty  # the saved (all-zero) state can no longer be reached
+
+
 def test_new_edit_clears_redo(doc):
     doc.set_layer("mask", np.full(doc.shape, 255, np.uint8), "Fill")
     doc.undo()

