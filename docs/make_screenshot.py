@@ -1,8 +1,11 @@
-"""Take the README screenshot: run the real studio window, paint a mask, wait for the fill, grab the screen.
+"""Take the README screenshots: run the real studio window, paint, wait for the result, grab the screen.
 
-Run under a display, e.g. ``xvfb-run -s "-screen 0 1400x900x24" python docs/make_screenshot.py``.
-It opens ``resources/samples/coffee.png``, paints a mask stroke over part of the cup, waits for the
-inpainting result, turns on the split view and saves the screen to ``docs/screenshot.png``.
+Run under a display, e.g. ``xvfb-run -s "-screen 0 1400x900x24" python docs/make_screenshot.py [--semantic]``.
+Default: it opens ``resources/samples/coffee.png``, paints a mask stroke over part of the cup, waits for
+the inpainting result, turns on the split view and saves the screen to ``docs/screenshot.png``.
+``--semantic``: a blank landscape canvas of sky, doodled with the label brush (grass, mountain, water,
+trees), waits for the SPADE picture, splits the view into label map | picture and saves
+``docs/screenshot-semantic.png``.
 """
 
 from __future__ import annotations
@@ -16,19 +19,53 @@ from PySide6.QtWidgets import QApplication
 
 from ganpaint.ui.app import create_window
 
-OUT = Path(__file__).resolve().parent / "screenshot.png"
+DOCS = Path(__file__).resolve().parent
 SAMPLE = Path(__file__).resolve().parent.parent / "resources" / "samples" / "coffee.png"
 
 
+# landscape label ids (models/spade-landscape.json): sky 0, tree 1, grass 3, water 4, mountain 6
+DOODLE = [  # (class id, brush size, stroke points in canvas pixels)
+    (6, 90, [(0, 230), (120, 170), (230, 215), (330, 150), (460, 205), (640, 185)]),
+    (3, 150, [(0, 400), (200, 380), (420, 390), (640, 400)]),
+    (4, 70, [(140, 330), (300, 320), (470, 335)]),
+    (1, 60, [(40, 290), (60, 250), (70, 300)]),
+    (1, 55, [(560, 300), (590, 260), (610, 310)]),
+]
+
+
+def paint_doodle(controller) -> None:
+    """Paint :data:`DOODLE` with the label brush, one stroke per entry (each is one undo step)."""
+    controller.set_tool("labels")
+    for class_id, size, points in DOODLE:
+        controller.settings.label = class_id
+        controller.settings.size = size
+        controller.pointer_pressed(*points[0])
+        for a, b in zip(points, points[1:]):
+            for t in range(1, 9):  # a dab every few pixels, as a mouse would send
+                controller.pointer_moved(a[0] + (b[0] - a[0]) * t / 8, a[1] + (b[1] - a[1]) * t / 8)
+        controller.pointer_released(*points[-1])
+
+
 def main() -> int:
+    semantic = "--semantic" in sys.argv[1:]
+    out = DOCS / ("screenshot-semantic.png" if semantic else "screenshot.png")
     app = QApplication(sys.argv[:1])
     app.setApplicationName("GANPaint Studio")
-    window = create_window(str(SAMPLE), offer_recovery=False)
+    window = create_window(None if semantic else str(SAMPLE), offer_recovery=False)
     window.confirm_discard = False
     window.resize(1360, 860)
     window.show()
     controller = window.controller
     deadline = time.monotonic() + 120
+
+    def paint_semantic() -> None:
+        window.set_mode("synthesize")
+        controller.settings.label = 0  # sky
+        doc = window.start_blank_canvas(640, 448)
+        paint_doodle(controller)
+        window.set_tool("labels")
+        window.canvas.fit_to_window()
+        wait_for_result(doc)
 
     def paint() -> None:
         doc = controller.doc
@@ -48,8 +85,8 @@ def main() -> int:
 
     def wait_for_result(doc) -> None:
         if doc.result is not None and doc.result_revision == doc.revision or time.monotonic() > deadline:
-            window.split_action.trigger()
-            window.canvas.set_split(0.42)
+            window.split_action.trigger()  # semantic: label map | picture, as in the GauGAN demo
+            window.canvas.set_split(0.5 if semantic else 0.42)
             QTimer.singleShot(500, grab)
         else:
             QTimer.singleShot(100, lambda: wait_for_result(doc))
@@ -60,12 +97,12 @@ def main() -> int:
         shot = screen.grabWindow(0, geometry.x(), geometry.y(), geometry.width(), geometry.height())
         if shot.isNull() or shot.width() < 100:
             shot = window.grab()
-        shot.save(str(OUT))
-        print(f"wrote {OUT} ({shot.width()}x{shot.height()})")
+        shot.save(str(out))
+        print(f"wrote {out} ({shot.width()}x{shot.height()})")
         window.close()
         app.quit()
 
-    QTimer.singleShot(800, paint)
+    QTimer.singleShot(800, paint_semantic if semantic else paint)
     return app.exec()
 
 

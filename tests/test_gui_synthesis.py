@@ -73,3 +73,36 @@ def test_label_map_of_another_size_is_refused(window, tmp_path):
     Image.fromarray(np.zeros((10, 10), np.uint8)).save(path)
     assert not window.import_labels_from(str(path), snap=False)
     assert "10x10" in window.notice_bar.text.text()
+
+
+def test_late_result_for_a_replaced_document_of_the_same_size_is_dropped(window, qtbot):
+    """A segmentation started for one photo must never become the label map of the next one."""
+    from ganpaint.document.model import Document
+    from ganpaint.inference import events
+    from ganpaint.inference.requests import Result
+
+    controller = window.controller
+    first = controller.doc
+    window.set_mode("synthesize")
+    qtbot.waitUntil(lambda: first.settings.get("labels_source") == "segmenter", timeout=10000)
+    stale_revision = controller._submitted_revision
+    second = Document(np.full_like(first.photo, 200))
+    assert second.revision <= first.revision  # a fresh document starts again from revision 0
+    controller.set_document(second)
+    wrong = np.full(second.shape, 5, np.uint8)
+    for revision in range(stale_revision + 1):  # whatever the older document had in flight
+        controller._on_worker_event(events.Finished(Result(revision=revision, task="segment", image=wrong)))
+    assert controller._segmentation is None or not (controller._segmentation == 5).all()
+    qtbot.waitUntil(lambda: second.settings.get("labels_source") == "segmenter", timeout=10000)
+    assert not (second.labels == 5).all()
+
+
+def test_label_brush_on_a_blank_canvas_keeps_the_picture_visible(window, qtbot, monkeypatch):
+    from PySide6.QtWidgets import QInputDialog
+
+    window.set_mode("synthesize")
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("128 x 96", True))
+    window.new_canvas()
+    window.set_tool("fill")
+    window.set_tool("labels")
+    assert window.layers_panel.labels_opacity.value() == 0  # the label map is the split view's "before"

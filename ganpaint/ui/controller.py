@@ -76,7 +76,11 @@ class StudioController(QObject):
         self.labelset: LabelSet = self._labelset_for(self.models["synthesize"])
         self.style_image: np.ndarray | None = None  # reference picture for the style encoder
         self.last_elapsed_ms: float | None = None
-        self._submitted_revision = -1
+        self._submitted_revision = -1  # request revision (see _request_revision) last submitted, or -1
+        # Requests carry base + doc.revision, with a new base per document above every revision sent
+        # before, so a late result for a replaced document can never match the open one.
+        self._revision_base = 0
+        self._highest_request_revision = -1
         self._segmentation: np.ndarray | None = None  # the segmenter's reading of the current photo
         self._segmenting = False
         self._worker_event.connect(self._on_worker_event, Qt.ConnectionType.QueuedConnection)
@@ -105,6 +109,7 @@ class StudioController(QObject):
                 self.models[task] = name
         self._segmentation = None
         self._submitted_revision = -1
+        self._revision_base = self._highest_request_revision + 1
         self.worker.cancel()
         self.document_replaced.emit(doc)
         self.history_changed.emit()
@@ -250,7 +255,7 @@ class StudioController(QObject):
         if doc is None or doc.result is None:
             self.notice.emit("Nothing to apply yet: edit the picture and wait for the result.", "info")
             return False
-        if doc.result_revision != self._submitted_revision:
+        if not self._result_is_current():
             self.notice.emit("The result is still being computed; apply again when it appears.", "info")
             return False
         result = doc.result.copy()
@@ -261,7 +266,7 @@ class StudioController(QObject):
         if self.mode == "synthesize":
             doc.settings.pop("canvas", None)
             self._segmentation = doc.labels.copy()
-            self._submitted_revision = doc.revision
+            self._submitted_revision = self._request_revision()
             doc.set_result(None)
         return True
 
@@ -274,22 +279,34 @@ class StudioController(QObject):
             self.request_inference()
 
     # ----------------------------------------------------------------- inference
+    def _request_revision(self) -> int:
+        """The open document's revision in request space: unique across every document of this session."""
+        revision = self._revision_base + self.doc.revision
+        self._highest_request_revision = max(self._highest_request_revision, revision)
+        return revision
+
+    def _result_is_current(self) -> bool:
+        """True when the document's result is the final one for its current inputs (not a preview)."""
+        doc = self.doc
+        return (doc is not None and doc.result is not None and doc.result_revision is not None
+                and doc.result_revision >= 0 and self._revision_base + doc.result_revision == self._submitted_revision)
+
     def request_inference(self, debounce: bool = False) -> None:
         """Snapshot the document into a request for the active mode and submit it (latest wins)."""
         doc = self.doc
-        if doc is None or doc.revision == self._submitted_revision:
+        if doc is None or self._request_revision() == self._submitted_revision:
             return
         request = self._inpaint_request() if self.mode == "inpaint" else self._synthesis_request()
         if request is None:
             return
-        self._submitted_revision = doc.revision
+        self._submitted_revision = request.revision
         self.worker.submit(request, debounce=debounce and not isinstance(request, SegmentRequest))
 
     def _no_result(self) -> None:
         """Nothing to compute for the current inputs: show the photo and stop any work."""
         doc = self.doc
         self.worker.cancel()
-        self._submitted_revision = doc.revision
+        self._submitted_revision = self._request_revision()
         if doc.result is not None:
             doc.set_result(None, doc.revision)
 
@@ -300,7 +317,7 @@ class StudioController(QObject):
         if model is None:
             self.notice.emit("No inpainting model is installed: see 'ganpaint models list'.", "warning")
             return self._no_result()
-        return InpaintRequest.snapshot(doc.revision, doc.photo, doc.mask, model, self.seed)
+        return InpaintRequest.snapshot(self._request_revision(), doc.photo, doc.mask, model, self.seed)
 
     def _synthesis_request(self):
         doc, model = self.doc, self.models["synthesize"]
@@ -311,16 +328,16 @@ class StudioController(QObject):
                 return self._no_result()
             self._segmenting = True
             self.notice.emit("Reading the photo's regions...", "info")
-            return SegmentRequest.snapshot(doc.revision, doc.photo, segmenter)
+            return SegmentRequest.snapshot(self._request_revision(), doc.photo, segmenter)
         if model is None:
             self.notice.emit("No semantic synthesis model is installed: see 'ganpaint models list'.", "warning")
             return self._no_result()
         if self.blank_canvas:
-            return SynthesisRequest.snapshot(doc.revision, doc.labels, model, self.seed, style=self.style_image)
+            return SynthesisRequest.snapshot(self._request_revision(), doc.labels, model, self.seed, style=self.style_image)
         region = doc.labels != self._segmentation
         if not region.any():
             return self._no_result()
-        return SynthesisRequest.snapshot(doc.revision, doc.labels, model, self.seed, style=self.style_image,
+        return SynthesisRequest.snapshot(self._request_revision(), doc.labels, model, self.seed, style=self.style_image,
                                          photo=doc.photo, region=region)
 
     def _on_segmentation(self, labels: np.ndarray) -> None:
@@ -362,7 +379,7 @@ class StudioController(QObject):
                 self._on_segmentation(result.image)
                 return
             self.last_elapsed_ms = result.elapsed_ms
-            doc.set_result(np.array(result.image), result.revision)  # listeners repaint the canvas
+            doc.set_result(np.array(result.image), result.revision - self._revision_base)  # listeners repaint the canvas
             self.result_ready.emit(result)
         elif isinstance(event, events.Progress):
             self.progress.emit(event.fraction)

@@ -262,7 +262,7 @@ class MainWindow(QMainWindow):
         tool = self.controller.tool
         self.options_bar.show_for(tool)
         self.canvas.brush_size = self.controller.settings.size if tool.uses_size else 0
-        if tool.layer == "labels" and self.layers_panel.labels_opacity.value() == 0:
+        if tool.layer == "labels" and self.layers_panel.labels_opacity.value() == 0 and not self.controller.blank_canvas:
             self.layers_panel.labels_opacity.setValue(60)
         self.canvas.update()
 
@@ -461,13 +461,18 @@ class MainWindow(QMainWindow):
         except ValueError:
             self.notice_bar.show_message(f"'{size}' is not a size between 8 x 8 and 8192 x 8192.", "error")
             return
+        self.start_blank_canvas(width, height)
+
+    def start_blank_canvas(self, width: int, height: int) -> Document:
+        """Replace the document with a white ``width`` x ``height`` canvas (pixels). In Semantic mode it
+        is a label map of the current class, doodled into a picture; returns the new document."""
         doc = Document.blank(width, height)
         if self.controller.mode == "synthesize":
-            # a blank canvas for semantic synthesis is a label map of one class, doodled into a picture
             doc.settings["canvas"] = "blank"
             doc.settings["labels_source"] = "user"
             doc.labels[...] = self.controller.settings.label
         self.controller.set_document(doc)
+        return doc
 
     def save(self) -> bool:
         doc = self.controller.doc
