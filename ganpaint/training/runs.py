@@ -1,4 +1,5 @@
-"""Scaffolding shared by every training loop: stop signals, the step log, the command line of a run."""
+"""Scaffolding shared by every training loop: starting or resuming a run, stop signals, the step log, the
+outer loop (progress bar, periodic samples and checkpoints), the command line of a run."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import IO
+from typing import IO, Any, Callable, Optional
 
 
 class StopRequest:
@@ -88,15 +89,34 @@ def command_line(task: str, args: argparse.Namespace) -> str:
     return f"ganpaint train {task} " + " ".join(parts)
 
 
-def save_periodic(step: int, args: argparse.Namespace, out: Path, snapshot) -> None:
-    """Write ``OUT/last.pt`` every ``--checkpoint-every`` steps and keep ``OUT/step_NNNNNNN.pt`` every
-    ``--keep-every`` steps (0 = never); ``snapshot()`` returns the checkpoint dict."""
-    from ganpaint.training import checkpoint as ckpt
+def frozen_copy(module):
+    """A deep copy of ``module`` in eval mode with gradients off: the EMA copy a trainer exports."""
+    import copy
 
-    if step % args.checkpoint_every == 0:
-        ckpt.save_checkpoint(Path(out) / ckpt.CHECKPOINT_NAME, snapshot())
-    if getattr(args, "keep_every", 0) and step % args.keep_every == 0:
-        ckpt.save_checkpoint(Path(out) / f"step_{step:07d}.pt", snapshot())
+    ema = copy.deepcopy(module).eval()
+    for p in ema.parameters():
+        p.requires_grad_(False)
+    return ema
+
+
+def update_ema(pairs, decay: float, step: int) -> None:
+    """Move each ``(ema, model)`` pair's EMA weights towards the model's (buffers are copied).
+
+    The decay is warmed up as ``min(decay, (1 + step) / (10 + step))`` so early steps average less;
+    ``decay`` 0 copies the weights (no averaging).
+    """
+    import torch
+
+    with torch.no_grad():
+        for ema, model in pairs:
+            if decay <= 0:
+                ema.load_state_dict(model.state_dict())
+                continue
+            rate = 1.0 - min(decay, (1.0 + step) / (10.0 + step))
+            for pe, p in zip(ema.parameters(), model.parameters()):
+                pe.lerp_(p.detach(), rate)
+            for be, b in zip(ema.buffers(), model.buffers()):
+                be.copy_(b)
 
 
 def standalone_main(task: str, add_arguments, run, argv: list[str] | None = None) -> int:
@@ -136,3 +156,117 @@ def open_run(args: argparse.Namespace):
         else:
             print(f"no checkpoint at {ckpt_path}; starting a new run", file=sys.stderr)
     return device, out, state, ckpt_path
+
+
+def restore_progress(state: Optional[dict], seed: int):
+    """Where a run stands: ``(step, wall_s, rng, commands)``.
+
+    For a new run (``state`` None): step 0, 0 s, ``numpy.random.default_rng(seed)`` and no commands. For a
+    resumed one: the checkpoint's step, training wall time in seconds, numpy generator and command history,
+    and torch's global RNG state is restored too.
+    """
+    import numpy as np
+    import torch
+
+    from ganpaint.training import checkpoint as ckpt
+
+    if state is None:
+        return 0, 0.0, np.random.default_rng(seed), []
+    torch.set_rng_state(state["torch_rng"])
+    return (int(state["step"]), float(state.get("wall_time", 0.0)), ckpt.restore_rng(state["rng"]),
+            list(state.get("commands", [])))
+
+
+class RunLoop:
+    """The outer loop of a training run: progress bar, step log, stop signal, samples and checkpoints.
+
+    Args:
+        args: the run's options; uses ``steps``, ``log_every``, ``sample_every``, ``checkpoint_every`` and
+            ``keep_every``.
+        out: the run folder (``OUT/last.pt``, ``OUT/train_log.jsonl``, ``OUT/samples/``).
+        desc: the progress bar's title.
+        step, wall_s: where the run starts (0 and 0.0 for a new run; the checkpoint's values on resume).
+        snapshot: returns the trainer's checkpoint dict; :meth:`state` adds ``step``, ``wall_time`` and the
+            numpy generator ``rng`` to it.
+        rng: the numpy generator the trainer draws batches from (saved with every checkpoint).
+        write_samples: ``write_samples(step)`` writes a sample grid; called every ``--sample-every`` steps
+            and by :meth:`finish` (None: the trainer writes its own).
+
+    Use::
+
+        with RunLoop(args, out, "spade", step, wall, snapshot, rng, write_samples) as loop:
+            while loop.running:
+                t0 = time.perf_counter()
+                ...  # one optimisation step
+                loop.step_done(time.perf_counter() - t0, {"loss": value})
+        loop.finish()
+    """
+
+    def __init__(self, args: argparse.Namespace, out: Path, desc: str, step: int, wall_s: float,
+                 snapshot: Callable[[], dict], rng: Any, write_samples: Optional[Callable[[int], None]] = None) -> None:
+        from ganpaint.training.progress import ProgressBar
+
+        self.args, self.out = args, Path(out)
+        self.step, self.wall_s = int(step), float(wall_s)
+        self.rng = rng
+        self._snapshot, self._write_samples = snapshot, write_samples
+        self.stop = StopRequest()
+        self.log = TrainLog(self.out)
+        self.bar = ProgressBar(args.steps, start=self.step, desc=desc)
+
+    def __enter__(self) -> "RunLoop":
+        self.stop.install()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.bar.close()
+        self.log.close()
+        self.stop.restore()
+
+    @property
+    def running(self) -> bool:
+        """True until ``--steps`` is reached or SIGTERM / SIGINT asked the run to stop."""
+        return self.step < self.args.steps and not self.stop.requested
+
+    def state(self) -> dict:
+        """The checkpoint dict: the trainer's snapshot plus ``step``, ``wall_time`` (s), ``rng`` and ``torch_rng``."""
+        import torch
+
+        from ganpaint.training import checkpoint as ckpt
+
+        return {**self._snapshot(), "step": self.step, "wall_time": self.wall_s, "rng": ckpt.rng_state(self.rng),
+                "torch_rng": torch.get_rng_state()}
+
+    def save(self, path: Optional[Path] = None) -> Path:
+        """Write :meth:`state` to ``path`` (default ``OUT/last.pt``, atomically); returns the path."""
+        from ganpaint.training import checkpoint as ckpt
+
+        path = Path(path) if path is not None else self.out / ckpt.CHECKPOINT_NAME
+        ckpt.save_checkpoint(path, self.state())
+        return path
+
+    def step_done(self, seconds: float, losses: dict[str, float], **log_extra: Any) -> None:
+        """Count one optimisation step of ``seconds``: progress bar, log record every ``--log-every`` steps
+        (with ``log_extra``), samples every ``--sample-every``, ``OUT/last.pt`` every ``--checkpoint-every``
+        and ``OUT/step_NNNNNNN.pt`` every ``--keep-every`` (0 = never)."""
+        args = self.args
+        self.step += 1
+        self.wall_s += seconds
+        self.log.tick()
+        self.bar.update(losses)
+        if self.step % args.log_every == 0 or self.step == args.steps:
+            self.log.record(self.step, self.wall_s, self.bar, **log_extra)
+        if self._write_samples is not None and args.sample_every and self.step % args.sample_every == 0:
+            self._write_samples(self.step)
+        if self.step % args.checkpoint_every == 0:
+            self.save()
+        if getattr(args, "keep_every", 0) and self.step % args.keep_every == 0:
+            self.save(self.out / f"step_{self.step:07d}.pt")
+
+    def finish(self) -> None:
+        """After the loop: the last checkpoint, a last sample grid, and a line saying where the run stopped."""
+        path = self.save()
+        if self._write_samples is not None:
+            self._write_samples(self.step)
+        print(f"stopped at step {self.step} ({self.wall_s / 60:.1f} min of training); checkpoint {path}",
+              file=sys.stderr)

@@ -33,11 +33,12 @@ import torch
 from ganpaint.nets.gated_conv import InpaintGenerator
 from ganpaint.nets.patch_discriminator import PatchDiscriminator
 from ganpaint.training import checkpoint as ckpt
-from ganpaint.training.runs import StopRequest, TrainLog, command_line, open_run, save_periodic, standalone_main
+from ganpaint.training.runs import (RunLoop, command_line, frozen_copy, open_run, restore_progress, standalone_main,
+                                    update_ema)
 from ganpaint.training.data import ImageFolderDataset
 from ganpaint.training.losses import d_hinge_loss, feature_matching_loss, g_hinge_loss, masked_l1
 from ganpaint.training.masks import eval_mask, random_training_mask
-from ganpaint.training.progress import ProgressBar, inpaint_grid_rows, sample_grid, save_png, to_uint8
+from ganpaint.training.progress import inpaint_grid_rows, sample_grid, save_png, to_uint8
 
 ARCHITECTURE = "gated-conv-inpaint"
 DEFAULT_MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
@@ -86,13 +87,6 @@ def _to_tensor(images: np.ndarray, masks: np.ndarray, device: torch.device) -> t
 
 
 @torch.no_grad()
-def _ema_update(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> None:
-    for pe, p in zip(ema.parameters(), model.parameters()):
-        pe.lerp_(p.detach(), 1.0 - decay)
-    for be, b in zip(ema.buffers(), model.buffers()):
-        be.copy_(b)
-
-
 def build_generator(config: dict) -> InpaintGenerator:
     return InpaintGenerator(**config)
 
@@ -135,10 +129,7 @@ def run(args: argparse.Namespace) -> int:
     torch.manual_seed(args.seed)
     G = build_generator(g_config).to(device)
     D = PatchDiscriminator(**d_config).to(device)
-    G_ema = build_generator(g_config).to(device).eval()
-    G_ema.load_state_dict(G.state_dict())
-    for p in G_ema.parameters():
-        p.requires_grad_(False)
+    G_ema = frozen_copy(G)
     lr_d = args.lr_d if args.lr_d is not None else args.lr
     opt_g = torch.optim.Adam(G.parameters(), lr=args.lr, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(D.parameters(), lr=lr_d, betas=(0.5, 0.999))
@@ -146,10 +137,7 @@ def run(args: argparse.Namespace) -> int:
     scaler_g = torch.amp.GradScaler("cuda", enabled=use_amp)
     scaler_d = torch.amp.GradScaler("cuda", enabled=use_amp)
 
-    step = 0
-    wall = 0.0
-    rng = np.random.default_rng(args.seed)
-    history_cmds: list[str] = []
+    step, wall, rng, history_cmds = restore_progress(state, args.seed)
     if state is not None:
         G.load_state_dict(state["generator"])
         G_ema.load_state_dict(state["generator_ema"])
@@ -164,11 +152,6 @@ def run(args: argparse.Namespace) -> int:
         if use_amp and "scaler_g" in state:
             scaler_g.load_state_dict(state["scaler_g"])
             scaler_d.load_state_dict(state["scaler_d"])
-        step = int(state["step"])
-        wall = float(state.get("wall_time", 0.0))
-        rng = ckpt.restore_rng(state["rng"])
-        torch.set_rng_state(state["torch_rng"])
-        history_cmds = list(state.get("commands", []))
         print(f"resumed from {ckpt_path} at step {step}", file=sys.stderr)
     phases: list[dict] = list(state.get("phases", [])) if state is not None else []
     if state is None or step < args.steps:
@@ -185,8 +168,7 @@ def run(args: argparse.Namespace) -> int:
     def snapshot() -> dict:
         s = {
             "generator": G.state_dict(), "discriminator": D.state_dict(), "generator_ema": G_ema.state_dict(),
-            "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(), "step": step, "wall_time": wall,
-            "rng": ckpt.rng_state(rng), "torch_rng": torch.get_rng_state(), "g_config": g_config, "d_config": d_config,
+            "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(), "g_config": g_config, "d_config": d_config,
             "size": args.size, "batch": args.batch, "data": data_names, "commands": history_cmds, "phases": phases,
         }
         if use_amp:
@@ -194,7 +176,7 @@ def run(args: argparse.Namespace) -> int:
             s["scaler_d"] = scaler_d.state_dict()
         return s
 
-    def export() -> None:
+    def export(step: int, wall: float) -> None:
         if not args.export:
             return
         computes = sorted({p["compute"] for p in phases}) or ["unknown (checkpoint written before phases were recorded)"]
@@ -207,7 +189,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"exported {wp} and {cp}", file=sys.stderr)
 
     if step >= args.steps:
-        export()
+        export(step, wall)
         return 0
 
     train_ds = ImageFolderDataset(args.data, "train", args.size, scale_range=(args.scale_min, 1.0))
@@ -221,7 +203,7 @@ def run(args: argparse.Namespace) -> int:
     kinds = ["thin", "thick", "box"]
     sample_masks = np.stack([eval_mask(kinds[i % 3], i, args.size, args.size) for i in range(n_samples)])
 
-    def write_samples() -> None:
+    def write_samples(step: int) -> None:
         x, m = _to_tensor(sample_imgs, sample_masks, device)
         with torch.no_grad():
             y = G_ema(x * (1 - m), m) if args.ema > 0 else G(x * (1 - m), m)
@@ -229,22 +211,19 @@ def run(args: argparse.Namespace) -> int:
         save_png(out / "samples" / f"step_{step:07d}.png", grid)
         save_png(out / "samples" / "latest.png", grid)
 
-    stop = StopRequest().install()
-
-    log = TrainLog(out)
-    bar = ProgressBar(args.steps, start=step, desc="inpaint")
-    bar.write(f"training {sum(p.numel() for p in G.parameters()) / 1e6:.2f}M-param generator on {len(train_ds)} images, "
+    loop = RunLoop(args, out, "inpaint", step, wall, snapshot, rng, write_samples)
+    loop.bar.write(f"training {sum(p.numel() for p in G.parameters()) / 1e6:.2f}M-param generator on {len(train_ds)} images, "
               f"size {args.size}, batch {args.batch}, device {device}, threads {torch.get_num_threads()}")
     G.train()
     D.train()
-    try:
-        while step < args.steps and not stop.requested:
+    with loop:
+        while loop.running:
             t0 = time.perf_counter()
             idx = rng.integers(0, len(train_ds), args.batch)
             imgs = train_ds.batch(idx, rng)
             masks = np.stack([random_training_mask(rng, args.size, args.size) for _ in range(args.batch)])
             x, m = _to_tensor(imgs, masks, device)
-            gan_on = step >= args.adv_start and (args.w_adv > 0 or args.w_fm > 0)
+            gan_on = loop.step >= args.adv_start and (args.w_adv > 0 or args.w_fm > 0)
             losses: dict[str, float] = {}
 
             with torch.autocast(device_type=device.type, dtype=torch.float16, enabled=use_amp):
@@ -285,30 +264,11 @@ def run(args: argparse.Namespace) -> int:
             scaler_g.scale(loss_g).backward()
             scaler_g.step(opt_g)
             scaler_g.update()
-            if args.ema > 0:
-                _ema_update(G_ema, G, min(args.ema, (1.0 + step) / (10.0 + step)))
-            else:
-                G_ema.load_state_dict(G.state_dict())
+            update_ema([(G_ema, G)], args.ema, loop.step)
 
-            step += 1
-            dt = time.perf_counter() - t0
-            wall += dt
-            log.tick()
-            bar.update(losses)
-            if step % args.log_every == 0 or step == args.steps:
-                log.record(step, wall, bar)
-            if step % args.sample_every == 0:
-                write_samples()
-            save_periodic(step, args, out, snapshot)
-    finally:
-        bar.close()
-        log.close()
-        stop.restore()
-    ckpt.save_checkpoint(out / ckpt.CHECKPOINT_NAME, snapshot())
-    write_samples()
-    print(f"stopped at step {step} ({wall / 60:.1f} min of training); checkpoint {out / ckpt.CHECKPOINT_NAME}",
-          file=sys.stderr)
-    export()
+            loop.step_done(time.perf_counter() - t0, losses)
+    loop.finish()
+    export(loop.step, loop.wall_s)
     return 0
 
 

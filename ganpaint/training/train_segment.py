@@ -41,8 +41,8 @@ import torch.nn.functional as F
 
 from ganpaint.nets.segmenter import ARCHITECTURE, CompactSegmenter
 from ganpaint.training import checkpoint as ckpt
-from ganpaint.training.runs import StopRequest, TrainLog, command_line, open_run, save_periodic, standalone_main
-from ganpaint.training.progress import ProgressBar, sample_grid, save_png
+from ganpaint.training.runs import RunLoop, command_line, open_run, restore_progress, standalone_main
+from ganpaint.training.progress import sample_grid, save_png
 from ganpaint.training.seg_data import IGNORE, SegmentationDataset
 
 DEFAULT_MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
@@ -275,17 +275,10 @@ def run(args: argparse.Namespace) -> int:
     opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     resolution = args.resolution or int(max(32, round(args.size / (0.5 * (args.scale_min + args.scale_max)) / 32) * 32))
 
-    step, wall = 0, 0.0
-    rng = np.random.default_rng(args.seed)
-    history_cmds: list[str] = []
+    step, wall, rng, history_cmds = restore_progress(state, args.seed)
     if state is not None:
         net.load_state_dict(state["net"])
         opt.load_state_dict(state["opt"])
-        step = int(state["step"])
-        wall = float(state.get("wall_time", 0.0))
-        rng = ckpt.restore_rng(state["rng"])
-        torch.set_rng_state(state["torch_rng"])
-        history_cmds = list(state.get("commands", []))
         resolution = args.resolution or int(state.get("resolution", resolution))
         print(f"resumed from {ckpt_path} at step {step}", file=sys.stderr)
     history_cmds.append(command_line("segment", args))
@@ -297,8 +290,7 @@ def run(args: argparse.Namespace) -> int:
     metrics_log: list[dict] = list(state.get("eval_history", [])) if state is not None else []
 
     def snapshot() -> dict:
-        return {"net": net.state_dict(), "opt": opt.state_dict(), "step": step, "wall_time": wall,
-                "rng": ckpt.rng_state(rng), "torch_rng": torch.get_rng_state(), "net_config": net_config,
+        return {"net": net.state_dict(), "opt": opt.state_dict(), "net_config": net_config,
                 "ignore_id": -1 if train_ds.ignore_id is None else train_ds.ignore_id, "resolution": resolution,
                 "size": args.size, "batch": args.batch, "data": data_root.name, "commands": history_cmds,
                 "eval_history": metrics_log}
@@ -306,84 +298,69 @@ def run(args: argparse.Namespace) -> int:
     n_samples = min(6, len(val_ds))
     sample_pairs = [val_ds.pair(i) for i in range(n_samples)]
 
-    def write_samples(preds: list[np.ndarray]) -> None:
+    def write_samples(step: int, preds: list[np.ndarray]) -> None:
         rows = segment_grid_rows([p for p, _ in sample_pairs], [t for _, t in sample_pairs], preds[:n_samples],
                                  classes_all, args.size)
         grid = sample_grid(rows)
         save_png(out / "samples" / f"step_{step:07d}.png", grid)
         save_png(out / "samples" / "latest.png", grid)
 
-    def do_eval() -> dict:
+    def do_eval(step: int) -> dict:
         t0 = time.perf_counter()
         metrics, preds = evaluate(net, val_ds, labels, resolution, device, args.eval_limit)
         metrics["step"] = step
         metrics["eval_seconds"] = round(time.perf_counter() - t0, 1)
-        write_samples(preds)
+        write_samples(step, preds)
         return metrics
 
-    log = TrainLog(out)
-    stop = StopRequest().install()
-
+    loop = RunLoop(args, out, "segment", step, wall, snapshot, rng)
     trained_now = step < args.steps
-    try:
+    with loop:
         if trained_now:
-            bar = ProgressBar(args.steps, start=step, desc="segment")
             n_params = sum(p.numel() for p in net.parameters()) / 1e6
-            bar.write(f"training {n_params:.2f}M-param segmenter ({train_ds.num_classes} classes, ignore id "
-                      f"{train_ds.ignore_id}) on {len(train_ds)} train photos of {data_root.name}, size {args.size}, "
-                      f"batch {args.batch}, device {device}, threads {torch.get_num_threads()}; "
-                      f"val {len(val_ds)} photos at resolution {resolution}")
+            loop.bar.write(f"training {n_params:.2f}M-param segmenter ({train_ds.num_classes} classes, ignore id "
+                           f"{train_ds.ignore_id}) on {len(train_ds)} train photos of {data_root.name}, size "
+                           f"{args.size}, batch {args.batch}, device {device}, threads {torch.get_num_threads()}; "
+                           f"val {len(val_ds)} photos at resolution {resolution}")
             net.train()
-            try:
-                while step < args.steps and not stop.requested:
-                    t0 = time.perf_counter()
-                    for group in opt.param_groups:
-                        group["lr"] = lr_at(step, args.steps, args.lr, args.warmup)
-                    idx = rng.integers(0, len(train_ds), args.batch)
-                    photos, targets = train_ds.batch(idx, rng)
-                    # NCHW-contiguous: a channels-last input crashes torch 2.13's CPU backward of small
-                    # strided 1x1 convs (heap corruption with 4 channels)
-                    x = torch.from_numpy(photos).to(device).permute(0, 3, 1, 2).contiguous()
-                    x = x.float().div_(127.5).sub_(1.0)
-                    y = torch.from_numpy(targets).to(device).long()
-                    logits = net(x)
-                    loss = F.cross_entropy(logits, y, weight=weights_dev, ignore_index=IGNORE)
-                    opt.zero_grad(set_to_none=True)
-                    loss.backward()
-                    opt.step()
-                    step += 1
-                    wall += time.perf_counter() - t0
-                    log.tick()
-                    bar.update({"ce": loss.item()})
-                    if step % args.log_every == 0 or step == args.steps:
-                        log.record(step, wall, bar, lr=round(opt.param_groups[0]["lr"], 6))
-                    if args.eval_every and step % args.eval_every == 0 and step < args.steps:
-                        m = do_eval()
-                        metrics_log.append({k: m[k] for k in ("step", "miou", "pixel_accuracy")})
-                        log.write({"eval": m})
-                        bar.write(f"step {step}: val mIoU {m['miou']:.3f}, pixel accuracy {m['pixel_accuracy']:.3f}")
-                    elif args.sample_every and step % args.sample_every == 0:
-                        write_samples(evaluate(net, val_ds, labels, resolution, device, n_samples)[1])
-                    save_periodic(step, args, out, snapshot)
-            finally:
-                bar.close()
-            ckpt.save_checkpoint(out / ckpt.CHECKPOINT_NAME, snapshot())
-            print(f"stopped at step {step} ({wall / 60:.1f} min of training); checkpoint "
-                  f"{out / ckpt.CHECKPOINT_NAME}", file=sys.stderr)
+            while loop.running:
+                t0 = time.perf_counter()
+                for group in opt.param_groups:
+                    group["lr"] = lr_at(loop.step, args.steps, args.lr, args.warmup)
+                idx = rng.integers(0, len(train_ds), args.batch)
+                photos, targets = train_ds.batch(idx, rng)
+                # NCHW-contiguous: a channels-last input crashes torch 2.13's CPU backward of small
+                # strided 1x1 convs (heap corruption with 4 channels)
+                x = torch.from_numpy(photos).to(device).permute(0, 3, 1, 2).contiguous()
+                x = x.float().div_(127.5).sub_(1.0)
+                y = torch.from_numpy(targets).to(device).long()
+                logits = net(x)
+                loss = F.cross_entropy(logits, y, weight=weights_dev, ignore_index=IGNORE)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                loop.step_done(time.perf_counter() - t0, {"ce": loss.item()}, lr=round(opt.param_groups[0]["lr"], 6))
+                step = loop.step
+                if args.eval_every and step % args.eval_every == 0 and step < args.steps:
+                    m = do_eval(step)
+                    metrics_log.append({k: m[k] for k in ("step", "miou", "pixel_accuracy")})
+                    loop.log.write({"eval": m})
+                    loop.bar.write(f"step {step}: val mIoU {m['miou']:.3f}, pixel accuracy {m['pixel_accuracy']:.3f}")
+                elif args.sample_every and step % args.sample_every == 0:
+                    write_samples(step, evaluate(net, val_ds, labels, resolution, device, n_samples)[1])
+            loop.finish()
 
-        final = do_eval()
+        step, wall = loop.step, loop.wall_s
+        final = do_eval(step)
         if trained_now:
             metrics_log.append({k: final[k] for k in ("step", "miou", "pixel_accuracy")})
-            ckpt.save_checkpoint(out / ckpt.CHECKPOINT_NAME, snapshot())
-        log.write({"eval": final})
+            loop.save()
+        loop.log.write({"eval": final})
         (out / "metrics.json").write_text(json.dumps(final, indent=2) + "\n", encoding="utf-8")
         print(f"val ({final['images']} photos at resolution {resolution}): mIoU {final['miou']:.4f}, "
               f"pixel accuracy {final['pixel_accuracy']:.4f}", file=sys.stderr)
         print("per-class IoU: " + ", ".join(f"{k} {v if v is None else f'{v:.3f}'}"
                                             for k, v in final["per_class_iou"].items()), file=sys.stderr)
-    finally:
-        log.close()
-        stop.restore()
 
     if args.export:
         if device.type == "cuda":

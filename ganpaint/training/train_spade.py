@@ -47,10 +47,11 @@ from ganpaint.engines.spade_import import ARCHITECTURE, ENCODER_PREFIX, card_con
 from ganpaint.nets.spade import (ConvEncoder, MultiscaleDiscriminator, SPADEGenerator, SPADEOptions, compact_options,
                                  kld_loss, param_count, reparameterize, semantic_input)
 from ganpaint.training import checkpoint as ckpt
-from ganpaint.training.runs import StopRequest, TrainLog, command_line, open_run, save_periodic, standalone_main
+from ganpaint.training.runs import (RunLoop, command_line, frozen_copy, open_run, restore_progress, standalone_main,
+                                    update_ema)
 from ganpaint.training.losses import d_hinge_loss, feature_matching_loss, g_hinge_loss
 from ganpaint.training.seg_data import SegmentationDataset, find_void_id, read_classes
-from ganpaint.training.progress import ProgressBar, sample_grid, save_png, to_uint8
+from ganpaint.training.progress import sample_grid, save_png, to_uint8
 
 DEFAULT_MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
 
@@ -140,22 +141,6 @@ def _cpu_name() -> str:
 
 
 @torch.no_grad()
-def _ema_update(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> None:
-    for pe, p in zip(ema.parameters(), model.parameters()):
-        pe.lerp_(p.detach(), 1.0 - decay)
-    for be, b in zip(ema.buffers(), model.buffers()):
-        be.copy_(b)
-
-
-def _frozen_copy(module: torch.nn.Module) -> torch.nn.Module:
-    import copy
-
-    ema = copy.deepcopy(module).eval()
-    for p in ema.parameters():
-        p.requires_grad_(False)
-    return ema
-
-
 def center_crops(ds: SegmentationDataset, size: int) -> tuple[np.ndarray, np.ndarray]:
     """Deterministic square centre crops of every item: ``(uint8 (N, size, size, 3), uint8 (N, size, size))``
     (photo bicubic, labels nearest)."""
@@ -268,12 +253,10 @@ def run(args: argparse.Namespace) -> int:
     G = SPADEGenerator(opt).to(device)
     E = ConvEncoder(opt).to(device)
     D = MultiscaleDiscriminator.for_options(opt).to(device)
-    G_ema, E_ema = _frozen_copy(G), _frozen_copy(E)
+    G_ema, E_ema = frozen_copy(G), frozen_copy(E)
     opt_g = torch.optim.Adam(list(G.parameters()) + list(E.parameters()), lr=args.lr, betas=(0.0, 0.9))
     opt_d = torch.optim.Adam(D.parameters(), lr=args.lr_d, betas=(0.0, 0.9))
-    step, wall = 0, 0.0
-    rng = np.random.default_rng(args.seed)
-    commands: list[str] = []
+    step, wall, rng, commands = restore_progress(state, args.seed)
     if state is not None:
         G.load_state_dict(state["generator"])
         E.load_state_dict(state["encoder"])
@@ -286,10 +269,6 @@ def run(args: argparse.Namespace) -> int:
             group["lr"] = args.lr
         for group in opt_d.param_groups:
             group["lr"] = args.lr_d
-        step, wall = int(state["step"]), float(state.get("wall_time", 0.0))
-        rng = ckpt.restore_rng(state["rng"])
-        torch.set_rng_state(state["torch_rng"])
-        commands = list(state.get("commands", []))
         print(f"resumed from {ckpt_path} at step {step}", file=sys.stderr)
     commands.append(command_line("spade", args))
     G_ema.to(device)
@@ -298,11 +277,10 @@ def run(args: argparse.Namespace) -> int:
     def snapshot() -> dict:
         return {"generator": G.state_dict(), "encoder": E.state_dict(), "discriminator": D.state_dict(),
                 "generator_ema": G_ema.state_dict(), "encoder_ema": E_ema.state_dict(),
-                "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(), "step": step, "wall_time": wall,
-                "rng": ckpt.rng_state(rng), "torch_rng": torch.get_rng_state(), "options": opt.to_dict(),
+                "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(), "options": opt.to_dict(),
                 "size": args.size, "batch": args.batch, "data": data.name, "commands": commands}
 
-    def export() -> None:
+    def export(step: int, wall: float) -> None:
         if not args.export:
             return
         compute = (torch.cuda.get_device_name(device) if device.type == "cuda"
@@ -326,7 +304,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"exported {wp} and {cp}", file=sys.stderr)
 
     if step >= args.steps:
-        export()
+        export(step, wall)
         return 0
 
     train_ds = SegmentationDataset(data, args.split, args.size, scale_range=(args.scale_min, 1.0), ignore_id=-1,
@@ -341,7 +319,7 @@ def run(args: argparse.Namespace) -> int:
     for c in classes:
         lut[c["id"]] = c["color"]
 
-    def write_samples() -> None:
+    def write_samples(step: int) -> None:
         x, sem = to_batch(sample_imgs, sample_labels, opt, device)
         with torch.no_grad():
             mu, _ = E_ema(x)
@@ -351,16 +329,13 @@ def run(args: argparse.Namespace) -> int:
         save_png(out / "samples" / f"step_{step:07d}.png", grid)
         save_png(out / "samples" / "latest.png", grid)
 
-    stop = StopRequest().install()
-
-    log = TrainLog(out)
-    bar = ProgressBar(args.steps, start=step, desc="spade")
-    bar.write(f"training SPADE G {param_count(G) / 1e6:.2f}M + E {param_count(E) / 1e6:.2f}M params, D "
+    loop = RunLoop(args, out, "spade", step, wall, snapshot, rng, write_samples)
+    loop.bar.write(f"training SPADE G {param_count(G) / 1e6:.2f}M + E {param_count(E) / 1e6:.2f}M params, D "
               f"{param_count(D) / 1e6:.2f}M, on {len(train_ds)} pairs of {data.name}, size {args.size}, batch "
               f"{args.batch}, device {device}, threads {torch.get_num_threads()}")
     G.train(), E.train(), D.train()
-    try:
-        while step < args.steps and not stop.requested:
+    with loop:
+        while loop.running:
             t0 = time.perf_counter()
             imgs, labs = train_ds.batch(rng.integers(0, len(train_ds), args.batch), rng)
             x, sem = to_batch(imgs, labs, opt, device)
@@ -384,32 +359,11 @@ def run(args: argparse.Namespace) -> int:
             opt_d.step()
             logs["d"] = float(loss_d.detach())
 
-            if args.ema > 0:
-                decay = min(args.ema, (1.0 + step) / (10.0 + step))
-                _ema_update(G_ema, G, decay)
-                _ema_update(E_ema, E, decay)
-            else:
-                G_ema.load_state_dict(G.state_dict())
-                E_ema.load_state_dict(E.state_dict())
+            update_ema([(G_ema, G), (E_ema, E)], args.ema, loop.step)
 
-            step += 1
-            wall += time.perf_counter() - t0
-            log.tick()
-            bar.update(logs)
-            if step % args.log_every == 0 or step == args.steps:
-                log.record(step, wall, bar)
-            if step % args.sample_every == 0:
-                write_samples()
-            save_periodic(step, args, out, snapshot)
-    finally:
-        bar.close()
-        log.close()
-        stop.restore()
-    ckpt.save_checkpoint(out / ckpt.CHECKPOINT_NAME, snapshot())
-    write_samples()
-    print(f"stopped at step {step} ({wall / 60:.1f} min of training); checkpoint {out / ckpt.CHECKPOINT_NAME}",
-          file=sys.stderr)
-    export()
+            loop.step_done(time.perf_counter() - t0, logs)
+    loop.finish()
+    export(loop.step, loop.wall_s)
     return 0
 
 
