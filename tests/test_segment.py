@@ -277,7 +277,7 @@ def test_shipped_landscape_segmenter_finds_sky_and_grass():
 
 def test_shipped_segmenters_verify_and_have_metrics():
     found = False
-    for name in ("segment-landscape", "segment-facades"):
+    for name in ("segment-landscape", "segment-facades", "segment-streets"):
         path = REPO / "models" / f"{name}.json"
         if not path.is_file():
             continue

@@ -21,7 +21,7 @@ def shipped(name):
     return registry
 
 
-@pytest.mark.parametrize("name", ["spade-landscape", "spade-facades"])
+@pytest.mark.parametrize("name", ["spade-landscape", "spade-facades", "spade-streets"])
 def test_shipped_cards(name):
     registry = shipped(name)
     card = registry.get(name)
@@ -68,3 +68,21 @@ def test_landscape_paints_sky_above_grass(one_thread):
             pred = segmenter.segment(pic.astype(np.uint8))
             assert (pred[16:112] == SKY).mean() > 0.8
             assert (pred[144:240] == GRASS).mean() > 0.8
+
+
+def test_streets_paints_a_road_under_the_sky(one_thread):
+    """CamVid ids: sky 0, building 1, road 3. The segmenter of the streets set reads the picture back."""
+    from ganpaint.engines.segment import load_segmenter
+
+    registry = shipped("spade-streets")
+    engine = registry.create_engine("spade-streets")
+    engine.load(torch.device("cpu"))
+    labels = np.full((192, 256), 1, np.uint8)  # buildings on both sides
+    labels[:64, 64:192] = 0  # sky between them
+    labels[128:] = 3  # road across the bottom
+    segmenter = load_segmenter("segment-streets", "cpu", registry=registry)
+    for seed in range(2):
+        picture = synthesize_array(engine, labels, seed=seed)
+        pred = segmenter.segment(picture)
+        assert (pred[8:56, 80:176] == 0).mean() > 0.7
+        assert (pred[144:184, 16:240] == 3).mean() > 0.7
