@@ -102,7 +102,9 @@ def test_label_brush_on_a_blank_canvas_keeps_the_picture_visible(window, qtbot, 
 
     window.set_mode("synthesize")
     monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("128 x 96", True))
+    window.notice_bar.show_message("Reading the photo's regions...", "info")
     window.new_canvas()
+    assert window.notice_bar.isHidden()  # a notice about the previous photo goes with it
     window.set_tool("fill")
     window.set_tool("labels")
     assert window.layers_panel.labels_opacity.value() == 0  # the label map is the split view's "before"

@@ -363,6 +363,7 @@ class MainWindow(QMainWindow):
 
     # ----------------------------------------------------------------- controller events
     def _on_document_replaced(self, doc: Document) -> None:
+        self.notice_bar.dismiss_info()  # e.g. "Reading the photo's regions..." was about the previous photo
         if self.controller.blank_canvas:
             self.layers_panel.labels_opacity.setValue(0)  # the split view's "before" shows the label map
         self.canvas.set_document(doc, self.controller.labelset.lut())

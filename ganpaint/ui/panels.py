@@ -266,6 +266,12 @@ class NoticeBar(QFrame):
         self.level = "info"
         self.hide()
 
+    def dismiss_info(self) -> None:
+        """Hide the banner if it shows an info message (warnings and errors stay until closed)."""
+        if self.level == "info":
+            self._timer.stop()
+            self.hide()
+
     def show_message(self, message: str, level: str = "info") -> None:
         self.level = level
         icon = {"info": "fa5s.info-circle", "warning": "fa5s.exclamation-triangle", "error": "fa5s.times-circle"}[level]
