@@ -81,7 +81,12 @@ def test_save_and_reopen_project(window, qtbot, tmp_path):
     assert window._save_to(str(path))
     assert not doc.dirty and "cat.ganpaint" in window.windowTitle()
     mask = doc.mask.copy()
+    drag(window.canvas, [(120, 40), (160, 40)])
+    assert doc.dirty and window.windowTitle().startswith("*")
+    window.undo_action.trigger()  # back to what was saved: the title loses its star
+    assert not doc.dirty and not window.windowTitle().startswith("*")
     window.controller.clear_mask()
+    assert window.windowTitle().startswith("*")
     assert window.open_path(str(path))
     reopened = window.controller.doc
     assert reopened is not doc
