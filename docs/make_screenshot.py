@@ -5,7 +5,7 @@ Default: it opens ``resources/samples/coffee.png``, paints a mask stroke over pa
 the inpainting result, turns on the split view and saves the screen to ``docs/screenshot.png``.
 ``--semantic``: a blank landscape canvas of sky, doodled with the label brush (grass, mountain, water,
 trees), waits for the SPADE picture, splits the view into label map | picture and saves
-``docs/screenshot-semantic.png``.
+``docs/screenshot-semantic.png``; ``--seed N`` sets the style seed first (default 0).
 """
 
 from __future__ import annotations
@@ -47,7 +47,9 @@ def paint_doodle(controller) -> None:
 
 
 def main() -> int:
-    semantic = "--semantic" in sys.argv[1:]
+    args = sys.argv[1:]
+    semantic = "--semantic" in args
+    seed = int(args[args.index("--seed") + 1]) if "--seed" in args else 0
     out = DOCS / ("screenshot-semantic.png" if semantic else "screenshot.png")
     app = QApplication(sys.argv[:1])
     app.setApplicationName("GANPaint Studio")
@@ -62,6 +64,7 @@ def main() -> int:
         window.set_mode("synthesize")
         controller.settings.label = 0  # sky
         doc = window.start_blank_canvas(640, 448)
+        window.synth_panel.seed_spin.setValue(seed)  # as if typed into the Seed box
         paint_doodle(controller)
         window.set_tool("labels")
         window.canvas.fit_to_window()
