@@ -25,13 +25,12 @@ SAMPLE = Path(__file__).resolve().parent.parent / "resources" / "samples" / "cof
 
 # landscape label ids (models/spade-landscape.json): sky 0, tree 1, grass 3, water 4, mountain 6
 DOODLE = [  # (class id, brush size, stroke points in canvas pixels)
-    (6, 90, [(0, 230), (120, 170), (230, 215), (330, 150), (460, 205), (640, 185)]),
-    (3, 150, [(0, 400), (200, 380), (420, 390), (640, 400)]),
-    (4, 70, [(140, 330), (300, 320), (470, 335)]),
-    (1, 60, [(40, 290), (60, 250), (70, 300)]),
-    (1, 55, [(560, 300), (590, 260), (610, 310)]),
+    (6, 130, [(0, 300), (120, 235), (230, 290), (340, 215), (470, 285), (640, 250)]),
+    (3, 170, [(0, 420), (200, 400), (420, 410), (640, 420)]),
+    (4, 60, [(150, 400), (300, 392), (460, 402)]),
+    (1, 70, [(40, 350), (55, 300), (75, 355)]),
+    (1, 60, [(560, 350), (585, 305), (605, 355)]),
 ]
-
 
 def paint_doodle(controller) -> None:
     """Paint :data:`DOODLE` with the label brush, one stroke per entry (each is one undo step)."""
