@@ -14,8 +14,8 @@ strokes     ``list[SketchStroke]``      sketch strokes
 ==========  ==========================  =====================================================
 
 Every undoable change bumps :attr:`Document.revision`, makes :attr:`Document.dirty` follow the history
-(undoing back to the saved state makes it clean again) and calls the listeners with the changed layer names and the changed rectangle ``(x0, y0, x1, y1)`` (half-open image
-pixels) or ``None`` for "anywhere".
+(undoing back to the saved state makes it clean again) and calls the listeners with the changed layer
+names and the changed rectangle ``(x0, y0, x1, y1)`` (half-open image pixels) or ``None`` for "anywhere".
 """
 
 from __future__ import annotations
@@ -220,7 +220,7 @@ class Document:
     def dirty(self) -> bool:
         """True when the layers differ from the last saved (or loaded) state: undoing back to that
         state makes it False again. Setting True marks the document unsaved whatever its history."""
-        return self._group is not None and bool(self._group) or self._saved_token != self.history.state_token
+        return bool(self._group) or self._saved_token != self.history.state_token
 
     @dirty.setter
     def dirty(self, value: bool) -> None:

@@ -77,10 +77,9 @@ class StudioController(QObject):
         self.style_image: np.ndarray | None = None  # reference picture for the style encoder
         self.last_elapsed_ms: float | None = None
         self._submitted_revision = -1  # request revision (see _request_revision) last submitted, or -1
-        # Requests carry base + doc.revision, with a new base per document above every revision sent
-        # before, so a late result for a replaced document can never match the open one.
+        # Requests carry base + doc.revision; each new document's base lies above every revision the
+        # previous one reached, so a late result for a replaced document can never match the open one.
         self._revision_base = 0
-        self._highest_request_revision = -1
         self._segmentation: np.ndarray | None = None  # the segmenter's reading of the current photo
         self._segmenting = False
         self._worker_event.connect(self._on_worker_event, Qt.ConnectionType.QueuedConnection)
@@ -100,6 +99,7 @@ class StudioController(QObject):
         """Make ``doc`` the open document (replacing any other) and schedule its first inference."""
         if self.doc is not None:
             self.doc.remove_listener(self._on_document_changed)
+            self._revision_base += self.doc.revision + 1  # document revisions only grow
         self.doc = doc
         doc.add_listener(self._on_document_changed)
         self.seed = int(doc.settings.get("seed", self.seed))
@@ -109,7 +109,6 @@ class StudioController(QObject):
                 self.models[task] = name
         self._segmentation = None
         self._submitted_revision = -1
-        self._revision_base = self._highest_request_revision + 1
         self.worker.cancel()
         self.document_replaced.emit(doc)
         self.history_changed.emit()
@@ -281,9 +280,7 @@ class StudioController(QObject):
     # ----------------------------------------------------------------- inference
     def _request_revision(self) -> int:
         """The open document's revision in request space: unique across every document of this session."""
-        revision = self._revision_base + self.doc.revision
-        self._highest_request_revision = max(self._highest_request_revision, revision)
-        return revision
+        return self._revision_base + self.doc.revision
 
     def _result_is_current(self) -> bool:
         """True when the document's result is the final one for its current inputs (not a preview)."""
