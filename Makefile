@@ -5,7 +5,7 @@ PYTHON ?= python3
 #   make run TORCH="torch==2.13.0 --index-url https://download.pytorch.org/whl/cu128"
 TORCH  ?= torch==2.13.0
 PY      = $(VENV)/bin/python
-SAMPLE  = resources/samples/coffee.png
+SAMPLE  = ganpaint/resources/samples/coffee.png
 
 .PHONY: run test setup bench clean
 

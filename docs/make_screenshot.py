@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QApplication
 from ganpaint.ui.app import create_window
 
 DOCS = Path(__file__).resolve().parent
-SAMPLE = Path(__file__).resolve().parent.parent / "resources" / "samples" / "coffee.png"
+SAMPLE = Path(__file__).resolve().parent.parent / "ganpaint" / "resources" / "samples" / "coffee.png"
 
 
 # landscape label ids (models/spade-landscape.json): sky 0, tree 1, grass 3, water 4, mountain 6

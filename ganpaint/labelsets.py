@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 
 from ganpaint.errors import GanpaintError
+from ganpaint.paths import PALETTES
 
-RESOURCES = Path(__file__).resolve().parent.parent / "resources"
 #: the label set the studio and the commands prefer when no model is named.
 DEFAULT_LABEL_SET = "landscape"
 
@@ -65,5 +65,5 @@ class LabelSet:
 
 
 def default_labelset() -> LabelSet:
-    """The landscape classes shipped in ``resources/palettes/landscape.json``."""
-    return LabelSet.load(RESOURCES / "palettes" / "landscape.json")
+    """The landscape classes shipped in ``ganpaint/resources/palettes/landscape.json``."""
+    return LabelSet.load(PALETTES / "landscape.json")

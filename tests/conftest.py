@@ -10,7 +10,7 @@ import pytest  # noqa: E402
 REPO = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("GANPAINT_SHARED", REPO.parent / "shared"))
 DATASETS = SHARED / "datasets"
-SAMPLES = REPO / "resources" / "samples"
+SAMPLES = REPO / "ganpaint" / "resources" / "samples"
 
 
 @pytest.fixture(autouse=True)
@@ -43,7 +43,7 @@ def fake_models(tmp_path, monkeypatch):
 
     models = tmp_path / "models"
     models.mkdir()
-    labels = json.loads((REPO / "resources" / "palettes" / "landscape.json").read_text())["labels"]
+    labels = json.loads((REPO / "ganpaint" / "resources" / "palettes" / "landscape.json").read_text())["labels"]
     write_fake_model(models, "fake-inpaint")
     write_fake_model(models, "fake-segment", "segment", "fake-segment", labels)
     write_fake_model(models, "fake-spade", "synthesize", "fake-spade", labels)

@@ -187,7 +187,7 @@ def test_env_dirs(monkeypatch, tmp_path, models):
     assert reg.ModelRegistry.default().names() == ["alpha", "beta"]
     monkeypatch.setenv("GANPAINT_DATA_DIR", str(tmp_path / "data"))
     assert reg.user_models_dir() == tmp_path / "data" / "models"
-    assert reg.shipped_models_dir() == Path(__file__).resolve().parent.parent / "models"
+    assert reg.shipped_models_dir() == Path(__file__).resolve().parent.parent / "ganpaint" / "models"
 
 
 class FakeArchEngine(Engine):

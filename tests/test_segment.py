@@ -251,7 +251,7 @@ def test_metrics_from_confusion():
 
 
 def _shipped(name):
-    card_path = REPO / "models" / f"{name}.json"
+    card_path = REPO / "ganpaint" / "models" / f"{name}.json"
     assert card_path.is_file(), f"models/{name}.json is not shipped"
     return ModelCard.from_json(card_path)
 
@@ -278,7 +278,7 @@ def test_shipped_landscape_segmenter_finds_sky_and_grass():
 def test_shipped_segmenters_verify_and_have_metrics():
     found = False
     for name in ("segment-landscape", "segment-facades", "segment-streets"):
-        path = REPO / "models" / f"{name}.json"
+        path = REPO / "ganpaint" / "models" / f"{name}.json"
         if not path.is_file():
             continue
         found = True

@@ -17,10 +17,10 @@ def _run(args: argparse.Namespace) -> int:
     print(format_table(rows))
     gui = None
     if args.gui:
-        from ganpaint.labelsets import RESOURCES
+        from ganpaint.paths import SAMPLES
         from ganpaint.ui.latency import measure_release_to_fill
 
-        gui = measure_release_to_fill(RESOURCES / "samples" / "coffee.png", device=args.device)
+        gui = measure_release_to_fill(SAMPLES / "coffee.png", device=args.device)
         print(f"studio, mask stroke release -> fill shown: median {gui['median_total_ms']:.0f} ms "
               f"(engine {gui['median_engine_ms']:.0f} ms + overhead {gui['median_overhead_ms']:.1f} ms, "
               f"worst overhead {gui['max_overhead_ms']:.1f} ms) over {gui['strokes']} strokes")

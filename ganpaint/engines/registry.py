@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional, Union
 
-import ganpaint
+
 from ganpaint.engines.base import Engine
 from ganpaint.errors import ModelError
 
@@ -48,9 +48,10 @@ _HEX_COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
 def shipped_models_dir() -> Path:
-    """The repository's top-level ``models/`` folder (cards and weights shipped with the app)."""
-    package_file = getattr(ganpaint, "__file__", None) or str(Path(__file__).resolve().parent.parent / "__init__.py")
-    return Path(package_file).resolve().parent.parent / "models"
+    """The package's ``ganpaint/models/`` folder (cards and weights shipped with the app, package data)."""
+    from ganpaint.paths import SHIPPED_MODELS
+
+    return SHIPPED_MODELS
 
 
 def user_models_dir() -> Path:

@@ -31,11 +31,12 @@ import os
 from pathlib import Path
 from typing import Any, Mapping, Optional
 
+from ganpaint.paths import PALETTES
 from ganpaint.errors import ModelError
 
 ENCODER_PREFIX = "netE."
 ARCHITECTURE = "spade"
-PALETTES = Path(__file__).resolve().parents[2] / "resources" / "palettes"
+
 
 #: What the studio feeds configurations that expect an instance map (it has none).
 ZERO_EDGES_NOTE = ("instance edge map channel present in the network but fed zeros: the studio has no instance "

@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ganpaint.paths import SHIPPED_MODELS
 from ganpaint.nets.gated_conv import InpaintGenerator
 from ganpaint.nets.patch_discriminator import PatchDiscriminator
 from ganpaint.training import checkpoint as ckpt
@@ -41,7 +42,7 @@ from ganpaint.training.masks import eval_mask, random_training_mask
 from ganpaint.training.progress import inpaint_grid_rows, sample_grid, save_png, to_uint8
 
 ARCHITECTURE = "gated-conv-inpaint"
-DEFAULT_MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
+DEFAULT_MODELS_DIR = SHIPPED_MODELS
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

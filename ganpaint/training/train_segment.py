@@ -39,13 +39,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ganpaint.paths import SHIPPED_MODELS
 from ganpaint.nets.segmenter import ARCHITECTURE, CompactSegmenter
 from ganpaint.training import checkpoint as ckpt
 from ganpaint.training.runs import RunLoop, command_line, open_run, restore_progress, standalone_main
 from ganpaint.training.progress import sample_grid, save_png
 from ganpaint.training.seg_data import IGNORE, SegmentationDataset
 
-DEFAULT_MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
+DEFAULT_MODELS_DIR = SHIPPED_MODELS
 NET_KEYS = ("num_classes", "channels", "blocks", "separable_from", "decoder_channels", "dropout")
 
 

@@ -43,6 +43,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ganpaint.paths import SHIPPED_MODELS
 from ganpaint.engines.spade_import import ARCHITECTURE, ENCODER_PREFIX, card_config
 from ganpaint.nets.spade import (ConvEncoder, MultiscaleDiscriminator, SPADEGenerator, SPADEOptions, compact_options,
                                  kld_loss, param_count, reparameterize, semantic_input)
@@ -53,7 +54,7 @@ from ganpaint.training.losses import d_hinge_loss, feature_matching_loss, g_hing
 from ganpaint.training.seg_data import SegmentationDataset, find_void_id, read_classes
 from ganpaint.training.progress import sample_grid, save_png, to_uint8
 
-DEFAULT_MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
+DEFAULT_MODELS_DIR = SHIPPED_MODELS
 
 #: Dataset folder name -> (label-set name, segmenter model name, licence sentence), for cards.
 DATASET_FACTS = {

@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 import sys
 
-from ganpaint.labelsets import RESOURCES
+from ganpaint.paths import APP_ICON, SAMPLES
 
-DEFAULT_SAMPLE = RESOURCES / "samples" / "coffee.png"
+DEFAULT_SAMPLE = SAMPLES / "coffee.png"
 
 
 def create_window(file: str | None = None, device: str | None = None, offer_recovery: bool = True):
@@ -37,7 +37,7 @@ def run_app(file: str | None = None, device: str | None = None) -> int:
     app.setOrganizationDomain("ganpaint.invalid")
     from PySide6.QtGui import QIcon
 
-    app.setWindowIcon(QIcon(str(RESOURCES / "icons" / "ganpaint.svg")))
+    app.setWindowIcon(QIcon(str(APP_ICON)))
     window = create_window(file, device)
     window.show()
     return app.exec()

@@ -28,7 +28,7 @@ from ganpaint.document.imageio import load_rgb
 from ganpaint.document.model import Document
 from ganpaint.errors import GanpaintError
 from ganpaint.inference.device import available_devices
-from ganpaint.labelsets import RESOURCES
+from ganpaint.paths import SAMPLES
 from ganpaint.ui.canvas import CanvasView
 from ganpaint.ui.controller import StudioController
 from ganpaint.ui.panels import EnginePanel, LayersPanel, NoticeBar, PalettePanel, ToolOptionsBar
@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 AUTOSAVE_INTERVAL_MS = 60_000
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.bmp *.tif *.tiff)"
 PROJECT_FILTER = "GANPaint projects (*.ganpaint)"
-STYLE_SAMPLES = RESOURCES / "samples"
+STYLE_SAMPLES = SAMPLES
 
 
 class MainWindow(QMainWindow):
