@@ -8,7 +8,8 @@ another device (the worker moves engines to the CPU after a CUDA out-of-memory e
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING, Callable, ClassVar, Optional
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Optional
 
 import numpy as np
 
@@ -21,6 +22,20 @@ if TYPE_CHECKING:  # pragma: no cover
 
 #: ``progress(fraction in [0, 1], partial RGB uint8 (H, W, 3) or None)``.
 ProgressCallback = Callable[[float, Optional[np.ndarray]], None]
+
+
+@dataclass(frozen=True)
+class EngineOutput:
+    """What :meth:`Engine.run` may return instead of a bare array, when it has more to say.
+
+    Attributes:
+        image: the picture (RGB ``uint8 (H, W, 3)``) or label map (``uint8 (H, W)``) at the request's size.
+        extras: engine-specific outputs (numpy arrays are frozen by the worker, other values passed as
+            they are), delivered as :attr:`ganpaint.inference.requests.Result.extras`.
+    """
+
+    image: np.ndarray
+    extras: dict[str, Any] = field(default_factory=dict)
 
 
 class Engine(ABC):
@@ -50,9 +65,10 @@ class Engine(ABC):
         """
 
     @abstractmethod
-    def run(self, request: "Request", cancel: "CancelToken", progress: ProgressCallback) -> np.ndarray:
+    def run(self, request: "Request", cancel: "CancelToken", progress: ProgressCallback) -> "np.ndarray | EngineOutput":
         """Serve one request and return RGB ``uint8 (H, W, 3)`` at the request's image size
-        (segmentation engines return a label map of class ids, ``uint8 (H, W)``).
+        (segmentation engines return a label map of class ids, ``uint8 (H, W)``), or an
+        :class:`EngineOutput` carrying that picture plus extras.
 
         Raises:
             Cancelled: ``cancel`` was set while running (the worker drops the request).

@@ -147,6 +147,9 @@ class Result:
         image: RGB ``uint8 (H, W, 3)`` at the request's image size.
         elapsed_ms: engine time in milliseconds (wall clock, excluding queueing).
         info: free-form details for the status bar (device, model, crop size...).
+        extras: engine-specific outputs beside the picture (read-only arrays or plain values), e.g. the
+            colour suggestions of a colorization engine or the latent code and candidates of a
+            projection engine; empty for most engines (see :class:`~ganpaint.engines.base.EngineOutput`).
     """
 
     revision: int
@@ -154,3 +157,4 @@ class Result:
     image: np.ndarray
     elapsed_ms: float = 0.0
     info: dict[str, Any] = field(default_factory=dict)
+    extras: dict[str, Any] = field(default_factory=dict)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Callable, Optional, TypeVar
 import numpy as np
 import torch
 
+from ganpaint.engines.base import EngineOutput
 from ganpaint.errors import EngineError, GanpaintError
 from ganpaint.inference.cancel import Cancelled, CancelToken
 from ganpaint.inference.device import device_label, select_device, use_half
@@ -302,7 +303,7 @@ class InferenceWorker:
             preview = frozen_copy(partial) if partial is not None else None
             self._emit(Progress(rev, min(1.0, max(0.0, float(fraction))), preview))
 
-        def attempt() -> tuple[np.ndarray, float, Optional[float]]:
+        def attempt() -> tuple[np.ndarray, dict, float, Optional[float]]:
             t_load = time.perf_counter()
             loaded = request.model not in self._engines
             engine = self._engine_for(request.model)
@@ -310,16 +311,20 @@ class InferenceWorker:
             if engine.task and engine.task != request.task:
                 raise EngineError(f"model '{request.model}' serves task '{engine.task}', not '{request.task}'")
             t0 = time.perf_counter()
-            image = engine.run(request, token, progress)
+            output = engine.run(request, token, progress)
             elapsed_ms = (time.perf_counter() - t0) * 1000.0
-            return self._check_output(image, request), elapsed_ms, load_ms
+            extras: dict = {}
+            if isinstance(output, EngineOutput):
+                output, extras = output.image, {k: frozen_copy(v) if isinstance(v, np.ndarray) else v
+                                                for k, v in output.extras.items()}
+            return self._check_output(output, request), extras, elapsed_ms, load_ms
 
         try:
-            image, elapsed_ms, load_ms = self._with_oom_fallback(attempt)
+            image, extras, elapsed_ms, load_ms = self._with_oom_fallback(attempt)
             info: dict[str, object] = {"device": self._device_label, "model": request.model}
             if load_ms is not None:
                 info["load_ms"] = load_ms
-            outcome = Finished(Result(rev, request.task, image, elapsed_ms, info))
+            outcome = Finished(Result(rev, request.task, image, elapsed_ms, info, extras))
         except Cancelled:
             outcome = Dropped(rev, "cancelled")
         except Exception as exc:
