@@ -6,6 +6,7 @@ import logging
 import os
 import sys
 
+from ganpaint.errors import GanpaintError
 from ganpaint.paths import APP_ICON, SAMPLES
 
 DEFAULT_SAMPLE = SAMPLES / "coffee.png"
@@ -32,7 +33,11 @@ def create_window(file: str | None = None, device: str | None = None, offer_reco
 
 
 def run_app(file: str | None = None, device: str | None = None) -> int:
-    """Run the studio until its window closes; returns the exit status."""
+    """Run the studio until its window closes; returns the exit status.
+
+    Raises GanpaintError when :data:`SMOKE_EXIT_ENV` is set to something other than milliseconds.
+    """
+    smoke_ms = _smoke_exit_ms()
     from PySide6.QtWidgets import QApplication
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
@@ -45,21 +50,26 @@ def run_app(file: str | None = None, device: str | None = None) -> int:
     app.setWindowIcon(QIcon(str(APP_ICON)))
     window = create_window(file, device)
     window.show()
-    smoke_ms = os.environ.get(SMOKE_EXIT_ENV)
-    if smoke_ms:
+    if smoke_ms is not None:
         _close_after(window, smoke_ms)
     return app.exec()
 
 
-def _close_after(window, milliseconds: str) -> None:
-    """Close ``window`` (without the unsaved-changes question) ``milliseconds`` after the event loop
-    starts, first printing what it shows: ``smoke: shown 'TITLE' WxH, N models``."""
-    from PySide6.QtCore import QTimer
-
+def _smoke_exit_ms() -> int | None:
+    """The delay of :data:`SMOKE_EXIT_ENV` in milliseconds, or None when it is not set."""
+    value = os.environ.get(SMOKE_EXIT_ENV)
+    if not value:
+        return None
     try:
-        delay = max(0, int(milliseconds))
+        return max(0, int(value))
     except ValueError:
-        raise SystemExit(f"ganpaint: error: {SMOKE_EXIT_ENV} must be a number of milliseconds, not {milliseconds!r}") from None
+        raise GanpaintError(f"{SMOKE_EXIT_ENV} must be a number of milliseconds, not {value!r}.") from None
+
+
+def _close_after(window, delay: int) -> None:
+    """Close ``window`` (without the unsaved-changes question) ``delay`` ms after the event loop starts,
+    first printing what it shows: ``smoke: shown 'TITLE' WxH, visible=..., N models``."""
+    from PySide6.QtCore import QTimer
 
     def close() -> None:
         doc = window.controller.doc

@@ -23,13 +23,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ganpaint.document import autosave, labelmaps, project
+from ganpaint.document import autosave, labelmaps, openraster, project
 from ganpaint.document.imageio import load_rgb
 from ganpaint.document.model import Document
 from ganpaint.errors import GanpaintError
 from ganpaint.inference.device import available_devices
 from ganpaint.paths import SAMPLES
 from ganpaint.ui.canvas import CanvasView
+from ganpaint.ui import openraster_dialog
 from ganpaint.ui.controller import StudioController
 from ganpaint.ui.panels import EnginePanel, LayersPanel, NoticeBar, PalettePanel, ToolOptionsBar
 
@@ -137,6 +138,7 @@ class MainWindow(QMainWindow):
             ("save", ("&Save", self.save, QKeySequence.StandardKey.Save, "fa5s.save")),
             ("save_as", ("Save &as...", self.save_as, "Ctrl+Shift+S", None)),
             ("export", ("&Export result...", self.export_result, "Ctrl+E", "fa5s.file-export")),
+            ("export_layers", ("Export &layers (OpenRaster)...", self.export_layers, None, "fa5s.layer-group")),
             ("import_mask", ("&Import mask...", self.import_mask, None, None)),
             ("export_mask", ("Export &mask...", self.export_mask, None, None)),
             ("import_labels", ("Import &label map...", self.import_labels, None, None)),
@@ -432,6 +434,10 @@ class MainWindow(QMainWindow):
         try:
             if path.lower().endswith(".ganpaint"):
                 doc = project.load_project(path)
+            elif path.lower().endswith(".ora"):
+                doc = openraster_dialog.open_openraster(self, path, self.controller.labelset)
+                if doc is None:
+                    return False
             else:
                 doc = Document(load_rgb(path))
                 doc.settings["source_name"] = Path(path).name
@@ -445,7 +451,7 @@ class MainWindow(QMainWindow):
     def open_dialog(self) -> None:
         if not self._maybe_discard():
             return
-        path, _ = QFileDialog.getOpenFileName(self, "Open", self._start_dir(), f"{IMAGE_FILTER};;{PROJECT_FILTER};;All files (*)")
+        path, _ = QFileDialog.getOpenFileName(self, "Open", self._start_dir(), f"{IMAGE_FILTER};;{PROJECT_FILTER};;{openraster_dialog.ORA_FILTER};;All files (*)")
         if path:
             self.open_path(path)
 
@@ -512,6 +518,19 @@ class MainWindow(QMainWindow):
         path, _ = QFileDialog.getSaveFileName(self, "Export result", self._start_dir(), "PNG (*.png);;JPEG (*.jpg *.jpeg)")
         if path:
             self._run_file_action(lambda: project.export_result(self.controller.doc, path), f"Exported {path}")
+
+    def export_layers(self) -> None:
+        """Write photo, result, mask, label map and colour hints as layers of an OpenRaster file."""
+        if self.controller.doc is None:
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Export layers", self._start_dir(), openraster_dialog.ORA_FILTER)
+        if path:
+            self.export_layers_to(path if path.lower().endswith(".ora") else path + ".ora")
+
+    def export_layers_to(self, path: str) -> bool:
+        """Export the layers to ``path`` (labels in the active synthesis model's colours)."""
+        doc, labelset = self.controller.doc, self.controller.labelset
+        return self._run_file_action(lambda: openraster.export_document(doc, path, labelset), f"Exported layers {path}")
 
     def import_mask(self) -> None:
         if self.controller.doc is None:
