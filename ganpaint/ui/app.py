@@ -66,6 +66,16 @@ def _smoke_exit_ms() -> int | None:
         raise GanpaintError(f"{SMOKE_EXIT_ENV} must be a number of milliseconds, not {value!r}.") from None
 
 
+def _process_age() -> float | None:
+    """Seconds since this process started (Linux ``/proc``, 10 ms resolution), or None elsewhere."""
+    try:
+        with open("/proc/self/stat", encoding="ascii") as stat, open("/proc/uptime", encoding="ascii") as uptime:
+            start_ticks = int(stat.read().rsplit(")", 1)[1].split()[19])  # field 22, starttime
+            return float(uptime.read().split()[0]) - start_ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None
+
+
 def _close_after(window, delay: int) -> None:
     """Close ``window`` (without the unsaved-changes question) ``delay`` ms after the event loop starts,
     first printing what it shows: ``smoke: shown 'TITLE' WxH, visible=..., N models``."""
@@ -75,7 +85,10 @@ def _close_after(window, delay: int) -> None:
         doc = window.controller.doc
         size = f"{doc.width}x{doc.height}" if doc is not None else "no picture"
         models = len(window.controller.registry.cards())
-        print(f"smoke: shown {window.windowTitle()!r} {size}, visible={window.isVisible()}, {models} models", flush=True)
+        age = _process_age()
+        after = f", {age:.2f} s after the process started" if age is not None else ""
+        print(f"smoke: shown {window.windowTitle()!r} {size}, visible={window.isVisible()}, {models} models{after}",
+              flush=True)
         window.confirm_discard = False
         window.close()
 
