@@ -46,7 +46,9 @@ dist: setup
 wheel-check: dist
 	TORCH="$(TORCH)" PYTHON="$(PYTHON)" SMOKE_ARGS="--skip semantic" packaging/check_wheel.sh dist/ganpaint-*.whl
 
-# one-folder desktop app dist/GANPaintStudio/ (no Python needed to run it), then its smoke test
+# one-folder desktop app dist/GANPaintStudio/ (no Python needed to run it), then its smoke test.
+# It needs the CPU build of torch (the spec refuses a CUDA build); where PyPI's torch is a CUDA build:
+#   make bundle TORCH="torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu"
 bundle: dist
 	test -x $(BUNDLE_VENV)/bin/python || $(PYTHON) -m venv $(BUNDLE_VENV)
 	$(BUNDLE_VENV)/bin/pip install --quiet $(TORCH) $(PYINSTALLER)

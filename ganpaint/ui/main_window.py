@@ -29,8 +29,8 @@ from ganpaint.document.model import Document
 from ganpaint.errors import GanpaintError
 from ganpaint.inference.device import available_devices
 from ganpaint.paths import SAMPLES
-from ganpaint.ui.canvas import CanvasView
 from ganpaint.ui import openraster_dialog
+from ganpaint.ui.canvas import CanvasView
 from ganpaint.ui.controller import StudioController
 from ganpaint.ui.panels import EnginePanel, LayersPanel, NoticeBar, PalettePanel, ToolOptionsBar
 
