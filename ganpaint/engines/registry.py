@@ -126,6 +126,12 @@ class ModelCard:
         return hash((self.name, self.card_path, self.sha256))
 
     @property
+    def stochastic(self) -> bool:
+        """Whether the model's output depends on the seed (``config["stochastic"]``; the studio shows the
+        seed and dice only for such models)."""
+        return self.config.get("stochastic") is True
+
+    @property
     def weights_path(self) -> Path:
         """Absolute-or-as-given path of the weights file: ``card_path.parent / weights``."""
         return self.card_path.parent / self.weights

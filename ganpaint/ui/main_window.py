@@ -9,7 +9,6 @@ import qtawesome as qta
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import (
-    QComboBox,
     QDockWidget,
     QFileDialog,
     QInputDialog,
@@ -28,17 +27,16 @@ from ganpaint.document.imageio import load_rgb
 from ganpaint.document.model import Document
 from ganpaint.errors import GanpaintError
 from ganpaint.inference.device import available_devices
-from ganpaint.paths import SAMPLES
 from ganpaint.ui.canvas import CanvasView
 from ganpaint.ui.controller import StudioController
-from ganpaint.ui.panels import EnginePanel, LayersPanel, NoticeBar, PalettePanel, ToolOptionsBar
+from ganpaint.ui.mode_panels import PANEL_CLASSES
+from ganpaint.ui.panels import LayersPanel, NoticeBar, PalettePanel, ToolOptionsBar
 
 log = logging.getLogger(__name__)
 
 AUTOSAVE_INTERVAL_MS = 60_000
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.bmp *.tif *.tiff)"
 PROJECT_FILTER = "GANPaint projects (*.ganpaint)"
-STYLE_SAMPLES = SAMPLES
 
 
 class MainWindow(QMainWindow):
@@ -83,28 +81,13 @@ class MainWindow(QMainWindow):
 
     # ----------------------------------------------------------------- construction
     def _build_engine_panels(self, registry) -> None:
-        names = {task: [card.name for card in registry.cards(task)] for task in ("inpaint", "synthesize")}
-        self.inpaint_panel = EnginePanel(names["inpaint"], "Apply fill", "Bake the fill into the photo and clear the mask (Ctrl+Return)",
-                                         "(no inpainting model installed)")
-        self.clear_mask_button = self.inpaint_panel.add_button("fa5s.times", "Clear mask", "Remove every hole (Delete)")
-        self.inpaint_panel.finish()
-        self.synth_panel = EnginePanel(names["synthesize"], "Apply result", "Make the generated picture the photo (Ctrl+Return)",
-                                       "(no semantic synthesis model installed)")
-        self.style_combo = QComboBox()
-        self.style_combo.setToolTip("Style of the generated content: the photo's own, the seed's, or a sample picture's")
-        self.style_combo.addItem("Photo's own / seed", None)
-        for sample in sorted(STYLE_SAMPLES.glob("*.*")):
-            if sample.suffix.lower() in (".png", ".jpg", ".jpeg"):
-                self.style_combo.addItem(f"Like {sample.stem}", str(sample))
-        self.synth_panel.form.addRow("Style", self.style_combo)
-        self.resegment_button = self.synth_panel.add_button("fa5s.magic", "Read regions from photo", "Replace the label map by the segmenter's reading of the photo")
-        self.synth_panel.finish()
-        for task, panel in (("inpaint", self.inpaint_panel), ("synthesize", self.synth_panel)):
-            if self.controller.models[task] in names[task]:
-                panel.model_combo.setCurrentText(self.controller.models[task])
+        """One tab per studio mode, each built from :data:`~ganpaint.ui.mode_panels.PANEL_CLASSES`."""
         self.engine_tabs = QTabWidget()
-        self.engine_tabs.addTab(self.inpaint_panel, qta.icon("fa5s.highlighter"), "Inpainting")
-        self.engine_tabs.addTab(self.synth_panel, qta.icon("fa5s.tree"), "Semantic")
+        self.mode_panels = {}
+        for name, mode in self.controller.modes.items():
+            panel = PANEL_CLASSES[name](mode, registry, self.controller)
+            self.mode_panels[name] = panel
+            self.engine_tabs.addTab(panel, qta.icon(mode.icon), mode.title)
 
     def _build_docks(self) -> None:
         for title, widget in (("Engine", self.engine_tabs), ("Labels", self.palette_panel), ("Layers", self.layers_panel)):
@@ -151,9 +134,8 @@ class MainWindow(QMainWindow):
         edit_menu = self.menuBar().addMenu("&Edit")
         self.undo_action = act("&Undo", self.controller.undo, "Ctrl+Z", "fa5s.undo")
         self.redo_action = act("&Redo", self.controller.redo, ["Ctrl+Shift+Z", "Ctrl+Y"], "fa5s.redo")
-        self.apply_action = act("&Apply fill", self.controller.apply_result, ["Ctrl+Return", "Ctrl+Enter"], "fa5s.check")
+        self.apply_action = act("&Apply", self.controller.apply_result, ["Ctrl+Return", "Ctrl+Enter"], "fa5s.check")
         self.clear_action = act("&Clear mask", self.controller.clear_mask, "Delete", "fa5s.times")
-        self.apply_action.setText("&Apply result")
         self.cancel_action = act("Ca&ncel stroke / inference", self._cancel, "Esc", "fa5s.stop-circle")
         for action in (self.undo_action, self.redo_action, None, self.apply_action, self.clear_action, self.cancel_action):
             edit_menu.addSeparator() if action is None else edit_menu.addAction(action)
@@ -242,28 +224,26 @@ class MainWindow(QMainWindow):
         c.history_changed.connect(self._update_history_actions)
         self.options_bar.changed.connect(self._on_options_changed)
         self.layers_panel.changed.connect(self._on_layers_changed)
-        for task, panel in (("inpaint", self.inpaint_panel), ("synthesize", self.synth_panel)):
-            panel.model_changed.connect(lambda name, t=task: self._on_model_changed(t, name))
-            panel.live_changed.connect(lambda on: setattr(c, "live_preview", on))
-            panel.seed_changed.connect(self._on_seed_changed)
-            panel.apply_clicked.connect(c.apply_result)
-        self.clear_mask_button.clicked.connect(c.clear_mask)
-        self.resegment_button.clicked.connect(c.adopt_segmentation)
-        self.style_combo.currentIndexChanged.connect(self._on_style_changed)
         self.engine_tabs.currentChanged.connect(self._on_mode_tab)
         self.palette_panel.class_chosen.connect(self._on_class_chosen)
         c.labelset_changed.connect(self._on_labelset_changed)
+        c.mode_changed.connect(self._on_mode_changed)
+        c.model_changed.connect(lambda task, name: self._update_model_label())
         self._update_history_actions()
+        self._on_mode_changed(c.mode)
 
     # ----------------------------------------------------------------- tools and view
     def set_tool(self, name: str) -> None:
+        """Activate a tool (a tool of another mode switches to that mode's tab, with a notice)."""
         self.controller.set_tool(name)
-        self.tool_actions[name].setChecked(True)
+        self._show_tool()
+
+    def _show_tool(self) -> None:
         tool = self.controller.tool
+        self.tool_actions[tool.name].setChecked(True)
         self.options_bar.show_for(tool)
+        self.options_bar.sync()
         self.canvas.brush_size = self.controller.settings.size if tool.uses_size else 0
-        if tool.layer == "labels" and self.layers_panel.labels_opacity.value() == 0 and not self.controller.blank_canvas:
-            self.layers_panel.labels_opacity.setValue(60)
         self.canvas.update()
 
     def resize_brush(self, factor: float) -> None:
@@ -297,47 +277,30 @@ class MainWindow(QMainWindow):
         overlay.labels_opacity = self.layers_panel.labels_overlay
         self.canvas.refresh()
 
-    def _on_model_changed(self, task: str, name: str) -> None:
-        self.controller.set_model(task, name)
-        self._update_model_label()
-
-    def _on_seed_changed(self, seed: int) -> None:
-        for panel in (self.inpaint_panel, self.synth_panel):
-            panel.seed_spin.blockSignals(True)
-            panel.seed_spin.setValue(seed)
-            panel.seed_spin.blockSignals(False)
-        self.controller.set_seed(seed)
-
     def set_mode(self, mode: str) -> None:
-        """Switch the studio to ``"inpaint"`` or ``"synthesize"`` (the engine dock's tab)."""
-        self.engine_tabs.setCurrentIndex(0 if mode == "inpaint" else 1)
+        """Switch the studio to the mode called ``mode`` (the engine dock's tab)."""
+        self.controller.set_mode(mode)
 
     def _on_mode_tab(self, index: int) -> None:
-        mode = "inpaint" if index == 0 else "synthesize"
-        self.controller.set_mode(mode)
-        if mode == "synthesize":
-            if self.layers_panel.labels_opacity.value() == 0 and not self.controller.blank_canvas:
-                self.layers_panel.labels_opacity.setValue(45)
-            if self.controller.tool.name in ("mask", "eraser"):
-                self.set_tool("labels")
-            self.controller.settings.target = "labels"
-        else:
-            self.layers_panel.labels_opacity.setValue(0)
-            if self.controller.tool.name == "labels":
-                self.set_tool("mask")
-            self.controller.settings.target = "mask"
-        self.options_bar.sync()
-        self._update_model_label()
+        self.controller.set_mode(list(self.mode_panels)[index])
 
-    def _on_style_changed(self, index: int) -> None:
-        path = self.style_combo.itemData(index)
-        if path is None:
-            self.controller.set_style_image(None)
-            return
-        try:
-            self.controller.set_style_image(load_rgb(path))
-        except GanpaintError as error:
-            self.notice_bar.show_message(str(error), "error")
+    def _on_mode_changed(self, name: str) -> None:
+        """The controller switched modes (a tab, a tool of another mode, or a reopened project)."""
+        index = list(self.mode_panels).index(name)
+        if self.engine_tabs.currentIndex() != index:
+            self.engine_tabs.blockSignals(True)
+            self.engine_tabs.setCurrentIndex(index)
+            self.engine_tabs.blockSignals(False)
+        mode = self.controller.active
+        overlay = 0.0 if self.controller.blank_canvas else mode.labels_overlay  # a blank canvas' label map is the "before"
+        self.layers_panel.labels_opacity.setValue(int(round(overlay * 100)))
+        self.apply_action.setText(f"&{mode.apply_text}")
+        for tool_name, action in self.tool_actions.items():
+            action.setToolTip(f"{self.controller.tools[tool_name].title} ({self.controller.tools[tool_name].shortcut})"
+                              + ("" if tool_name in mode.tools else " - switches tab"))
+        self._show_tool()
+        self._update_model_label()
+        self.canvas.refresh()
 
     def _on_class_chosen(self, class_id: int) -> None:
         self.controller.settings.label = class_id
@@ -351,21 +314,16 @@ class MainWindow(QMainWindow):
         self.canvas.set_label_lut(labelset.lut())
 
     def _before_picture(self, doc, y0: int, y1: int, x0: int, x1: int):
-        """The "before" of before/after inside rows y0:y1, columns x0:x1: the photo, or the label map's
-        colours on a blank canvas."""
-        if self.controller.blank_canvas:
-            return self.controller.labelset.colorize(doc.labels[y0:y1, x0:x1])
-        return doc.photo[y0:y1, x0:x1]
+        """The "before" of before/after inside rows y0:y1, columns x0:x1 (the active mode decides)."""
+        return self.controller.active.before(doc, y0, y1, x0, x1)
 
     def _update_model_label(self) -> None:
-        task = self.controller.mode
-        self.model_label.setText(f"model: {self.controller.models.get(task) or 'none'}")
+        self.model_label.setText(f"model: {self.controller.active.model or 'none'}")
 
     # ----------------------------------------------------------------- controller events
     def _on_document_replaced(self, doc: Document) -> None:
         self.notice_bar.dismiss_info()  # e.g. "Reading the photo's regions..." was about the previous photo
-        if self.controller.blank_canvas:
-            self.layers_panel.labels_opacity.setValue(0)  # the split view's "before" shows the label map
+        self._on_mode_changed(self.controller.mode)  # e.g. a blank canvas hides the label overlay
         self.canvas.set_document(doc, self.controller.labelset.lut())
         self._update_title()
 
@@ -465,15 +423,9 @@ class MainWindow(QMainWindow):
         self.start_blank_canvas(width, height)
 
     def start_blank_canvas(self, width: int, height: int) -> Document:
-        """Replace the document with a white ``width`` x ``height`` canvas (pixels). In Semantic mode it
-        is a label map of the current class, doodled into a picture; returns the new document."""
-        doc = Document.blank(width, height)
-        if self.controller.mode == "synthesize":
-            doc.settings["canvas"] = "blank"
-            doc.settings["labels_source"] = "user"
-            doc.labels[...] = self.controller.settings.label
-        self.controller.set_document(doc)
-        return doc
+        """Replace the document with a ``width`` x ``height`` canvas (pixels) set up by the active mode
+        (in Semantic mode a label map of the current class, doodled into a picture); returns it."""
+        return self.controller.start_blank_canvas(width, height)
 
     def save(self) -> bool:
         doc = self.controller.doc

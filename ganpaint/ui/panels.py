@@ -208,12 +208,15 @@ class EnginePanel(QWidget):
         dice = QToolButton()
         dice.setIcon(qta.icon("fa5s.dice"))
         dice.setToolTip("New random seed")
-        seed_row = QHBoxLayout()
+        self.seed_row = QWidget()
+        seed_row = QHBoxLayout(self.seed_row)
+        seed_row.setContentsMargins(0, 0, 0, 0)
         seed_row.addWidget(self.seed_spin, 1)
         seed_row.addWidget(dice)
+        self.seed_label = QLabel("Seed")
         self.form.addRow("Model", self.model_combo)
         self.form.addRow(self.live_check)
-        self.form.addRow("Seed", seed_row)
+        self.form.addRow(self.seed_label, self.seed_row)
         layout.addLayout(self.form)
         self.apply_button = QPushButton(qta.icon("fa5s.check"), apply_text)
         self.apply_button.setToolTip(apply_tip)
@@ -230,6 +233,11 @@ class EnginePanel(QWidget):
         button.setToolTip(tip)
         self.buttons.addWidget(button)
         return button
+
+    def set_seed_visible(self, visible: bool) -> None:
+        """Show the seed row only for models whose output depends on it."""
+        self.seed_label.setVisible(visible)
+        self.seed_row.setVisible(visible)
 
     def finish(self) -> None:
         self.buttons.addStretch(1)
