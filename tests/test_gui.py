@@ -51,16 +51,17 @@ def test_mask_stroke_is_filled_and_undo_clears_it(window, qtbot):
     assert doc.mask[150, 150] == 255
 
 
-def test_apply_bakes_fill_into_photo_undoably(window, qtbot):
+def test_apply_keeps_fill_as_a_layer_undoably(window, qtbot):
     doc = window.controller.doc
     photo = doc.photo.copy()
     drag(window.canvas, [(60, 60), (90, 60)])
     qtbot.waitUntil(lambda: doc.result is not None and doc.result_revision == doc.revision, timeout=10000)
     window.apply_action.trigger()
-    assert tuple(doc.photo[60, 75]) == FILL_COLOR
+    assert tuple(doc.composite()[60, 75]) == FILL_COLOR
+    assert np.array_equal(doc.photo, photo)  # the original stays untouched under the layer
     assert not doc.mask.any()
     window.undo_action.trigger()
-    assert np.array_equal(doc.photo, photo)
+    assert not doc.edits and np.array_equal(doc.composite(), photo)
     assert doc.mask[60, 75] == 255
 
 

@@ -1,13 +1,16 @@
 """``.ganpaint`` project files, plus result/mask export and mask import.
 
-Format (version 1): a zip archive holding
+Format (version 2; version 1 files, without edit layers, still open): a zip archive holding
 
-- ``document.json``: ``{"format": "ganpaint-project", "version": 1, "width", "height", "layers":
+- ``document.json``: ``{"format": "ganpaint-project", "version": 2, "width", "height", "layers":
   [names of the raster layers present], "result_current": bool, "hints": [...], "strokes": [...],
-  "settings": {...}}`` (UTF-8, deflated);
-- ``photo.png`` (RGB), ``mask.png`` (L), ``labels.png`` (L) and, when the document has a result,
-  ``result.png`` (RGB); PNG is lossless, so layers round-trip bit-exactly. PNGs are stored (not
-  deflated again).
+  "settings": {...}, "edits": [...]}`` (UTF-8, deflated);
+- ``photo.png`` (RGB, the original photo), ``mask.png`` (L), ``labels.png`` (L) and, when the document
+  has a result, ``result.png`` (RGB);
+- the edit-layer stack: ``edits/<i>/pixels.png``, ``alpha.png`` and ``in-<input>.png`` per layer, described
+  by the ``"edits"`` entry (:mod:`ganpaint.document.layer_io`).
+
+PNG is lossless, so layers round-trip bit-exactly. PNGs are stored (not deflated again).
 
 Loading never extracts anything: members are read into memory, by whitelisted name only, after these
 checks (each failure is a :class:`~ganpaint.errors.ProjectError` with one sentence):
@@ -42,6 +45,7 @@ from PIL import Image, UnidentifiedImageError
 from ganpaint.errors import ProjectError
 
 from .atomic import atomic_writer
+from . import layer_io
 from .imageio import MAX_PIXELS, load_mask, save_image
 from .model import ColorHint, Document, RasterPatch, SketchStroke
 
@@ -62,7 +66,8 @@ __all__ = [
 ]
 
 FORMAT_NAME = "ganpaint-project"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""1: photo, mask, labels, result, hints, strokes; 2: plus the edit-layer stack (:mod:`.layer_io`)."""
 META_MEMBER = "document.json"
 LAYER_MEMBERS = {"photo": "photo.png", "mask": "mask.png", "labels": "labels.png", "result": "result.png"}
 """Raster layer name -> zip member name."""
@@ -70,8 +75,8 @@ LAYER_MODES = {"photo": "RGB", "mask": "L", "labels": "L", "result": "RGB"}
 """Raster layer name -> PIL mode of its PNG."""
 REQUIRED_LAYERS = ("photo", "mask", "labels")
 
-MAX_MEMBERS = 64
-"""Most zip members accepted in a project file."""
+MAX_MEMBERS = 512
+"""Most zip members accepted in a project file (the layers, up to 64 with 6 members each, and a few more)."""
 MAX_JSON_BYTES = 64 * 2**20
 """Largest accepted uncompressed ``document.json``, in bytes (64 MiB)."""
 MAX_COMPRESSION_RATIO = 100
@@ -109,6 +114,7 @@ def _meta_bytes(doc: Document, name: str) -> bytes:
         "hints": [hint.to_json() for hint in doc.hints],
         "strokes": [stroke.to_json() for stroke in doc.strokes],
         "settings": doc.settings,
+        "edits": layer_io.layers_meta(doc.edits),
     }
     try:
         return json.dumps(meta, indent=1, allow_nan=False).encode("utf-8")
@@ -150,6 +156,7 @@ def write_project(doc: Document, path: str | os.PathLike[str]) -> None:
                 array = getattr(doc, layer)
                 if array is not None:
                     _write_png(archive, member, array)
+            layer_io.write_layers(doc.edits, lambda member, array: _write_png(archive, member, array))
     except OSError as exc:
         raise ProjectError(f"cannot save '{name}': {exc.strerror or exc}.") from exc
 
@@ -192,7 +199,7 @@ class _Reader:
             raw = getattr(info, "orig_filename", info.filename)
             if _UNSAFE_NAME.search(raw) or "\x00" in raw:
                 raise self.fail(f"it contains an unsafe member name {raw!r} and may be malicious")
-            if raw not in known:
+            if raw not in known and not layer_io.is_layer_member(raw):
                 continue
             if raw in members:
                 raise self.fail(f"it contains '{raw}' more than once")
@@ -239,7 +246,11 @@ def _checked_meta(reader: _Reader) -> dict[str, Any]:
 
 def _read_layer(reader: _Reader, layer: str, width: int, height: int) -> np.ndarray:
     """Decode one layer PNG from memory into ``uint8 (H, W)`` or ``uint8 (H, W, 3)``."""
-    member, mode = LAYER_MEMBERS[layer], LAYER_MODES[layer]
+    return _read_png(reader, LAYER_MEMBERS[layer], LAYER_MODES[layer], width, height)
+
+
+def _read_png(reader: _Reader, member: str, mode: str, width: int, height: int) -> np.ndarray:
+    """Decode PNG ``member`` from memory, checking its size (``width`` x ``height``) and PIL ``mode``."""
     data = reader.read(member, max_layer_bytes(width, height, len(mode)))
     try:
         with Image.open(io.BytesIO(data), formats=["PNG"]) as image:
@@ -278,6 +289,8 @@ def _build_document(reader: _Reader) -> Document:
     doc = Document(arrays["photo"])
     doc.mask, doc.labels = arrays["mask"], arrays["labels"]
     doc.hints, doc.strokes, doc.settings = hints, strokes, meta["settings"]
+    doc.edits = layer_io.read_layers(meta, width, height, lambda member, mode, w, h: _read_png(reader, member, mode, w, h),
+                                     reader.fail)
     if "result" in arrays:
         doc.set_result(arrays["result"], revision=doc.revision if meta.get("result_current") else -1)
     return doc
@@ -328,11 +341,12 @@ def load_project(path: str | os.PathLike[str]) -> Document:
 
 
 def export_result(doc: Document, path: str | os.PathLike[str], quality: int = 95) -> None:
-    """Save ``doc.result`` (or ``doc.photo`` when there is no result) as an image file, atomically.
+    """Save ``doc.result`` (or the composite of the photo and its edit layers when there is no result)
+    as an image file, atomically.
 
     Raises GanpaintError for an unknown extension or a write failure (see ``imageio.save_image``).
     """
-    save_image(path, doc.result if doc.result is not None else doc.photo, quality=quality)
+    save_image(path, doc.result if doc.result is not None else doc.composite(), quality=quality)
 
 
 def export_mask(doc: Document, path: str | os.PathLike[str]) -> None:

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar, Optional
 
 import numpy as np
 
+from ganpaint.document.layers import EditLayer, layer_from_result
+
 if TYPE_CHECKING:  # pragma: no cover
     from ganpaint.document.model import Document
     from ganpaint.engines.registry import ModelCard, ModelRegistry
@@ -40,6 +42,7 @@ class ModeContext:
         notice: shows a message in the notice bar.
         seed: the random seed of stochastic engines (int >= 0).
         style_image: a reference picture (RGB ``uint8 (h, w, 3)``) for style-aware engines, or None.
+        style_name: where ``style_image`` came from (a file path), remembered by edit layers; or None.
     """
 
     registry: "ModelRegistry"
@@ -47,6 +50,7 @@ class ModeContext:
     notice: NoticeCallback = lambda message, level="info": None
     seed: int = 0
     style_image: Optional[np.ndarray] = field(default=None, repr=False)
+    style_name: Optional[str] = None
 
     def card(self, task: str) -> "Optional[ModelCard]":
         """The card of the model chosen for ``task``, or None."""
@@ -65,7 +69,8 @@ class Mode:
         default_tool: the tool chosen when the mode becomes active and the current tool is not usable.
         fill_target: the layer the fill and the eyedropper act on in this mode.
         labels_overlay: label-map overlay opacity (0..1) to show when the mode becomes active.
-        apply_text, apply_tip: the apply button's text and tool tip.
+        apply_text, apply_tip: the apply action's text (button, menu and tool bar) and tool tip.
+        layer_title: the start of the names of the edit layers the mode's *Apply* adds ("Fill" -> "Fill 3").
         shows_partials: whether streamed partial pictures of a running request are shown.
     """
 
@@ -79,7 +84,8 @@ class Mode:
     fill_target: ClassVar[str] = "mask"
     labels_overlay: ClassVar[float] = 0.0
     apply_text: ClassVar[str] = "Apply"
-    apply_tip: ClassVar[str] = "Keep the result (Ctrl+Return)"
+    apply_tip: ClassVar[str] = "Keep the result as a new edit layer (Ctrl+Return)"
+    layer_title: ClassVar[str] = "Edit"
     shows_partials: ClassVar[bool] = True
 
     def __init__(self, ctx: ModeContext) -> None:
@@ -136,19 +142,75 @@ class Mode:
         segmentation) and a new request should be built."""
         return True
 
-    # ------------------------------------------------------------------ apply and views
-    def apply(self, doc: "Document") -> None:
-        """Turn the current (final) result into an edit of the document, as one undo step."""
-        raise NotImplementedError
+    # ------------------------------------------------------------------ apply, re-edit and views
+    def apply(self, doc: "Document") -> Optional[EditLayer]:
+        """Keep the current (final) result as a new edit layer above the photo, as one undo step.
+
+        Default: :meth:`add_edit_layer` with :meth:`edit_region` and :meth:`edit_inputs`. Returns the
+        layer, or None when the result changes nothing."""
+        return self.add_edit_layer(doc, self.edit_region(doc), self.edit_inputs(doc))
+
+    def edit_region(self, doc: "Document") -> Optional[np.ndarray]:
+        """``bool (H, W)`` pixels the current request is about (kept in the layer even where the result
+        equals the picture), or None."""
+        return None
+
+    def edit_inputs(self, doc: "Document") -> dict[str, np.ndarray]:
+        """The document layers (``uint8 (H, W)``) that made the current result, stored in the edit layer
+        (inside its box) so :meth:`reedit` can restore them."""
+        return {}
+
+    def layer_settings(self, doc: "Document") -> dict[str, Any]:
+        """JSON-able extras stored with an edit layer (e.g. the style reference)."""
+        return {}
+
+    def add_edit_layer(self, doc: "Document", region: Optional[np.ndarray], inputs: dict[str, np.ndarray],
+                       description: Optional[str] = None) -> Optional[EditLayer]:
+        """Add the edit layer that turns the current composite into ``doc.result`` (the shared part of
+        every mode's :meth:`apply`): named after :attr:`layer_title`, remembering this mode, its model,
+        the seed, ``inputs`` (copied) and :meth:`layer_settings`. Returns it, or None when the result
+        changes nothing (no undo step)."""
+        number = int(doc.settings.get("layer_count", 0)) + 1
+        layer = layer_from_result(doc.composite(), doc.result, region, name=f"{self.layer_title} {number}",
+                                  mode=self.name, model=self.model, seed=self.ctx.seed,
+                                  inputs={key: np.array(value) for key, value in inputs.items()},
+                                  settings=self.layer_settings(doc))
+        if layer is not None:
+            doc.settings["layer_count"] = number
+            doc.add_edit_layer(layer, description or self.apply_text)
+        return layer
+
+    def reedit(self, doc: "Document", index: int) -> None:
+        """Take edit layer ``index`` out of the stack and restore the inputs that made it, as one undo
+        step, so the live engine computes it again (the caller restores model and seed first)."""
+        layer = doc.edits[index]
+        with doc.group(f"Re-edit {layer.name}"):
+            doc.remove_edit_layer(index, f"Re-edit {layer.name}")
+            self.restore_inputs(doc, layer)
+
+    def restore_inputs(self, doc: "Document", layer: EditLayer) -> None:
+        """Write ``layer.inputs`` back into the document inside the layer's box (default: its ``mask``
+        and ``labels``; what the user painted elsewhere since stays)."""
+        for name in ("mask", "labels"):
+            if name in layer.inputs:
+                doc.set_layer(name, pasted(getattr(doc, name), layer.inputs[name], layer.box), f"Re-edit {layer.name}")
 
     def before(self, doc: "Document", y0: int, y1: int, x0: int, x1: int) -> np.ndarray:
         """The "before" picture of before/after and split views inside rows ``y0:y1``, columns
-        ``x0:x1``: RGB ``uint8 (y1 - y0, x1 - x0, 3)``. Default: the original photo."""
+        ``x0:x1``: RGB ``uint8 (y1 - y0, x1 - x0, 3)``. Default: the original photo, without edit layers."""
         return doc.photo[y0:y1, x0:x1]
 
     def settings_for_project(self) -> dict[str, Any]:
         """Mode-specific settings saved with the document (merged into ``doc.settings``)."""
         return {}
+
+
+def pasted(full: np.ndarray, crop: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    """A copy of ``full`` (``(H, W)`` array) with ``crop`` written into ``box`` = ``(x0, y0, x1, y1)``."""
+    out = np.array(full, copy=True)
+    x0, y0, x1, y1 = box
+    out[y0:y1, x0:x1] = crop
+    return out
 
 
 def missing_model(ctx: ModeContext, what: str) -> None:

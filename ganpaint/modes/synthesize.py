@@ -13,7 +13,7 @@ import numpy as np
 
 from ganpaint.inference.requests import SegmentRequest, SynthesisRequest
 from ganpaint.labelsets import LabelSet, default_labelset
-from ganpaint.modes.base import Mode, ModeContext, missing_model
+from ganpaint.modes.base import Mode, ModeContext, missing_model, pasted
 
 if TYPE_CHECKING:  # pragma: no cover
     from ganpaint.document.model import Document
@@ -21,8 +21,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 def is_blank_canvas(doc: "Optional[Document]") -> bool:
-    """True for a canvas started from a label map (no photo to keep)."""
-    return doc is not None and doc.settings.get("canvas") == "blank"
+    """True for a canvas started from a label map (no photo to keep) on which nothing was applied yet."""
+    return doc is not None and doc.settings.get("canvas") == "blank" and not doc.edits
 
 
 class SynthesizeMode(Mode):
@@ -30,13 +30,14 @@ class SynthesizeMode(Mode):
 
     name, title, icon = "synthesize", "Semantic", "fa5s.tree"
     tasks = ("synthesize",)
-    inputs = frozenset({"photo", "labels"})
+    inputs = frozenset({"photo", "labels", "edits"})
     tools = ("brush", "labels", "fill", "eyedropper")
     default_tool = "labels"
     fill_target = "labels"
     labels_overlay = 0.45
     apply_text = "Apply result"
-    apply_tip = "Make the generated picture the photo (Ctrl+Return)"
+    apply_tip = "Keep the generated picture as a new layer (Ctrl+Return)"
+    layer_title = "Synthesis"
 
     def __init__(self, ctx: ModeContext) -> None:
         super().__init__(ctx)
@@ -75,8 +76,8 @@ class SynthesizeMode(Mode):
         self.reading = None
 
     def document_changed(self, doc: "Document", layers: set[str], stroking: bool) -> None:
-        if "photo" in layers and not stroking and not self._applying:
-            self.reading = None  # the photo changed: read it again
+        if layers & {"photo", "edits"} and not stroking and not self._applying:
+            self.reading = None  # the picture changed: read it again
 
     def adopt_segmentation(self, doc: "Document") -> None:
         """Replace the label map by a fresh reading of the photo (the next request reads it)."""
@@ -102,7 +103,7 @@ class SynthesizeMode(Mode):
                 ctx.notice(f"No segmenter for the {self.labelset.name} classes is installed.", "warning")
                 return None
             ctx.notice("Reading the photo's regions...", "info")
-            return SegmentRequest.snapshot(revision, doc.photo, segmenter)
+            return SegmentRequest.snapshot(revision, doc.composite(), segmenter)
         if self.model is None:
             return missing_model(ctx, "semantic synthesis")
         if blank:
@@ -111,7 +112,7 @@ class SynthesizeMode(Mode):
         if not region.any():
             return None
         return SynthesisRequest.snapshot(revision, doc.labels, self.model, ctx.seed, style=ctx.style_image,
-                                         photo=doc.photo, region=region)
+                                         photo=doc.composite(), region=region)
 
     def take_result(self, doc: "Document", result: "Result") -> bool:
         if result.task != "segment":
@@ -124,16 +125,44 @@ class SynthesizeMode(Mode):
         return False
 
     # ------------------------------------------------------------------ apply and views
-    def apply(self, doc: "Document") -> None:
-        """The picture becomes the photo, and the current label map its reading, so further label edits
-        regenerate only what they change."""
-        result = doc.result.copy()
-        doc.settings.pop("canvas", None)
-        self.reading = doc.labels.copy()  # set first: the edit below then needs no new result
+    def edit_region(self, doc: "Document") -> np.ndarray:
+        if is_blank_canvas(doc) or self.reading is None:
+            return np.ones(doc.shape, bool)
+        return doc.labels != self.reading
+
+    def edit_inputs(self, doc: "Document") -> dict[str, np.ndarray]:
+        inputs = {"labels": doc.labels}
+        if self.reading is not None and not is_blank_canvas(doc):
+            inputs["reading"] = self.reading
+        return inputs
+
+    def layer_settings(self, doc: "Document") -> dict[str, Any]:
+        settings: dict[str, Any] = {"canvas": "blank"} if is_blank_canvas(doc) else {}
+        if self.ctx.style_name:
+            settings["style"] = self.ctx.style_name
+        return settings
+
+    def apply(self, doc: "Document"):
+        """The picture becomes an edit layer, and the current label map the reading of the new composite,
+        so further label edits regenerate only what they change."""
+        region, inputs = self.edit_region(doc), self.edit_inputs(doc)
         self._applying = True
         try:
-            with doc.group(self.apply_text):
-                doc.set_layer("photo", result, self.apply_text)
+            self.reading = doc.labels.copy()  # set first: the new layer then needs no new result
+            return self.add_edit_layer(doc, region, inputs)
+        finally:
+            self._applying = False
+
+    def reedit(self, doc: "Document", index: int) -> None:
+        """Restore the label map and the reading the layer was computed against, so exactly its region
+        is regenerated (a blank-canvas layer that was alone makes the canvas blank again)."""
+        layer = doc.edits[index]
+        self._applying = True
+        try:
+            if "reading" in layer.inputs:
+                # outside the layer the current labels count as read, so only its region is regenerated
+                self.reading = pasted(doc.labels, layer.inputs["reading"], layer.box)
+            super().reedit(doc, index)
         finally:
             self._applying = False
 

@@ -46,7 +46,8 @@ class FillTool(Tool):
 
 
 class EyedropperTool(Tool):
-    """Eyedropper (P): picks the photo colour, or the class id when the target is the label map."""
+    """Eyedropper (P): picks the picture's colour (photo and edit layers), or the class id when the target
+    is the label map."""
 
     name, title, shortcut, icon = "eyedropper", "Eyedropper", "P", "fa5s.eye-dropper"
 
@@ -56,7 +57,7 @@ class EyedropperTool(Tool):
             if self.settings.target == "labels":
                 self.settings.label = int(doc.labels[iy, ix])
             else:
-                source = doc.result if doc.result is not None and self.settings.target == "result" else doc.photo
+                source = doc.composite()  # the colour as seen, edit layers included
                 self.settings.color = tuple(int(v) for v in source[iy, ix])
         return None
 

@@ -81,11 +81,12 @@ class CanvasView(QWidget):
         self.refresh()
 
     def picture(self) -> np.ndarray:
-        """The RGB picture under the overlays: the result when shown and present, else the photo."""
+        """The RGB picture under the overlays: the live result when shown and present, else the
+        composite (photo and visible edit layers)."""
         doc = self._doc
         if self.overlay.show_result and doc.result is not None:
             return doc.result
-        return doc.photo
+        return doc.composite()
 
     def refresh(self, rect: Rect | None = None) -> None:
         """Recompose the display buffer inside ``rect`` (image pixels; None = everything) and repaint."""

@@ -43,6 +43,10 @@ class StudioController(QObject):
         labelset_changed(object): the :class:`LabelSet` of the label-map modes changed.
         mode_changed(str): the active mode's name (also when a project restores its mode).
         model_changed(str, str): task and model name (also when a project restores its models).
+        seed_changed(int): the seed changed outside the panels (a project or a re-edited layer restored it).
+        style_changed(object): the style reference's name (a file path) or None, when a re-edited layer
+            restored it.
+        busy_changed(bool): a request started running (True) or none runs any more (False).
     """
 
     document_replaced = Signal(object)
@@ -55,6 +59,9 @@ class StudioController(QObject):
     labelset_changed = Signal(object)
     mode_changed = Signal(str)
     model_changed = Signal(str, str)
+    seed_changed = Signal(int)
+    style_changed = Signal(object)
+    busy_changed = Signal(bool)
     _worker_event = Signal(object)
 
     def __init__(self, registry, device: str = "auto", parent: QObject | None = None) -> None:
@@ -103,6 +110,7 @@ class StudioController(QObject):
         self.doc = doc
         doc.add_listener(self._on_document_changed)
         self.context.seed = _int_setting(doc.settings.get("seed"), self.context.seed)
+        self.seed_changed.emit(self.context.seed)
         for task in list(self.models):
             name = doc.settings.get(f"{task}_model")
             if isinstance(name, str) and name in self.registry.names() and self.registry.get(name).task == task:
@@ -186,9 +194,11 @@ class StudioController(QObject):
         if self.labelset is not old_labelset:
             self.labelset_changed.emit(self.labelset)
 
-    def set_style_image(self, image: np.ndarray | None) -> None:
-        """Style reference for synthesis (None: the photo's own style, or the seed on a blank canvas)."""
+    def set_style_image(self, image: np.ndarray | None, name: str | None = None) -> None:
+        """Style reference for synthesis (None: the photo's own style, or the seed on a blank canvas);
+        ``name`` (its file path) is remembered by the edit layers applied with it."""
         self.context.style_image = image
+        self.context.style_name = name if image is not None else None
         self._invalidate()
         self.request_inference()
 
@@ -229,7 +239,18 @@ class StudioController(QObject):
     @Slot(float, float)
     def pointer_pressed(self, x: float, y: float) -> None:
         if self.doc is not None:
+            self._warn_if_hidden(x, y)
             self._dirty(self.tool.press(self.doc, x, y))
+
+    def _warn_if_hidden(self, x: float, y: float) -> None:
+        """The paint brush and the photo fill change the photo, under the edit layers: say so when a
+        layer hides the pressed pixel, rather than let the paint vanish silently."""
+        if self.tool.target_layer() != "photo" or self.tool.name == "eyedropper":
+            return
+        layer = self.doc.covering_layer(int(x), int(y))
+        if layer is not None:
+            self.notice.emit(f"The {self.tool.title.lower()} changes the photo, under the edit layer "
+                             f"'{layer.name}': hide it or merge it down (Layers dock) to paint over it.", "info")
 
     @Slot(float, float)
     def pointer_moved(self, x: float, y: float) -> None:
@@ -297,7 +318,7 @@ class StudioController(QObject):
             self.doc.set_layer("mask", np.zeros_like(self.doc.mask), "Clear mask")
 
     def apply_result(self) -> bool:
-        """Keep the current result as an edit of the document (one undo step, see the mode's ``apply``).
+        """Keep the current result as a new edit layer (one undo step, see the mode's ``apply``).
 
         Returns False (with a notice) when there is no up-to-date result.
         """
@@ -308,8 +329,59 @@ class StudioController(QObject):
         if not self._result_is_current():
             self.notice.emit("The result is still being computed; apply again when it appears.", "info")
             return False
-        self.active.apply(doc)
+        try:
+            self.active.apply(doc)
+        except GanpaintError as error:  # e.g. too many layers
+            self.notice.emit(str(error), "warning")
+            return False
         return True
+
+    def reedit_layer(self, index: int) -> bool:
+        """Take edit layer ``index`` (0 = bottom) out and restore what made it: its mode, model, seed,
+        style and inputs (mask, label map...), so the live engine computes it again and the user can
+        change the seed or the model and apply again (one undo step). False (with a notice) for a layer
+        that cannot be re-run (a merged one) or whose mode or model is not available."""
+        doc = self.doc
+        if doc is None or not 0 <= index < len(doc.edits) or self.stroking:
+            return False
+        layer = doc.edits[index]
+        mode = self.modes.get(layer.mode)
+        if mode is None or not layer.rerunnable:
+            self.notice.emit(f"'{layer.name}' cannot be re-edited: it does not remember the inputs that made it.", "info")
+            return False
+        if layer.model is not None and mode.tasks:
+            if layer.model in self.registry.names():
+                self._use_model(mode.tasks[0], layer.model)
+                doc.settings[f"{mode.tasks[0]}_model"] = layer.model
+            else:
+                self.notice.emit(f"'{layer.name}' was made with model '{layer.model}', which is not installed; "
+                                 f"using '{self.models.get(mode.tasks[0])}'.", "warning")
+        self.context.seed = _int_setting(layer.seed, self.context.seed)
+        doc.settings["seed"] = self.context.seed
+        self.seed_changed.emit(self.context.seed)
+        self._restore_style(layer.settings.get("style"))
+        self._activate(mode.name)
+        doc.settings["mode"] = mode.name
+        self._invalidate()
+        mode.reedit(doc, index)
+        self.request_inference()
+        return True
+
+    def _restore_style(self, name) -> None:
+        """Use the style reference file ``name`` again (None: no reference); a missing file is reported."""
+        image = None
+        if isinstance(name, str):
+            from ganpaint.document.imageio import load_rgb
+
+            try:
+                image = load_rgb(name)
+            except GanpaintError as error:
+                self.notice.emit(f"The layer's style reference is not available: {error}", "warning")
+                name = None
+        else:
+            name = None
+        self.context.style_image, self.context.style_name = image, name
+        self.style_changed.emit(name)
 
     # ----------------------------------------------------------------- inference
     def _invalidate(self) -> None:

@@ -30,7 +30,8 @@ from ganpaint.inference.device import available_devices
 from ganpaint.ui.canvas import CanvasView
 from ganpaint.ui.controller import StudioController
 from ganpaint.ui.mode_panels import PANEL_CLASSES
-from ganpaint.ui.panels import LayersPanel, NoticeBar, PalettePanel, ToolOptionsBar
+from ganpaint.ui.layers_panel import LayersPanel
+from ganpaint.ui.panels import NoticeBar, PalettePanel, ToolOptionsBar
 
 log = logging.getLogger(__name__)
 
@@ -224,6 +225,7 @@ class MainWindow(QMainWindow):
         c.history_changed.connect(self._update_history_actions)
         self.options_bar.changed.connect(self._on_options_changed)
         self.layers_panel.changed.connect(self._on_layers_changed)
+        self.layers_panel.reedit_requested.connect(c.reedit_layer)
         self.engine_tabs.currentChanged.connect(self._on_mode_tab)
         self.palette_panel.class_chosen.connect(self._on_class_chosen)
         c.labelset_changed.connect(self._on_labelset_changed)
@@ -325,6 +327,7 @@ class MainWindow(QMainWindow):
         self.notice_bar.dismiss_info()  # e.g. "Reading the photo's regions..." was about the previous photo
         self._on_mode_changed(self.controller.mode)  # e.g. a blank canvas hides the label overlay
         self.canvas.set_document(doc, self.controller.labelset.lut())
+        self.layers_panel.set_document(doc)
         self._update_title()
 
     def _on_canvas_dirty(self, rect) -> None:

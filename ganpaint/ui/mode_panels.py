@@ -6,6 +6,8 @@ each tab from this table, so a new mode adds a panel class here and nothing in t
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtWidgets import QComboBox
 
 from ganpaint.document.imageio import load_rgb
@@ -33,6 +35,7 @@ class ModePanel(EnginePanel):
         self.seed_changed.connect(controller.set_seed)
         self.apply_clicked.connect(controller.apply_result)
         controller.model_changed.connect(lambda task, name: self.sync())
+        controller.seed_changed.connect(lambda seed: self.sync())
 
     def build_extras(self) -> None:
         """Add the mode's own widgets (override)."""
@@ -73,6 +76,7 @@ class SemanticPanel(ModePanel):
                                                 "Replace the label map by the segmenter's reading of the photo")
         self.resegment_button.clicked.connect(self.controller.adopt_segmentation)
         self.style_combo.currentIndexChanged.connect(self._on_style_changed)
+        self.controller.style_changed.connect(self.show_style)
 
     def _on_style_changed(self, index: int) -> None:
         path = self.style_combo.itemData(index)
@@ -80,9 +84,19 @@ class SemanticPanel(ModePanel):
             self.controller.set_style_image(None)
             return
         try:
-            self.controller.set_style_image(load_rgb(path))
+            self.controller.set_style_image(load_rgb(path), path)
         except GanpaintError as error:
             self.controller.notice.emit(str(error), "error")
+
+    def show_style(self, path) -> None:
+        """Show style reference ``path`` (None: the photo's own / the seed) without emitting a change."""
+        index = self.style_combo.findData(path) if path is not None else 0
+        if index < 0:
+            self.style_combo.addItem(f"Like {Path(path).stem}", path)
+            index = self.style_combo.count() - 1
+        self.style_combo.blockSignals(True)
+        self.style_combo.setCurrentIndex(index)
+        self.style_combo.blockSignals(False)
 
 
 #: mode name -> panel class.

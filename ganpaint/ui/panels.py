@@ -1,4 +1,5 @@
-"""Side panels and bars of the main window: tool options, layers, engine, notice bar."""
+"""Side panels and bars of the main window: tool options, engine, notice bar, palette (the Layers dock
+is :mod:`ganpaint.ui.layers_panel`)."""
 
 from __future__ import annotations
 
@@ -142,42 +143,6 @@ class ToolOptionsBar(QWidget):
             self.settings.color = (color.red(), color.green(), color.blue())
             self.sync()
             self.changed.emit()
-
-
-class LayersPanel(QWidget):
-    """Layer visibility and overlay opacity: result/photo, mask overlay, label-map overlay.
-
-    Emits ``changed()``; read ``show_result``, ``mask_opacity``, ``labels_opacity``.
-    """
-
-    changed = Signal()
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        form = QFormLayout(self)
-        self.result_check = QCheckBox("Show result")
-        self.result_check.setChecked(True)
-        self.result_check.setToolTip("Show the engine's result over the photo (\\ toggles before/after)")
-        self.mask_opacity = _slider(0, 100, 50)
-        self.labels_opacity = _slider(0, 100, 0)
-        form.addRow(self.result_check)
-        form.addRow("Mask overlay", self.mask_opacity)
-        form.addRow("Label map overlay", self.labels_opacity)
-        for widget in (self.mask_opacity, self.labels_opacity):
-            widget.valueChanged.connect(self.changed)
-        self.result_check.toggled.connect(self.changed)
-
-    @property
-    def show_result(self) -> bool:
-        return self.result_check.isChecked()
-
-    @property
-    def mask_overlay(self) -> float:
-        return self.mask_opacity.value() / 100.0
-
-    @property
-    def labels_overlay(self) -> float:
-        return self.labels_opacity.value() / 100.0
 
 
 class EnginePanel(QWidget):
