@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Optional, Sequence, Union
 import numpy as np
 
 from ganpaint.engines.base import Engine, ProgressCallback
+from ganpaint.engines.progress import stage_progress
 from ganpaint.errors import EngineError, ModelError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -358,16 +359,19 @@ class SegmentEngine(Engine):
         """Label ``request.image``; returns a new ``uint8 (H, W)`` label map.
 
         Raises:
-            Cancelled: ``cancel`` was set (checked before and after the network).
+            Cancelled: ``cancel`` was set (checked before, inside, after the network).
             EngineError: not loaded, or the image is not RGB ``uint8 (H, W, 3)``.
         """
         if self.segmenter is None:
             raise EngineError("the segmentation engine was used before its model was loaded")
         _check_rgb(request.image)
         cancel.raise_if_cancelled()
-        logits = self.segmenter.logits(request.image)
+        net = self.segmenter.net
+        # the encoder's stages in run order; each halves the side, so it works on a quarter of the pixels
+        stages = [(net.stem, 1.0)] + [(stage, 4.0 ** -(i + 1)) for i, stage in enumerate(net.stages)] + [(net.context, 4.0 ** -4)]
+        with stage_progress(stages, progress, 0.0, 0.8, cancel):
+            logits = self.segmenter.logits(request.image)
         cancel.raise_if_cancelled()
-        progress(0.5, None)
         out = upsample_argmax(logits, request.image.shape[0], request.image.shape[1])
         progress(1.0, None)
         return out

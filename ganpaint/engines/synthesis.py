@@ -37,7 +37,8 @@ Photo-edit mode (``photo`` given; ``region`` = pixels whose labels changed, None
    (default = ``paste_band``): weight 1 on the region itself, a ramp across the band, **0 (pixel not
    written, bit-exact photo) everywhere outside region + band**.
 
-Cancellation is checked before and after every crop; progress is reported after each.
+Cancellation is checked before and after every crop and after every residual block of the generator;
+progress is reported after each block (:mod:`ganpaint.engines.progress`) and each crop.
 
 Speed (``torch.inference_mode``, ``torch.set_num_threads(2)``, fp32, 2-core AMD EPYC, idle machine):
 
@@ -235,12 +236,30 @@ class SynthesisEngine(Engine):
         gen = torch.Generator().manual_seed(int(request.seed) & 0xFFFF_FFFF_FFFF)
         return torch.randn(1, self.opt.z_dim, generator=gen).to(self.device, self.dtype)
 
-    def generate(self, labels: np.ndarray, z: "torch.Tensor | None") -> np.ndarray:
+    def stages(self) -> list[tuple["torch.nn.Module", float]]:
+        """The generator's residual blocks in run order with the relative number of pixels each works
+        on (x4 after every upsampling), for :func:`~ganpaint.engines.progress.stage_progress`."""
+        stages, scale = [], 1.0
+        for name in self.net.names:
+            if self.net._ups[name]:
+                scale *= 4.0
+            stages.append((self.net.blocks[name], scale))
+        return stages
+
+    def generate(self, labels: np.ndarray, z: "torch.Tensor | None", progress: Optional[ProgressCallback] = None,
+                 span: tuple[float, float] = (0.0, 1.0), cancel: "Optional[CancelToken]" = None) -> np.ndarray:
         """Run the network on a ``uint8 (h, w)`` label map whose sides are multiples of ``2**stages``;
-        returns ``float32 (h, w, 3)`` in 0..255."""
+        returns ``float32 (h, w, 3)`` in 0..255. With ``progress``, each residual block reports the
+        fraction done within ``span`` and checks ``cancel`` (raising ``Cancelled``)."""
+        import contextlib
+
         import torch
 
-        with torch.inference_mode():
+        from ganpaint.engines.progress import stage_progress
+
+        watch = (stage_progress(self.stages(), progress, span[0], span[1], cancel) if progress is not None
+                 else contextlib.nullcontext())
+        with torch.inference_mode(), watch:
             lab = torch.from_numpy(np.ascontiguousarray(labels, dtype=np.int64)).to(self.device)[None]
             y = self.net(lab, z).float()
             return y[0].clamp_(-1.0, 1.0).add_(1.0).mul_(127.5).permute(1, 2, 0).contiguous().cpu().numpy()
@@ -283,7 +302,7 @@ class SynthesisEngine(Engine):
         if request.photo is None:
             h, w = labels.shape
             nh, nw = snap_size(h, w, self.resolution, self.opt.size_multiple)
-            rgb = self.generate(resize_labels(labels, nh, nw), z)
+            rgb = self.generate(resize_labels(labels, nh, nw), z, progress, (0.0, 0.98), cancel)
             cancel.raise_if_cancelled()
             out = resize_rgb(np.clip(np.rint(rgb), 0, 255).astype(np.uint8), h, w)
             progress(1.0, None)
@@ -327,7 +346,7 @@ class SynthesisEngine(Engine):
             h, w = y1 - y0, x1 - x0
             sh, sw, ph, pw = working_size(h, w, self.resolution, m)
             small = np.pad(resize_labels(labels[y0:y1, x0:x1], sh, sw), ((0, ph - sh), (0, pw - sw)), mode="edge")
-            rgb = self.generate(small, z)[:sh, :sw]
+            rgb = self.generate(small, z, progress, (i / len(crops), (i + 0.95) / len(crops)), cancel)[:sh, :sw]
             cancel.raise_if_cancelled()
             if (sh, sw) != (h, w):
                 rgb = resize_rgb(np.clip(np.rint(rgb), 0, 255).astype(np.uint8), h, w).astype(np.float32)

@@ -46,7 +46,6 @@ class StudioController(QObject):
         seed_changed(int): the seed changed outside the panels (a project or a re-edited layer restored it).
         style_changed(object): the style reference's name (a file path) or None, when a re-edited layer
             restored it.
-        busy_changed(bool): a request started running (True) or none runs any more (False).
     """
 
     document_replaced = Signal(object)
@@ -61,7 +60,6 @@ class StudioController(QObject):
     model_changed = Signal(str, str)
     seed_changed = Signal(int)
     style_changed = Signal(object)
-    busy_changed = Signal(bool)
     _worker_event = Signal(object)
 
     def __init__(self, registry, device: str = "auto", parent: QObject | None = None) -> None:
@@ -80,6 +78,7 @@ class StudioController(QObject):
         self.modes: dict[str, Mode] = {cls.name: cls(self.context) for cls in MODE_CLASSES}
         self.active: Mode = self.modes[MODE_CLASSES[0].name]
         self.last_elapsed_ms: float | None = None
+        self.running_task: str | None = None  # task of the request the worker runs now
         self._submitted_revision = -1  # request revision (see _request_revision) last submitted, or -1
         # Requests carry base + doc.revision; each new document's base lies above every revision the
         # previous one reached, so a late result for a replaced document can never match the open one.
@@ -458,6 +457,7 @@ class StudioController(QObject):
                     and partial.shape[:2] == doc.shape and partial.ndim == 3):
                 doc.set_result(np.array(partial), -1)  # a preview: "apply" waits for the final result
         elif isinstance(event, events.Started):
+            self.running_task = event.task
             self.progress.emit(0.0)
         elif isinstance(event, events.Failed):
             self.progress.emit(-1.0)

@@ -15,11 +15,8 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMessageBox,
-    QProgressBar,
     QTabWidget,
     QToolBar,
-    QVBoxLayout,
-    QWidget,
 )
 
 from ganpaint.document import autosave, labelmaps, project
@@ -27,11 +24,13 @@ from ganpaint.document.imageio import load_rgb
 from ganpaint.document.model import Document
 from ganpaint.errors import GanpaintError
 from ganpaint.inference.device import available_devices
-from ganpaint.ui.canvas import CanvasView
+from ganpaint.ui.canvas_area import CanvasArea
 from ganpaint.ui.controller import StudioController
 from ganpaint.ui.mode_panels import PANEL_CLASSES
 from ganpaint.ui.layers_panel import LayersPanel
-from ganpaint.ui.panels import NoticeBar, PalettePanel, ToolOptionsBar
+from ganpaint.ui.navigator import NavigatorView
+from ganpaint.ui.panels import PalettePanel, ToolOptionsBar
+from ganpaint.ui.progress import ProgressIndicator
 
 log = logging.getLogger(__name__)
 
@@ -53,15 +52,12 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("GANPaint Studio")
         self.resize(1280, 820)
 
-        self.canvas = CanvasView()
-        self.notice_bar = NoticeBar()
-        central = QWidget()
-        column = QVBoxLayout(central)
-        column.setContentsMargins(0, 0, 0, 0)
-        column.setSpacing(0)
-        column.addWidget(self.notice_bar)
-        column.addWidget(self.canvas, 1)
-        self.setCentralWidget(central)
+        self.canvas_area = CanvasArea()
+        self.canvas = self.canvas_area.canvas
+        self.notice_bar = self.canvas_area.notice_bar  # floats over the canvas: no layout jump
+        self.setCentralWidget(self.canvas_area)
+        self.progress = ProgressIndicator(self.controller, self.canvas, self)
+        self.navigator = NavigatorView(self.canvas)
 
         self.options_bar = ToolOptionsBar(self.controller.settings, self.controller.labelset)
         self.layers_panel = LayersPanel()
@@ -91,12 +87,19 @@ class MainWindow(QMainWindow):
             self.engine_tabs.addTab(panel, qta.icon(mode.icon), mode.title)
 
     def _build_docks(self) -> None:
-        for title, widget in (("Engine", self.engine_tabs), ("Labels", self.palette_panel), ("Layers", self.layers_panel)):
+        """Navigator, Engine, then Labels and Layers as tabs of one dock area (the mode raises its tab)."""
+        self.docks: dict[str, QDockWidget] = {}
+        for title, widget in (("Navigator", self.navigator), ("Engine", self.engine_tabs),
+                              ("Labels", self.palette_panel), ("Layers", self.layers_panel)):
             dock = QDockWidget(title, self)
             dock.setObjectName(title)
             dock.setWidget(widget)
-            dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+            dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+                             | QDockWidget.DockWidgetFeature.DockWidgetClosable)
             self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+            self.docks[title] = dock
+        self.tabifyDockWidget(self.docks["Labels"], self.docks["Layers"])
+        self.docks["Layers"].raise_()
 
     def _action(self, text: str, slot, shortcut=None, icon: str | None = None, tip: str | None = None) -> QAction:
         action = QAction(text, self)
@@ -199,12 +202,10 @@ class MainWindow(QMainWindow):
         self.device_label = QLabel("device: starting...")
         self.model_label = QLabel()
         self.timing_label = QLabel("last inference: -")
-        self.progress_bar = QProgressBar()
-        self.progress_bar.setMaximumWidth(120)
-        self.progress_bar.setRange(0, 100)
-        self.progress_bar.hide()
+        self.progress_bar = self.progress.bar
         bar.addWidget(self.position_label)
-        for widget in (self.progress_bar, self.timing_label, self.model_label, self.device_label, self.zoom_label):
+        for widget in (self.progress.cancel_button, self.progress_bar, self.timing_label, self.model_label,
+                       self.device_label, self.zoom_label):
             bar.addPermanentWidget(widget)
         self._update_model_label()
 
@@ -219,7 +220,7 @@ class MainWindow(QMainWindow):
         c.document_replaced.connect(self._on_document_replaced)
         c.canvas_dirty.connect(self._on_canvas_dirty)
         c.result_ready.connect(self._on_result)
-        c.progress.connect(self._on_progress)
+        c.progress.connect(self.progress.show_progress)
         c.notice.connect(self.notice_bar.show_message)
         c.device_changed.connect(lambda label: self.device_label.setText(f"device: {label}"))
         c.history_changed.connect(self._update_history_actions)
@@ -297,6 +298,7 @@ class MainWindow(QMainWindow):
         overlay = 0.0 if self.controller.blank_canvas else mode.labels_overlay  # a blank canvas' label map is the "before"
         self.layers_panel.labels_opacity.setValue(int(round(overlay * 100)))
         self.apply_action.setText(f"&{mode.apply_text}")
+        self.docks["Labels" if mode.labelset is not None else "Layers"].raise_()
         for tool_name, action in self.tool_actions.items():
             action.setToolTip(f"{self.controller.tools[tool_name].title} ({self.controller.tools[tool_name].shortcut})"
                               + ("" if tool_name in mode.tools else " - switches tab"))
@@ -343,13 +345,6 @@ class MainWindow(QMainWindow):
         device = result.info.get("device")
         if device:
             self.device_label.setText(f"device: {device}")
-
-    def _on_progress(self, fraction: float) -> None:
-        if fraction < 0:
-            self.progress_bar.hide()
-        else:
-            self.progress_bar.setValue(int(fraction * 100))
-            self.progress_bar.show()
 
     def _update_history_actions(self) -> None:
         doc = self.controller.doc
