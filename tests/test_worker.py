@@ -433,3 +433,15 @@ def test_stop_joins_the_thread_and_cancels_the_running_request(registry, ctl, ev
 def test_registry_errors_are_model_errors(registry):
     with pytest.raises(ModelError):
         registry.create_engine("nope")
+
+
+def test_set_threads_runs_on_the_worker_and_relabels_the_device(make_worker, events):
+    """#9.7: the Preferences' CPU threads reach torch on the worker thread (OpenMP's count is per thread,
+    so it must be set where inference runs); the label is read there too."""
+    w = make_worker()
+    target = 1 if torch.get_num_threads() != 1 else 2
+    w.set_threads(target)
+    event = events.wait(DeviceChanged, label=f"CPU ({target} thread{'s' if target != 1 else ''})")
+    assert w.device_label == event.label
+    with pytest.raises(ValueError):
+        w.set_threads(0)

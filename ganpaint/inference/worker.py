@@ -189,6 +189,17 @@ class InferenceWorker:
         device = select_device(preference)
         self._command("device", device)
 
+    def set_threads(self, threads: int) -> None:
+        """Use ``threads`` CPU threads for inference (``torch.set_num_threads``, run on the worker thread
+        between requests); a ``DeviceChanged`` event then carries the new status-bar label.
+
+        Raises:
+            ValueError: ``threads`` < 1.
+        """
+        if int(threads) < 1:
+            raise ValueError(f"threads must be >= 1, got {threads}")
+        self._command("threads", int(threads))
+
     def preload(self, model_name: str) -> None:
         """Ask the worker to create and load the engine of ``model_name`` ahead of its first request.
 
@@ -279,6 +290,10 @@ class InferenceWorker:
                 assert isinstance(arg, torch.device)
                 if arg != self._device:
                     self._move_engines(arg)
+            elif kind == "threads":
+                torch.set_num_threads(int(arg))
+                self._device_label = device_label(self._device)
+                self._emit(DeviceChanged(self._device_label))
             elif kind == "preload":
                 assert isinstance(arg, str)
                 self._with_oom_fallback(lambda: self._engine_for(arg))

@@ -17,8 +17,9 @@ def create_window(file: str | None = None, device: str | None = None, offer_reco
     """
     from ganpaint.engines.registry import ModelRegistry
     from ganpaint.ui.main_window import MainWindow
+    from ganpaint.ui.settings import app_settings, model_dirs
 
-    window = MainWindow(ModelRegistry.default(), device=device)
+    window = MainWindow(ModelRegistry(model_dirs(app_settings())), device=device)
     recovered = offer_recovery and file is None and window.offer_recovery()
     if not recovered:
         # a file that cannot be opened leaves an empty canvas with the notice saying why

@@ -6,12 +6,13 @@ import logging
 from pathlib import Path
 
 import qtawesome as qta
-from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
+    QDialog,
     QDockWidget,
     QFileDialog,
-    QInputDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
@@ -25,18 +26,24 @@ from ganpaint.document.model import Document
 from ganpaint.errors import GanpaintError
 from ganpaint.inference.device import available_devices
 from ganpaint.ui.canvas_area import CanvasArea
+from ganpaint.ui.clipboard import accepts, mime_image, openable_files, qimage_to_rgb, rgb_to_qimage
+from ganpaint.ui import settings as stored
 from ganpaint.ui.controller import StudioController
-from ganpaint.ui.mode_panels import PANEL_CLASSES
+from ganpaint.ui.files import IMAGE_FILTER, PROJECT_EXTENSION, PROJECT_FILTER, open_filters, suggested_path
+from ganpaint.ui.mode_panels import PANEL_CLASSES, sample_styles
+from ganpaint.ui.new_canvas import NewCanvasDialog
 from ganpaint.ui.layers_panel import LayersPanel
 from ganpaint.ui.navigator import NavigatorView
 from ganpaint.ui.panels import PalettePanel, ToolOptionsBar
+from ganpaint.ui.preferences import Preferences, PreferencesDialog
 from ganpaint.ui.progress import ProgressIndicator
+from ganpaint.ui.shortcuts import ShortcutsDialog
+from ganpaint.ui.space_pan import SpacePanFilter
 
 log = logging.getLogger(__name__)
 
-AUTOSAVE_INTERVAL_MS = 60_000
-IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.bmp *.tif *.tiff)"
-PROJECT_FILTER = "GANPaint projects (*.ganpaint)"
+STATE_VERSION = 2
+"""Version of the saved dock and tool bar layout (``saveState``); bump it when docks change."""
 
 
 class MainWindow(QMainWindow):
@@ -44,9 +51,13 @@ class MainWindow(QMainWindow):
 
     def __init__(self, registry, device: str | None = None) -> None:
         super().__init__()
-        self.qsettings = QSettings()
-        device = device or str(self.qsettings.value("device", "auto"))
+        self.qsettings = stored.app_settings()
+        self.preferences = stored.load_preferences(self.qsettings)
+        device = device or self.preferences.device
         self.controller = StudioController(registry, device=device, parent=self)
+        if self.qsettings.contains("threads"):
+            self.controller.worker.set_threads(self.preferences.threads)
+        stored.restore_tool_settings(self.qsettings, self.controller.settings)
         self.autosave = autosave.Autosave()
         self.confirm_discard = True  # tests turn the unsaved-changes question off
         self.setWindowTitle("GANPaint Studio")
@@ -69,12 +80,16 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._connect()
         self.set_tool("mask")
+        self.space_pan = SpacePanFilter(self, self.canvas)
+        QApplication.instance().installEventFilter(self.space_pan)
         for problem in registry.problems:
             self.notice_bar.show_message(problem, "warning")
 
         self.autosave_timer = QTimer(self)
         self.autosave_timer.timeout.connect(self.autosave_now)
-        self.autosave_timer.start(AUTOSAVE_INTERVAL_MS)
+        self.autosave_timer.start(self.preferences.autosave_minutes * 60_000)
+        self.setAcceptDrops(True)  # photos and projects dropped anywhere on the window (the canvas too)
+        self._restore_layout()
 
     # ----------------------------------------------------------------- construction
     def _build_engine_panels(self, registry) -> None:
@@ -132,6 +147,9 @@ class MainWindow(QMainWindow):
         ):
             self.actions_by_name[name] = act(*args)
             file_menu.addAction(self.actions_by_name[name])
+            if name == "open":
+                self.recent_menu = file_menu.addMenu("Open &Recent")
+                self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
             if name in ("save_as", "export_labels"):
                 file_menu.addSeparator()
 
@@ -141,7 +159,12 @@ class MainWindow(QMainWindow):
         self.apply_action = act("&Apply", self.controller.apply_result, ["Ctrl+Return", "Ctrl+Enter"], "fa5s.check")
         self.clear_action = act("&Clear mask", self.controller.clear_mask, "Delete", "fa5s.times")
         self.cancel_action = act("Ca&ncel stroke / inference", self._cancel, "Esc", "fa5s.stop-circle")
-        for action in (self.undo_action, self.redo_action, None, self.apply_action, self.clear_action, self.cancel_action):
+        self.copy_action = act("&Copy picture", self.copy_picture, QKeySequence.StandardKey.Copy, "fa5s.copy",
+                               "Copy the picture as shown (photo, layers and live result) to the clipboard")
+        self.paste_action = act("&Paste as new picture", self.paste_picture, QKeySequence.StandardKey.Paste, "fa5s.paste",
+                                "Open the clipboard's image (or copied file) as a new picture")
+        for action in (self.undo_action, self.redo_action, None, self.copy_action, self.paste_action, None,
+                       self.apply_action, self.clear_action, self.cancel_action):
             edit_menu.addSeparator() if action is None else edit_menu.addAction(action)
 
         view_menu = self.menuBar().addMenu("&View")
@@ -179,7 +202,10 @@ class MainWindow(QMainWindow):
         tools_menu.addAction(act("Larger brush", lambda: self.resize_brush(1.2), "]", None))
 
         settings_menu = self.menuBar().addMenu("&Settings")
-        settings_menu.addAction(act("Inference &device...", self.choose_device, None, "fa5s.microchip"))
+        settings_menu.addAction(act("&Preferences...", self.edit_preferences, "Ctrl+,", "fa5s.cog"))
+
+        help_menu = self.menuBar().addMenu("&Help")
+        help_menu.addAction(act("&Keyboard shortcuts", self.show_shortcuts, "F1", "fa5s.keyboard"))
 
         main_bar = QToolBar("Main")
         main_bar.setObjectName("main")
@@ -297,7 +323,9 @@ class MainWindow(QMainWindow):
         mode = self.controller.active
         overlay = 0.0 if self.controller.blank_canvas else mode.labels_overlay  # a blank canvas' label map is the "before"
         self.layers_panel.labels_opacity.setValue(int(round(overlay * 100)))
-        self.apply_action.setText(f"&{mode.apply_text}")
+        self.apply_action.setText(f"&{mode.apply_text}")  # menu, tool bar and panel button: one name
+        self.apply_action.setToolTip(mode.apply_tip)
+        self.apply_action.setStatusTip(mode.apply_tip)
         self.docks["Labels" if mode.labelset is not None else "Layers"].raise_()
         for tool_name, action in self.tool_actions.items():
             action.setToolTip(f"{self.controller.tools[tool_name].title} ({self.controller.tools[tool_name].shortcut})"
@@ -386,7 +414,7 @@ class MainWindow(QMainWindow):
     def open_path(self, path: str) -> bool:
         """Open a photo or a ``.ganpaint`` project; a bad file shows a notice and keeps the current document."""
         try:
-            if path.lower().endswith(".ganpaint"):
+            if path.lower().endswith(PROJECT_EXTENSION):
                 doc = project.load_project(path)
             else:
                 doc = Document(load_rgb(path))
@@ -396,29 +424,55 @@ class MainWindow(QMainWindow):
             return False
         self.controller.set_document(doc)
         self._remember_dir(path)
+        stored.add_recent(self.qsettings, path)
         return True
 
     def open_dialog(self) -> None:
         if not self._maybe_discard():
             return
-        path, _ = QFileDialog.getOpenFileName(self, "Open", self._start_dir(), f"{IMAGE_FILTER};;{PROJECT_FILTER};;All files (*)")
+        path, _ = QFileDialog.getOpenFileName(self, "Open", self._start_dir(), open_filters())
         if path:
             self.open_path(path)
 
+    def _fill_recent_menu(self) -> None:
+        """File > Open Recent: the recent files that still exist (missing ones are forgotten)."""
+        self.recent_menu.clear()
+        files = stored.recent_files(self.qsettings)
+        for number, path in enumerate(files, 1):
+            action = self.recent_menu.addAction(f"&{number % 10} {Path(path).name}")
+            action.setToolTip(path)
+            action.setStatusTip(path)
+            action.triggered.connect(lambda checked=False, p=path: self.open_recent(p))
+        if not files:
+            self.recent_menu.addAction("(no recent files)").setEnabled(False)
+        self.recent_menu.addSeparator()
+        clear = self.recent_menu.addAction("&Clear list")
+        clear.setEnabled(bool(files))
+        clear.triggered.connect(lambda: stored.clear_recent(self.qsettings))
+
+    def open_recent(self, path: str) -> bool:
+        """Open a file of the Open Recent menu (asking about unsaved changes first)."""
+        return self._maybe_discard() and self.open_path(path)
+
     def new_canvas(self) -> None:
+        """File > New canvas: the dialog's size, and in the Semantic mode its class and style."""
         if not self._maybe_discard():
             return
-        size, ok = QInputDialog.getText(self, "New canvas", "Size (width x height):", text="512 x 512")
-        if not ok:
+        mode, panel = self.controller.active, self.mode_panels.get(self.controller.mode)
+        labelset = mode.labelset
+        style = getattr(panel, "style_combo", None)
+        dialog = NewCanvasDialog(mode.blank_canvas_title, labelset, self.controller.settings.label,
+                                 sample_styles(), style.currentData() if style is not None else None, self)
+        if dialog.exec() != QDialog.DialogCode.Accepted:
             return
-        try:
-            width, height = (int(v) for v in size.lower().replace(" ", "").split("x"))
-            if not (8 <= width <= 8192 and 8 <= height <= 8192):
-                raise ValueError
-        except ValueError:
-            self.notice_bar.show_message(f"'{size}' is not a size between 8 x 8 and 8192 x 8192.", "error")
-            return
-        self.start_blank_canvas(width, height)
+        choice = dialog.choice()
+        if choice.label is not None:
+            self.controller.settings.label = choice.label
+            self.options_bar.sync()
+            self.palette_panel.select(choice.label)
+        if labelset is not None and hasattr(panel, "use_style"):
+            panel.use_style(choice.style)
+        self.start_blank_canvas(choice.width, choice.height)
 
     def start_blank_canvas(self, width: int, height: int) -> Document:
         """Replace the document with a ``width`` x ``height`` canvas (pixels) set up by the active mode
@@ -433,15 +487,21 @@ class MainWindow(QMainWindow):
             return self.save_as()
         return self._save_to(doc.path)
 
+    def _save_name(self, title: str, extension: str, filters: str, suffix: str = "") -> str:
+        """Ask for a file to write, suggesting the document's name (see ``files.suggested_path``); '' if cancelled."""
+        start = suggested_path(self.controller.doc, self._start_dir(), extension, suffix)
+        path, _ = QFileDialog.getSaveFileName(self, title, start, filters)
+        return path
+
     def save_as(self) -> bool:
         doc = self.controller.doc
         if doc is None:
             return False
-        path, _ = QFileDialog.getSaveFileName(self, "Save project", self._start_dir(), PROJECT_FILTER)
+        path = self._save_name("Save project", PROJECT_EXTENSION, PROJECT_FILTER)
         if not path:
             return False
-        if not path.lower().endswith(".ganpaint"):
-            path += ".ganpaint"
+        if not path.lower().endswith(PROJECT_EXTENSION):
+            path += PROJECT_EXTENSION
         return self._save_to(path)
 
     def _save_to(self, path: str) -> bool:
@@ -451,6 +511,7 @@ class MainWindow(QMainWindow):
             self.notice_bar.show_message(f"Could not save '{path}': {error}", "error")
             return False
         self._remember_dir(path)
+        stored.add_recent(self.qsettings, path)
         self.autosave.close_clean()  # saved: this session's recovery copy is obsolete
         self.statusBar().showMessage(f"Saved {path}", 4000)
         self._update_title()
@@ -459,7 +520,7 @@ class MainWindow(QMainWindow):
     def export_result(self) -> None:
         if self.controller.doc is None:
             return
-        path, _ = QFileDialog.getSaveFileName(self, "Export result", self._start_dir(), "PNG (*.png);;JPEG (*.jpg *.jpeg)")
+        path = self._save_name("Export result", ".png", "PNG (*.png);;JPEG (*.jpg *.jpeg)", "-edited")
         if path:
             self._run_file_action(lambda: project.export_result(self.controller.doc, path), f"Exported {path}")
 
@@ -473,7 +534,7 @@ class MainWindow(QMainWindow):
     def export_mask(self) -> None:
         if self.controller.doc is None:
             return
-        path, _ = QFileDialog.getSaveFileName(self, "Export mask", self._start_dir(), "PNG (*.png)")
+        path = self._save_name("Export mask", ".png", "PNG (*.png)", "-mask")
         if path:
             self._run_file_action(lambda: project.export_mask(self.controller.doc, path), f"Exported mask {path}")
 
@@ -507,7 +568,8 @@ class MainWindow(QMainWindow):
         doc = self.controller.doc
         if doc is None:
             return
-        path, chosen = QFileDialog.getSaveFileName(self, "Export label map", self._start_dir(),
+        path, chosen = QFileDialog.getSaveFileName(self, "Export label map",
+                                                   suggested_path(doc, self._start_dir(), ".png", "-labels"),
                                                    "Class ids (*.png);;Palette colours (*.png)")
         if path:
             mode = "color" if chosen.startswith("Palette") else "ids"
@@ -524,16 +586,94 @@ class MainWindow(QMainWindow):
         return True
 
     # ----------------------------------------------------------------- settings, autosave, recovery
-    def choose_device(self) -> None:
-        devices = ["auto", *available_devices()]
-        current = str(self.qsettings.value("device", "auto"))
-        choice, ok = QInputDialog.getItem(self, "Inference device", "Run the engines on:", devices, max(devices.index(current), 0) if current in devices else 0, False)
-        if ok:
-            self.qsettings.setValue("device", choice)
-            self.controller.set_device(choice)
+    def show_shortcuts(self) -> None:
+        """Help > Keyboard shortcuts (generated from the menus' actions)."""
+        ShortcutsDialog(self.menuBar(), self).exec()
+
+    def edit_preferences(self) -> bool:
+        """Settings > Preferences; applies and stores the choice. Returns True when OK was pressed."""
+        dialog = PreferencesDialog(self.preferences, ["auto", *available_devices()], self)
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return False
+        self.apply_preferences(dialog.choice())
+        return True
+
+    def apply_preferences(self, prefs: Preferences) -> None:
+        """Use ``prefs`` now (device, threads, autosave interval) and store them; a new models folder
+        is read at the next start (a notice says so)."""
+        old, self.preferences = self.preferences, prefs
+        stored.save_preferences(self.qsettings, prefs)
+        if prefs.device != old.device:
+            self.controller.set_device(prefs.device)
+        if prefs.threads != old.threads:
+            self.controller.worker.set_threads(prefs.threads)
+        self.autosave_timer.setInterval(prefs.autosave_minutes * 60_000)
+        if Path(prefs.models_dir).expanduser() != Path(old.models_dir).expanduser():
+            self.notice_bar.show_message(f"Models in '{prefs.models_dir}' are read after a restart of GANPaint Studio.", "info")
+
+    # ----------------------------------------------------------------- clipboard, drag and drop, layout
+    def copy_picture(self) -> None:
+        """Ctrl+C: the picture as shown (the live result, else the photo with its layers) to the clipboard."""
+        if self.controller.doc is not None:
+            QApplication.clipboard().setImage(rgb_to_qimage(self.canvas.picture()))
+            self.statusBar().showMessage("Copied the picture", 3000)
+
+    def paste_picture(self) -> bool:
+        """Ctrl+V: open the clipboard's image (or a copied photo or project file) as a new document,
+        asking about unsaved changes first. Returns True if something was opened."""
+        return self.open_mime(QApplication.clipboard().mimeData(), "The clipboard holds no picture or file to open.")
+
+    def open_mime(self, mime, nothing: str) -> bool:
+        """Open the first supported file of ``mime``, else its image (named "Pasted image"); ``nothing``
+        is the notice when it has neither."""
+        files, image = openable_files(mime), mime_image(mime)
+        if not files and image is None:
+            self.notice_bar.show_message(nothing, "info")
+            return False
+        if not self._maybe_discard():
+            return False
+        if files:
+            return self.open_path(files[0])
+        try:
+            doc = Document(qimage_to_rgb(image))
+        except GanpaintError as error:
+            self.notice_bar.show_message(str(error), "error")
+            return False
+        doc.settings["source_name"] = "Pasted image.png"
+        doc.dirty = True  # it exists nowhere else yet
+        self.controller.set_document(doc)
+        return True
+
+    def dragEnterEvent(self, event) -> None:  # noqa: N802
+        if accepts(event.mimeData()):
+            event.acceptProposedAction()
+
+    def dragMoveEvent(self, event) -> None:  # noqa: N802
+        if accepts(event.mimeData()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # noqa: N802
+        if accepts(event.mimeData()):
+            event.acceptProposedAction()
+            self.open_mime(event.mimeData(), "Nothing in the drop can be opened.")
+
+    def _restore_layout(self) -> None:
+        """Window size and position, docks and tool bars as the user left them."""
+        geometry, state = self.qsettings.value("window/geometry"), self.qsettings.value("window/state")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        if state is not None:
+            self.restoreState(state, STATE_VERSION)
+
+    def _save_layout(self) -> None:
+        self.qsettings.setValue("window/geometry", self.saveGeometry())
+        self.qsettings.setValue("window/state", self.saveState(STATE_VERSION))
+        stored.save_tool_settings(self.qsettings, self.controller.settings)
+        self.qsettings.sync()
 
     def autosave_now(self) -> None:
-        """Write a recovery copy when there are unsaved changes (every 60 s by the timer)."""
+        """Write a recovery copy when there are unsaved changes (by the timer, every
+        ``preferences.autosave_minutes``)."""
         doc = self.controller.doc
         if doc is not None and doc.dirty:
             try:
@@ -572,6 +712,8 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self.autosave_timer.stop()
+        self._save_layout()
+        QApplication.instance().removeEventFilter(self.space_pan)
         self.controller.shutdown()
         self.autosave.close_clean()
         super().closeEvent(event)

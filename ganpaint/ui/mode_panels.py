@@ -16,6 +16,12 @@ from ganpaint.paths import SAMPLES
 from ganpaint.ui.panels import EnginePanel
 
 
+def sample_styles() -> tuple[tuple[str, str | None], ...]:
+    """The style choices of semantic synthesis: (title, sample photo path), the photo's own / the seed's first."""
+    samples = sorted(p for p in SAMPLES.glob("*.*") if p.suffix.lower() in (".png", ".jpg", ".jpeg"))
+    return (("Photo's own / seed", None), *((f"Like {p.stem}", str(p)) for p in samples))
+
+
 class ModePanel(EnginePanel):
     """A mode's panel: model picker for the mode's main task, live preview, seed (only for stochastic
     models), apply button, plus what :meth:`build_extras` adds. :meth:`bind` connects it to the controller."""
@@ -67,16 +73,19 @@ class SemanticPanel(ModePanel):
     def build_extras(self) -> None:
         self.style_combo = QComboBox()
         self.style_combo.setToolTip("Style of the generated content: the photo's own, the seed's, or a sample picture's")
-        self.style_combo.addItem("Photo's own / seed", None)
-        for sample in sorted(SAMPLES.glob("*.*")):
-            if sample.suffix.lower() in (".png", ".jpg", ".jpeg"):
-                self.style_combo.addItem(f"Like {sample.stem}", str(sample))
+        for title, path in sample_styles():
+            self.style_combo.addItem(title, path)
         self.form.addRow("Style", self.style_combo)
         self.resegment_button = self.add_button("fa5s.magic", "Read regions from photo",
                                                 "Replace the label map by the segmenter's reading of the photo")
         self.resegment_button.clicked.connect(self.controller.adopt_segmentation)
         self.style_combo.currentIndexChanged.connect(self._on_style_changed)
         self.controller.style_changed.connect(self.show_style)
+
+    def use_style(self, path: str | None) -> None:
+        """Choose style reference ``path`` (None: the photo's own / the seed), as if picked in the box."""
+        self.show_style(path)
+        self._on_style_changed(self.style_combo.currentIndex())
 
     def _on_style_changed(self, index: int) -> None:
         path = self.style_combo.itemData(index)
