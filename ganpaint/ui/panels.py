@@ -41,7 +41,8 @@ def _slider(minimum: int, maximum: int, value: int) -> QSlider:
 
 
 class ToolOptionsBar(QWidget):
-    """Options of the active tool: size, hardness, opacity, colour, class and fill target.
+    """Options of the active tool: fill target, size, hardness, opacity, colour, class, and the photo
+    fill's tolerance and gap closing; only those the tool uses with the current target are shown.
 
     Emits ``changed()`` after any edit of ``settings`` (a shared :class:`ToolSettings`).
     """
@@ -69,14 +70,25 @@ class ToolOptionsBar(QWidget):
         for key, text in (("mask", "Mask"), ("labels", "Label map"), ("photo", "Photo")):
             self.target_combo.addItem(text, key)
         self.target_combo.setToolTip("Layer the fill and the eyedropper act on")
+        self.tolerance_spin = QSpinBox()
+        self.tolerance_spin.setRange(0, 255)
+        self.tolerance_spin.setToolTip("Photo fill: pixels within this difference of the clicked colour are filled (0..255)")
+        self.gap_spin = QSpinBox()
+        self.gap_spin.setRange(0, 64)
+        self.gap_spin.setSuffix(" px")
+        self.gap_spin.setSpecialValueText("off")
+        self.gap_spin.setToolTip("Photo fill on line art: seal gaps in the lines up to this wide, and fill under the lines' edges")
+        self._tool = None
         self._widgets = {}
         for title, widget in (
+            ("Target", self.target_combo),
             ("Size", self.size_spin),
             ("Hardness", self.hardness),
             ("Opacity", self.opacity),
             ("Colour", self.color_button),
             ("Class", self.label_combo),
-            ("Target", self.target_combo),
+            ("Tolerance", self.tolerance_spin),
+            ("Close gaps", self.gap_spin),
         ):
             label = QLabel(title)
             layout.addWidget(label)
@@ -90,6 +102,8 @@ class ToolOptionsBar(QWidget):
         self.opacity.valueChanged.connect(self._edited)
         self.label_combo.currentIndexChanged.connect(self._edited)
         self.target_combo.currentIndexChanged.connect(self._edited)
+        self.tolerance_spin.valueChanged.connect(self._edited)
+        self.gap_spin.valueChanged.connect(self._edited)
         self.color_button.clicked.connect(self._pick_color)
 
     def set_labelset(self, labelset: LabelSet) -> None:
@@ -100,24 +114,45 @@ class ToolOptionsBar(QWidget):
         self.label_combo.blockSignals(False)
 
     def show_for(self, tool) -> None:
-        """Show only the options that ``tool`` uses."""
+        """Show only the options that ``tool`` uses with the current target (e.g. the fill's tolerance and
+        gap closing only for the photo, its class only for the label map, its colour only for the photo)."""
+        self._tool = tool
+        self._update_visibility()
+
+    def visible_options(self) -> set[str]:
+        """Titles of the options shown for the current tool and target."""
+        tool = self._tool
+        if tool is None:
+            return set()
+        target = tool.layer or self.settings.target
+        picks_target = tool.layer is None  # the fill and the eyedropper follow the target
         visible = {
+            "Target": picks_target,
             "Size": tool.uses_size,
             "Hardness": tool.uses_hardness,
             "Opacity": tool.uses_opacity,
-            "Colour": tool.name in ("brush", "fill", "eyedropper"),
-            "Class": tool.name in ("labels", "fill", "eyedropper"),
-            "Target": tool.layer is None,
+            "Colour": tool.name == "brush" or (picks_target and target == "photo"),
+            "Class": tool.name == "labels" or (picks_target and target == "labels"),
+            "Tolerance": tool.name == "fill" and target == "photo",
+            "Close gaps": tool.name == "fill" and target == "photo",
         }
+        return {title for title, shown in visible.items() if shown}
+
+    def _update_visibility(self) -> None:
+        shown = self.visible_options()
         for title, (label, widget) in self._widgets.items():
-            label.setVisible(visible[title])
-            widget.setVisible(visible[title])
+            label.setVisible(title in shown)
+            widget.setVisible(title in shown)
 
     def sync(self) -> None:
         """Update the widgets from ``settings`` (after [ ], the eyedropper...)."""
-        for widget in (self.size_spin, self.hardness, self.opacity, self.label_combo, self.target_combo):
+        widgets = (self.size_spin, self.hardness, self.opacity, self.label_combo, self.target_combo,
+                   self.tolerance_spin, self.gap_spin)
+        for widget in widgets:
             widget.blockSignals(True)
         self.size_spin.setValue(int(self.settings.size))
+        self.tolerance_spin.setValue(int(self.settings.tolerance))
+        self.gap_spin.setValue(int(self.settings.gap))
         self.hardness.setValue(int(round(self.settings.hardness * 100)))
         self.opacity.setValue(int(round(self.settings.opacity * 100)))
         index = self.label_combo.findData(self.settings.label)
@@ -125,8 +160,9 @@ class ToolOptionsBar(QWidget):
             self.label_combo.setCurrentIndex(index)
         self.target_combo.setCurrentIndex(max(self.target_combo.findData(self.settings.target), 0))
         self.color_button.setIcon(_swatch(self.settings.color, 18))
-        for widget in (self.size_spin, self.hardness, self.opacity, self.label_combo, self.target_combo):
+        for widget in widgets:
             widget.blockSignals(False)
+        self._update_visibility()
 
     def _edited(self) -> None:
         self.settings.size = float(self.size_spin.value())
@@ -135,6 +171,9 @@ class ToolOptionsBar(QWidget):
         if self.label_combo.currentData() is not None:
             self.settings.label = int(self.label_combo.currentData())
         self.settings.target = self.target_combo.currentData()
+        self.settings.tolerance = self.tolerance_spin.value()
+        self.settings.gap = self.gap_spin.value()
+        self._update_visibility()
         self.changed.emit()
 
     def _pick_color(self) -> None:
