@@ -63,7 +63,7 @@ def main() -> int:
         window.set_mode("synthesize")
         controller.settings.label = 0  # sky
         doc = window.start_blank_canvas(640, 448)
-        window.synth_panel.seed_spin.setValue(seed)  # as if typed into the Seed box
+        window.mode_panels["synthesize"].seed_spin.setValue(seed)  # as if typed into the Seed box
         paint_doodle(controller)
         window.set_tool("labels")
         window.canvas.fit_to_window()

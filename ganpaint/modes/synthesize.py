@@ -2,7 +2,8 @@
 
 On a photo the label map starts as the segmenter's reading of it (a :class:`SegmentRequest` first),
 and only the pixels whose labels the user changed are regenerated; on a blank canvas
-(``doc.settings["canvas"] == "blank"``) the whole picture is generated from the label map.
+(``doc.settings["canvas"] == "blank"`` and no edit layer yet) the whole picture is generated from the
+label map. The photo read is always the composite (photo and visible edit layers).
 """
 
 from __future__ import annotations
