@@ -48,3 +48,29 @@ def test_notice_floats_over_the_canvas_without_moving_it(window, qtbot):
     assert bar.top() == before.top() and bar.width() == before.width() and bar.height() >= 20
     window.notice_bar.hide()
     assert canvas.geometry() == before
+
+
+def test_progress_of_a_request_the_user_moved_on_from_is_not_shown(window, qtbot):
+    from ganpaint.inference import events
+
+    c = window.controller
+    seen = []
+    c.progress.connect(seen.append)
+    stale = c._submitted_revision - 1 if c._submitted_revision > 0 else 10**6
+    c._on_worker_event(events.Started(stale, "segment", "fake-segment"))
+    c._on_worker_event(events.Progress(stale, 0.7))
+    assert seen == [] and c.running_task != "segment"
+
+
+def test_spinner_says_when_the_model_is_loading(window, qtbot, fake_models):
+    from ganpaint.inference import events
+
+    c = window.controller
+    fake_models.release.clear()
+    drag(window.canvas, [(40, 40), (60, 40)])
+    qtbot.waitUntil(lambda: window.progress_bar.isVisible(), timeout=5000)
+    c._on_worker_event(events.Started(c._submitted_revision, "inpaint", "fake-inpaint", loading=True))
+    window.progress.show_progress(0.0)
+    assert "Loading the model fake-inpaint" in window.canvas.busy_text
+    fake_models.release.set()
+    qtbot.waitUntil(lambda: not c.worker.busy, timeout=5000)

@@ -237,7 +237,7 @@ def test_result_delivered_with_info_on_the_worker_thread(make_worker, events, ct
     assert events.wait(DeviceChanged).label == w.device_label
     w.submit(req(1))
     started = events.wait(Started, revision=1)
-    assert (started.task, started.model) == ("inpaint", "fake")
+    assert (started.task, started.model, started.loading) == ("inpaint", "fake", True)  # the first run loads it
     result = events.wait(Finished, revision=1).result
     assert result.image.shape == (4, 5, 3) and (result.image == 101).all()  # fill 100 from the weights + rev
     assert result.elapsed_ms >= 0 and result.info["device"] == w.device_label and result.info["model"] == "fake"
@@ -245,6 +245,8 @@ def test_result_delivered_with_info_on_the_worker_thread(make_worker, events, ct
     assert ctl.loads == [("cpu", False)]  # loaded lazily once, on the worker thread, no half on CPU
     assert not w.busy
     assert events.threads == {"ganpaint-inference"}
+    w.submit(req(2))
+    assert not events.wait(Started, revision=2).loading
 
 
 def test_latest_wins_and_stale_result_dropped(make_worker, events, ctl):

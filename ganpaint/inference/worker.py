@@ -310,7 +310,7 @@ class InferenceWorker:
     def _serve(self, request: Request, token: CancelToken) -> None:
         rev = request.revision
         outcome: InferenceEvent
-        self._emit(Started(rev, request.task, request.model))
+        self._emit(Started(rev, request.task, request.model, loading=request.model not in self._engines))
 
         def progress(fraction: float, partial: Optional[np.ndarray] = None) -> None:
             if token.cancelled:

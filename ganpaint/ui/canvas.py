@@ -234,7 +234,7 @@ class CanvasView(QWidget):
         self.update(self._busy_rect().toAlignedRect().adjusted(-2, -2, 2, 2))
 
     def _busy_rect(self) -> QRectF:
-        return QRectF(self.width() / 2 - 130, self.height() / 2 - 34, 260, 68)
+        return QRectF(self.width() / 2 - 170, self.height() / 2 - 34, 340, 68)
 
     def _paint_busy(self, painter: QPainter) -> None:
         box = self._busy_rect()
@@ -246,7 +246,7 @@ class CanvasView(QWidget):
         ring = QRectF(box.left() + 18, box.center().y() - 14, 28, 28)
         painter.setPen(QPen(QColor(255, 255, 255, 60), 4))
         painter.drawEllipse(ring)
-        painter.setPen(QPen(QColor(255, 255, 255), 4, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap))
+        painter.setPen(QPen(QColor(110, 180, 255), 4, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap))
         painter.drawArc(ring, -self._spin_angle * 16, 100 * 16)
         painter.setPen(QColor(255, 255, 255))
         painter.drawText(box.adjusted(60, 0, -10, 0), Qt.AlignmentFlag.AlignVCenter | Qt.TextFlag.TextWordWrap, self.busy_text)

@@ -17,8 +17,9 @@ class CanvasArea(QWidget):
     """:attr:`canvas` (a :class:`CanvasView`), horizontal and vertical scroll bars that follow its view,
     and :attr:`notice_bar` over the canvas' top edge.
 
-    The scroll range is the zoomed image plus half a viewport of margin on each side (so any image
-    point can be brought to the centre); a view panned further (wheel, Space+drag) widens the range.
+    When the zoomed image is larger than the canvas, the scroll range is the image plus half a viewport
+    of margin on each side (so any image point can be brought to the centre), widened to a view panned
+    further (wheel, Space+drag); when it fits, a bar has nothing to scroll.
     """
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -67,9 +68,13 @@ class CanvasArea(QWidget):
             (self.hbar, doc.width * self.canvas.zoom, self.canvas.width(), mx, self.canvas.offset.x()),
             (self.vbar, doc.height * self.canvas.zoom, self.canvas.height(), my, self.canvas.offset.y()),
         ):
-            value = round(margin - offset)
-            top = round(max(0.0, content + 2 * margin - viewport))
-            bar.setRange(min(0, value), max(top, value))
+            if content <= viewport:  # it all fits: nothing to scroll (the handle fills the bar)
+                value = round(-offset)
+                bar.setRange(value, value)
+            else:
+                value = round(margin - offset)
+                top = round(content + 2 * margin - viewport)
+                bar.setRange(min(0, value), max(top, value))
             bar.setPageStep(max(1, viewport))
             bar.setSingleStep(max(1, viewport // 20))
             bar.setValue(value)
@@ -78,5 +83,10 @@ class CanvasArea(QWidget):
     def _scrolled(self) -> None:
         if self._syncing:
             return
+        doc, canvas = self.canvas._doc, self.canvas
+        if doc is None:
+            return
         mx, my = self._margins()
-        self.canvas.set_offset(QPointF(mx - self.hbar.value(), my - self.vbar.value()))
+        x = canvas.offset.x() if doc.width * canvas.zoom <= canvas.width() else mx - self.hbar.value()
+        y = canvas.offset.y() if doc.height * canvas.zoom <= canvas.height() else my - self.vbar.value()
+        self.canvas.set_offset(QPointF(x, y))

@@ -79,6 +79,7 @@ class StudioController(QObject):
         self.active: Mode = self.modes[MODE_CLASSES[0].name]
         self.last_elapsed_ms: float | None = None
         self.running_task: str | None = None  # task of the request the worker runs now
+        self.running_loads: str | None = None  # the model it loads first, or None
         self._submitted_revision = -1  # request revision (see _request_revision) last submitted, or -1
         # Requests carry base + doc.revision; each new document's base lies above every revision the
         # previous one reached, so a late result for a replaced document can never match the open one.
@@ -121,6 +122,7 @@ class StudioController(QObject):
             self._activate(saved_mode)
         self._submitted_revision = -1
         self.worker.cancel()
+        self.progress.emit(-1.0)  # what was running was about the previous document
         self.document_replaced.emit(doc)
         self.history_changed.emit()
         self.request_inference()
@@ -410,6 +412,7 @@ class StudioController(QObject):
             self._no_result()
             return
         self._submitted_revision = request.revision
+        self.running_task, self.running_loads = request.task, None  # what the user now waits for
         self.worker.submit(request, debounce=debounce and request.task != "segment")
 
     def _no_result(self) -> None:
@@ -451,14 +454,19 @@ class StudioController(QObject):
             doc.set_result(np.array(result.image), result.revision - self._revision_base)  # listeners repaint the canvas
             self.result_ready.emit(result)
         elif isinstance(event, events.Progress):
+            if event.revision != self._submitted_revision:
+                return  # a request the user has moved on from (it stops at its next cancel check)
+            self.running_loads = None  # the engine is computing
             self.progress.emit(event.fraction)
             partial = event.partial
             if (partial is not None and doc is not None and self.active.shows_partials and event.revision == self._submitted_revision
                     and partial.shape[:2] == doc.shape and partial.ndim == 3):
                 doc.set_result(np.array(partial), -1)  # a preview: "apply" waits for the final result
         elif isinstance(event, events.Started):
-            self.running_task = event.task
-            self.progress.emit(0.0)
+            if event.revision == self._submitted_revision:
+                self.running_task = event.task
+                self.running_loads = event.model if event.loading else None
+                self.progress.emit(0.0)
         elif isinstance(event, events.Failed):
             self.progress.emit(-1.0)
             self.notice.emit(event.message, "error")

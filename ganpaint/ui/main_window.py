@@ -156,6 +156,8 @@ class MainWindow(QMainWindow):
         edit_menu = self.menuBar().addMenu("&Edit")
         self.undo_action = act("&Undo", self.controller.undo, "Ctrl+Z", "fa5s.undo")
         self.redo_action = act("&Redo", self.controller.redo, ["Ctrl+Shift+Z", "Ctrl+Y"], "fa5s.redo")
+        self.undo_action.setProperty("shortcut_name", "Undo")
+        self.redo_action.setProperty("shortcut_name", "Redo")
         self.apply_action = act("&Apply", self.controller.apply_result, ["Ctrl+Return", "Ctrl+Enter"], "fa5s.check")
         self.clear_action = act("&Clear mask", self.controller.clear_mask, "Delete", "fa5s.times")
         self.cancel_action = act("Ca&ncel stroke / inference", self._cancel, "Esc", "fa5s.stop-circle")

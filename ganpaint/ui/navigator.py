@@ -26,6 +26,7 @@ class NavigatorView(QWidget):
         self.setCursor(Qt.CursorShape.PointingHandCursor)
         self.setToolTip("Click or drag to move the view")
         self._image: QImage | None = None
+        self._shown_doc = None  # the document the thumbnail shows
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(REFRESH_MS)
@@ -43,6 +44,7 @@ class NavigatorView(QWidget):
         step = max(1, int(np.ceil(max(h, w) / THUMB_MAX)))
         small = np.ascontiguousarray(display[::step, ::step])
         self._image = QImage(small.data, small.shape[1], small.shape[0], small.strides[0], QImage.Format.Format_RGB888).copy()
+        self._shown_doc = self.canvas._doc
         self.update()
 
     def _target(self) -> QRectF | None:
@@ -60,8 +62,8 @@ class NavigatorView(QWidget):
         target, doc = self._target(), self.canvas._doc
         if target is None:
             return
-        if self._image is None or self._image.isNull():
-            self.update_thumbnail()
+        if self._image is None or self._image.isNull() or self._shown_doc is not doc:
+            self.update_thumbnail()  # a new document: no stale thumbnail, not even for 250 ms
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
         painter.drawImage(target, self._image)
         view = self.canvas.visible_rect()

@@ -60,6 +60,7 @@ class PreferencesDialog(QDialog):
         self.autosave_spin.setValue(current.autosave_minutes)
         self.autosave_spin.setToolTip("How often unsaved changes are copied for crash recovery")
         self.models_edit = QLineEdit(current.models_dir)
+        self.models_edit.setMinimumWidth(340)
         self.models_edit.setToolTip("Your own models (a card .json with its weights) are read from this folder")
         browse = QPushButton("Choose...")
         self.open_button = QPushButton("Open folder")

@@ -9,7 +9,7 @@ a spinner with the percentage over the canvas.
 from __future__ import annotations
 
 import qtawesome as qta
-from PySide6.QtCore import QObject, QTimer
+from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtWidgets import QProgressBar, QToolButton
 
 SHOW_AFTER_MS = 400
@@ -42,6 +42,7 @@ class ProgressIndicator(QObject):
         self.cancel_button.setText("Cancel")
         self.cancel_button.setToolTip("Stop the running engine (Esc)")
         self.cancel_button.setAutoRaise(True)
+        self.cancel_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.cancel_button.hide()
         self.cancel_button.clicked.connect(controller.cancel)
         self._timer = QTimer(self)
@@ -82,6 +83,6 @@ class ProgressIndicator(QObject):
         if doc is None or doc.result is not None:  # a (partial) result is on show: the bar is enough
             self.canvas.set_busy(None)
             return
-        task = self.controller.running_task
-        self.canvas.set_busy(f"{TASK_TEXT.get(task, 'Computing')}... {int(round(self.fraction * 100))} %\n"
-                             "Esc or Cancel stops it")
+        task, loads = self.controller.running_task, self.controller.running_loads
+        doing = f"Loading the model {loads}" if loads else TASK_TEXT.get(task, "Computing")
+        self.canvas.set_busy(f"{doing}...\n{int(round(self.fraction * 100))} %  (Esc or Cancel stops it)")

@@ -11,7 +11,8 @@ from ganpaint.ui.canvas import GESTURES
 
 def shortcut_rows(menu_bar) -> list[tuple[str, str, str]]:
     """(keys, action, menu) for every action with a shortcut in the menus of ``menu_bar``, in menu order,
-    then the canvas gestures; keys in the platform's native text ("Ctrl+Z, Ctrl+Y")."""
+    then the canvas gestures; keys in the platform's native text ("Ctrl+Z, Ctrl+Y"). An action whose text
+    changes with the document (Undo names the step) gives its stable ``shortcut_name`` property."""
     rows = []
 
     def walk(menu, title: str) -> None:
@@ -20,7 +21,8 @@ def shortcut_rows(menu_bar) -> list[tuple[str, str, str]]:
                 walk(action.menu(), f"{title} > {action.menu().title().replace('&', '')}")
             elif action.shortcuts():
                 keys = ", ".join(s.toString(QKeySequence.SequenceFormat.NativeText) for s in action.shortcuts())
-                rows.append((keys, action.text().replace("&", "").rstrip("."), title))
+                name = action.property("shortcut_name") or action.text()  # Undo's text names the step
+                rows.append((keys, str(name).replace("&", "").rstrip("."), title))
 
     for action in menu_bar.actions():
         if action.menu() is not None:
