@@ -3,14 +3,14 @@ persist, and the Preferences dialog."""
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
-from PySide6.QtGui import QColor, QDesktopServices, QDropEvent, QImage
-from PySide6.QtGui import QDragEnterEvent
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QColor, QDesktopServices, QDragEnterEvent, QDropEvent, QImage
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from tests.conftest import SAMPLES
 from tests.fakes import FILL_COLOR
 from tests.test_gui import drag
+from tests.test_gui_modes import _real_window
 
 pytestmark = pytest.mark.gui
 
@@ -81,14 +81,7 @@ def test_dropping_photos_and_projects_on_the_canvas_opens_them(window, tmp_path)
 
 
 def _new_window(qtbot):
-    from ganpaint.ui.app import create_window
-
-    win = create_window(str(SAMPLES / "chelsea.png"), device="cpu", offer_recovery=False)
-    win.confirm_discard = False
-    qtbot.addWidget(win)
-    win.show()
-    qtbot.waitExposed(win)
-    return win
+    return _real_window(qtbot, SAMPLES / "chelsea.png")
 
 
 def test_layout_docks_and_tool_settings_persist(qtbot, fake_models):

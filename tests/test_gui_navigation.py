@@ -4,13 +4,11 @@ name for the apply action."""
 
 import os
 
-import numpy as np
 import pytest
 from PySide6.QtCore import QEvent, QPointF, Qt
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QApplication, QFileDialog, QToolButton
 
-from tests.conftest import SAMPLES
 from tests.test_gui import _send, drag
 from tests.test_gui_synthesis import answer_new_canvas
 

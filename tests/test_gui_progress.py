@@ -1,7 +1,6 @@
 """Progress that moves (#9.4): real fractions in the status bar, a spinner while the first result is
 pending, a Cancel button next to the bar, and a notice bar that floats over the canvas."""
 
-import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
