@@ -134,3 +134,12 @@ def test_preferences_apply_device_threads_autosave_and_models_folder(window, qtb
     assert (prefs.device, prefs.threads, prefs.autosave_minutes, prefs.models_dir) == ("cpu", 1, 5, str(models))
     monkeypatch.delenv("GANPAINT_MODELS_DIR")
     assert stored.model_dirs(stored.app_settings())[-1] == models  # used from the next start
+
+
+def test_a_closed_dock_comes_back_from_the_view_menu(window):
+    dock = window.docks["Navigator"]
+    dock.close()
+    assert dock.isHidden()
+    menu = next(m for m in window.menuBar().findChildren(type(window.recent_menu)) if m.title() == "&Docks")
+    next(a for a in menu.actions() if a.text() == "Navigator").trigger()
+    assert not dock.isHidden()

@@ -184,6 +184,9 @@ class MainWindow(QMainWindow):
             self.split_action,
         ):
             view_menu.addSeparator() if action is None else view_menu.addAction(action)
+        docks_menu = view_menu.addMenu("&Docks")  # a closed dock comes back from here
+        for dock in self.docks.values():
+            docks_menu.addAction(dock.toggleViewAction())
 
         tools_menu = self.menuBar().addMenu("&Tools")
         toolbar = QToolBar("Tools")
