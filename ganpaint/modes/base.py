@@ -72,6 +72,7 @@ class Mode:
         apply_text, apply_tip: the apply action's text (button, menu and tool bar) and tool tip.
         layer_title: the start of the names of the edit layers the mode's *Apply* adds ("Fill" -> "Fill 3").
         shows_partials: whether streamed partial pictures of a running request are shown.
+        vector_layers: vector layers (``"hints"``, ``"strokes"``) the canvas draws over the picture.
     """
 
     name: ClassVar[str] = ""
@@ -87,6 +88,7 @@ class Mode:
     apply_tip: ClassVar[str] = "Keep the result as a new edit layer (Ctrl+Return)"
     layer_title: ClassVar[str] = "Edit"
     shows_partials: ClassVar[bool] = True
+    vector_layers: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, ctx: ModeContext) -> None:
         self.ctx = ctx

@@ -84,6 +84,9 @@ class CanvasView(QWidget):
         self._hover: QPointF | None = None
         self.fit_mode = True  # re-fit on resize until the user zooms or pans
         self.busy_text: str | None = None
+        #: vector layers drawn over the picture (``"hints"``, ``"strokes"``), set by the active mode
+        self.vector_layers: frozenset[str] = frozenset()
+        self.show_vectors = True  # toggled with H
         self._spin_angle = 0
         self._spin_timer = QTimer(self)
         self._spin_timer.setInterval(SPINNER_MS)
@@ -293,6 +296,8 @@ class CanvasView(QWidget):
             painter.drawLine(QPointF(split_x, 0), QPointF(split_x, self.height()))
             painter.drawText(QPointF(split_x - 60, 20), "before")
             painter.drawText(QPointF(split_x + 10, 20), "after")
+        if self.show_vectors and self.vector_layers:
+            self._paint_vectors(painter)
         if self.busy_text is not None:
             self._paint_busy(painter)
         if self._hover is not None and self.brush_size > 0 and not self._space_down:
@@ -303,6 +308,38 @@ class CanvasView(QWidget):
             painter.drawEllipse(self._hover, radius, radius)
             painter.setPen(QPen(QColor(255, 255, 255, 230), 1))
             painter.drawEllipse(self._hover, radius, radius)
+
+    def _paint_vectors(self, painter: QPainter) -> None:
+        """Colour hints as small discs in their colour (ideepcolor's look) and strokes as polylines, each
+        with a light and a dark outline so they show on any picture."""
+        doc = self._doc
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        if "strokes" in self.vector_layers:
+            for stroke in doc.strokes:
+                points = [self.image_to_widget(x, y) for x, y in stroke.points]
+                if not points:
+                    continue
+                width = max(2.0, stroke.width * self.zoom)
+                for color, extra in ((QColor(0, 0, 0, 140), 2.0), (QColor(*stroke.rgb), 0.0)):
+                    pen = QPen(color, width + extra)
+                    pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+                    pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
+                    painter.setPen(pen)
+                    if len(points) == 1:
+                        painter.drawPoint(points[0])
+                    else:
+                        painter.drawPolyline(points)
+        if "hints" in self.vector_layers:
+            for hint in doc.hints:
+                centre = self.image_to_widget(hint.x + 0.5, hint.y + 0.5)
+                radius = max(5.0, hint.radius * self.zoom)
+                painter.setBrush(QColor(*hint.rgb))
+                painter.setPen(QPen(QColor(0, 0, 0, 200), 3))
+                painter.drawEllipse(centre, radius, radius)
+                painter.setPen(QPen(QColor(255, 255, 255, 230), 1.5))
+                painter.drawEllipse(centre, radius, radius)
+        painter.restore()
 
     # ----------------------------------------------------------------- input
     def _near_split(self, x: float) -> bool:

@@ -174,6 +174,9 @@ class MainWindow(QMainWindow):
         self.compare_action.setCheckable(True)
         self.split_action = act("&Split view", self.toggle_split, "Shift+\\", "fa5s.columns")
         self.split_action.setCheckable(True)
+        self.vectors_action = act("Show &hints and strokes", self.toggle_vectors, "H", "fa5s.dot-circle")
+        self.vectors_action.setCheckable(True)
+        self.vectors_action.setChecked(True)
         for action in (
             act("Zoom &in", lambda: self.canvas.zoom_by(1.25), ["Ctrl++", "Ctrl+="], "fa5s.search-plus"),
             act("Zoom &out", lambda: self.canvas.zoom_by(0.8), "Ctrl+-", "fa5s.search-minus"),
@@ -182,6 +185,7 @@ class MainWindow(QMainWindow):
             None,
             self.compare_action,
             self.split_action,
+            self.vectors_action,
         ):
             view_menu.addSeparator() if action is None else view_menu.addAction(action)
         docks_menu = view_menu.addMenu("&Docks")  # a closed dock comes back from here
@@ -296,6 +300,11 @@ class MainWindow(QMainWindow):
     def toggle_before(self) -> None:
         self.canvas.set_show_before(self.compare_action.isChecked())
 
+    def toggle_vectors(self) -> None:
+        """Show or hide the colour hints and strokes drawn over the picture (H)."""
+        self.canvas.show_vectors = self.vectors_action.isChecked()
+        self.canvas.update()
+
     def toggle_split(self) -> None:
         self.canvas.set_split(0.5 if self.split_action.isChecked() else None)
 
@@ -335,6 +344,7 @@ class MainWindow(QMainWindow):
         for tool_name, action in self.tool_actions.items():
             action.setToolTip(f"{self.controller.tools[tool_name].title} ({self.controller.tools[tool_name].shortcut})"
                               + ("" if tool_name in mode.tools else " - switches tab"))
+        self.canvas.vector_layers = mode.vector_layers
         self._show_tool()
         self._update_model_label()
         self.canvas.refresh()
