@@ -209,3 +209,29 @@ def test_shipped_model_fills_a_mask_stroke_in_the_studio(qtbot):
     assert np.array_equal(doc.result[~holes], photo[~holes])
     assert not np.array_equal(doc.result[holes], photo[holes])
     win.close()
+
+
+def test_fill_tool_on_an_empty_mask_is_explained_and_inpainting_goes_on(qtbot):
+    """Issue #8.1 in the studio, with the shipped model: one click of the Fill tool on an empty mask masks
+    the whole photo; that request is refused with a sentence within seconds, and the next stroke is filled."""
+    from ganpaint.ui.app import create_window
+
+    win = create_window(str(SAMPLES / "chelsea.png"), device="cpu", offer_recovery=False)
+    win.confirm_discard = False
+    qtbot.addWidget(win)
+    win.show()
+    doc = win.controller.doc
+    photo = doc.photo.copy()
+    win.set_tool("fill")
+    win.controller.settings.target = "mask"
+    drag(win.canvas, [(40, 40)])
+    assert (doc.mask == 255).all()
+    qtbot.waitUntil(lambda: "covers the whole picture" in win.notice_bar.text.text(), timeout=30000)
+    win.undo_action.trigger()
+    win.set_tool("mask")
+    win.controller.settings.size = 24
+    drag(win.canvas, [(100, 100), (140, 110)])
+    qtbot.waitUntil(lambda: doc.result is not None and doc.result_revision == doc.revision, timeout=30000)
+    holes = doc.mask > 127
+    assert holes.any() and np.array_equal(doc.result[~holes], photo[~holes])
+    win.close()
