@@ -235,3 +235,23 @@ def test_fill_tool_on_an_empty_mask_is_explained_and_inpainting_goes_on(qtbot):
     holes = doc.mask > 127
     assert holes.any() and np.array_equal(doc.result[~holes], photo[~holes])
     win.close()
+
+
+def test_project_with_bad_settings_opens_with_a_notice(qtbot, fake_models, tmp_path):
+    """Issue #8.2: '"seed": "abc"' used to load and then crash the window."""
+    from ganpaint.document.model import Document
+    from ganpaint.document.project import save_project
+    from ganpaint.ui.app import create_window
+
+    doc = Document.blank(40, 30, (10, 200, 30))
+    doc.settings = {"seed": "abc", "inpaint_model": ["not", "a", "name"]}
+    path = tmp_path / "bad.ganpaint"
+    save_project(doc, path)
+    win = create_window(str(path), device="cpu", offer_recovery=False)
+    win.confirm_discard = False
+    qtbot.addWidget(win)
+    win.show()
+    assert win.controller.doc is not None and (win.controller.doc.photo == (10, 200, 30)).all()
+    assert "Ignored the setting" in win.notice_bar.text.text()
+    assert win.controller.seed == 0
+    win.close()

@@ -439,6 +439,8 @@ class MainWindow(QMainWindow):
             self.notice_bar.show_message(str(error), "error")
             return False
         self.controller.set_document(doc)
+        for notice in doc.notices:  # e.g. settings of the project file that were ignored
+            self.notice_bar.show_message(notice, "warning")
         self._remember_dir(path)
         return True
 
