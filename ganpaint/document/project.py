@@ -50,6 +50,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from ganpaint.errors import ProjectError
+from ganpaint.jsonlimits import loads_limited
 
 from .atomic import atomic_writer
 from .imageio import MAX_PIXELS, load_mask, save_image
@@ -258,28 +259,17 @@ class _Reader:
         return b"".join(chunks)
 
 
-def _json_depth_ok(value: Any, limit: int) -> bool:
-    """Whether ``value`` (parsed JSON) nests lists/objects at most ``limit`` deep (iterative, no recursion)."""
-    stack = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, (list, dict)):
-            if depth > limit:
-                return False
-            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
-    return True
-
-
 def _checked_meta(reader: _Reader) -> dict[str, Any]:
     """Parse and validate ``document.json``; ProjectError with one sentence on any problem."""
+    data = reader.read(META_MEMBER, MAX_JSON_BYTES)
     try:
-        meta = json.loads(reader.read(META_MEMBER, MAX_JSON_BYTES))
-    except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        meta = loads_limited(data, MAX_JSON_DEPTH)
+    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        if "nests deeper" in str(exc):
+            raise reader.fail(f"'{META_MEMBER}' {exc}") from exc
         raise reader.fail(f"'{META_MEMBER}' is not valid JSON") from exc
     if not isinstance(meta, dict) or meta.get("format") != FORMAT_NAME:
         raise reader.fail("it is not a GANPaint project")
-    if not _json_depth_ok(meta, MAX_JSON_DEPTH):
-        raise reader.fail(f"'{META_MEMBER}' nests deeper than {MAX_JSON_DEPTH} levels")
     version = meta.get("version")
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise reader.fail(f"'{META_MEMBER}' has an invalid format version {_short(repr(version), 20)}")

@@ -260,6 +260,9 @@ class InpaintEngine(Engine):
     task = "inpaint"
     architectures = ("gated-conv-inpaint",)
     supports_half = True
+    config_limits = {"base_channels": (1, 128), "channel_mult": (1, 16), "dilations": (1, 64),
+                     "refine_blocks": (0, 16), "min_margin": (0, 4096), "margin_ratio": (0, 8), "feather": (0, 64),
+                     "work_size": (8, 4096), "max_hole_radius": (0, 4096)}
 
     def __init__(self, card) -> None:
         super().__init__(card)
@@ -275,17 +278,18 @@ class InpaintEngine(Engine):
     def load(self, device: "torch.device", half: bool = False) -> None:
         import torch
 
-        from ganpaint.engines.registry import load_frozen_network
+        from ganpaint.engines.registry import load_frozen_network, load_state_dict
         from ganpaint.nets.gated_conv import InpaintGenerator
 
         device = torch.device(device)
         if self.net is None:
+            state = load_state_dict(self.card)  # sha256-verified before any network is built
             cfg = {k: v for k, v in (self.card.config or {}).items() if k in _GENERATOR_KEYS}
             try:
                 net = InpaintGenerator(**cfg)
             except (TypeError, ValueError) as exc:
                 raise ModelError(f"model card '{self.card.card_path}' has an invalid generator config ({exc})") from exc
-            self.net = load_frozen_network(net, self.card)
+            self.net = load_frozen_network(net, self.card, state)
         half = bool(half) and device.type == "cuda"
         self.net = self.net.to(device=device, dtype=torch.float16 if half else torch.float32)
         self.device = device
