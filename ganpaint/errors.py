@@ -23,3 +23,7 @@ class ModelError(GanpaintError):
 
 class EngineError(GanpaintError):
     """An engine could not run a request (bad request, unsupported device...)."""
+
+
+class ReadOnlyFileError(GanpaintError):
+    """A save would overwrite a read-only file (the GUI asks first, the CLI needs ``--force``)."""

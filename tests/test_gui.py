@@ -255,3 +255,24 @@ def test_project_with_bad_settings_opens_with_a_notice(qtbot, fake_models, tmp_p
     assert "Ignored the setting" in win.notice_bar.text.text()
     assert win.controller.seed == 0
     win.close()
+
+
+def test_saving_over_a_read_only_project_asks_first(window, monkeypatch, tmp_path):
+    """Issue #8.6: overwriting a read-only file asks; No keeps the file, Yes writes it and keeps its mode."""
+    import os
+    import stat
+
+    from ganpaint.document.project import load_project
+
+    path = tmp_path / "locked.ganpaint"
+    path.write_bytes(b"the user's old file")
+    os.chmod(path, 0o444)
+    answers = []
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: answers.pop(0))
+    answers.append(QMessageBox.StandardButton.No)
+    assert window._save_to(str(path)) is False
+    assert path.read_bytes() == b"the user's old file" and "read-only" in window.notice_bar.text.text()
+    answers.append(QMessageBox.StandardButton.Yes)
+    assert window._save_to(str(path)) is True
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o444
+    assert load_project(path).shape == window.controller.doc.shape

@@ -26,7 +26,8 @@ from PySide6.QtWidgets import (
 from ganpaint.document import autosave, labelmaps, project
 from ganpaint.document.imageio import load_rgb
 from ganpaint.document.model import Document
-from ganpaint.errors import GanpaintError
+from ganpaint.document.atomic import overwriting_read_only
+from ganpaint.errors import GanpaintError, ReadOnlyFileError
 from ganpaint.inference.device import available_devices
 from ganpaint.paths import SAMPLES
 from ganpaint.ui.canvas import CanvasView
@@ -496,9 +497,24 @@ class MainWindow(QMainWindow):
             path += ".ganpaint"
         return self._save_to(path)
 
+    def _overwrite_read_only(self, action) -> None:
+        """Run the save ``action``; if it would replace a read-only file, ask first and, on yes, run it
+        again allowed to (the file keeps its read-only mode). Raises what ``action`` raises, or the
+        ReadOnlyFileError when the answer is no."""
+        try:
+            action()
+        except ReadOnlyFileError as error:
+            answer = QMessageBox.question(self, "Read-only file", f"{error}\n\nOverwrite it anyway?",
+                                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                                          QMessageBox.StandardButton.No)
+            if answer != QMessageBox.StandardButton.Yes:
+                raise
+            with overwriting_read_only():
+                action()
+
     def _save_to(self, path: str) -> bool:
         try:
-            project.save_project(self.controller.doc, path)
+            self._overwrite_read_only(lambda: project.save_project(self.controller.doc, path))
         except (GanpaintError, OSError) as error:
             self.notice_bar.show_message(f"Could not save '{path}': {error}", "error")
             return False
@@ -568,7 +584,7 @@ class MainWindow(QMainWindow):
 
     def _run_file_action(self, action, done: str) -> bool:
         try:
-            action()
+            self._overwrite_read_only(action)
         except (GanpaintError, OSError) as error:
             self.notice_bar.show_message(str(error), "error")
             return False
