@@ -10,6 +10,7 @@ from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QMouseEvent, QWheelEvent
 from PySide6.QtWidgets import QApplication, QMessageBox
 
+from ganpaint.document.autosave import autosave_dir
 from tests.conftest import SAMPLES
 from tests.fakes import FILL_COLOR
 
@@ -142,28 +143,109 @@ def test_before_after_toggle_and_split(window):
     assert window.canvas.split == 0.5
 
 
-def test_autosave_then_recovery_offer(qtbot, fake_models, monkeypatch):
+def _crashed_window(qtbot, file="chelsea.png"):
+    """A window that painted a stroke, autosaved and then 'crashed' (its locks dropped, files kept)."""
     from ganpaint.ui.app import create_window
 
-    first = create_window(str(SAMPLES / "chelsea.png"), device="cpu", offer_recovery=False)
+    first = create_window(str(SAMPLES / file), device="cpu", offer_recovery=False)
     qtbot.addWidget(first)
     drag(first.canvas, [(30, 30), (60, 60)])
     first.autosave_now()
-    mask = first.controller.doc.mask.copy()
-    first.controller.shutdown()  # simulate a crash: no clean close, the autosave stays behind
+    first.controller.shutdown()
     first.autosave_timer.stop()
-    # the crashed process is gone: its lock names a pid that no longer exists
-    dead = subprocess.Popen([sys.executable, "-c", "pass"])
-    dead.wait()
-    lock = first.autosave.path.with_suffix(".lock")
-    lock.write_text(json.dumps({"pid": dead.pid}))
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    first.autosave.abandon()  # what the operating system does when the process dies
+    first.autosave = type(first.autosave)()  # the 'dead' window must not clean up when the test closes it
+    first.confirm_discard = False
+    return first
+
+
+def _answer_recovery(monkeypatch, action):
+    """Make RecoveryDialog.exec run ``action(dialog)`` instead of waiting for the user."""
+    from ganpaint.ui import recovery
+
+    seen = []
+
+    def fake_exec(dialog):
+        seen.append(dialog)
+        action(dialog)
+        return 0
+
+    monkeypatch.setattr(recovery.RecoveryDialog, "exec", fake_exec)
+    return seen
+
+
+def test_autosave_then_recovery_offer(qtbot, fake_models, monkeypatch):
+    from ganpaint.ui.app import create_window
+
+    first = _crashed_window(qtbot)
+    mask = first.controller.doc.mask.copy()
+    folder = autosave_dir()
+    files = sorted(p.name for p in folder.iterdir())
+    seen = _answer_recovery(monkeypatch, lambda dialog: dialog.recover_selected())
     second = create_window(None, device="cpu", offer_recovery=True)
     qtbot.addWidget(second)
     second.confirm_discard = False
+    [dialog] = seen
+    [entry] = dialog.entries
+    assert entry.name == "chelsea.png" and entry.thumbnail is not None
+    assert not dialog.list.item(0).icon().isNull()
     assert np.array_equal(second.controller.doc.mask, mask)
     assert second.controller.doc.dirty
-    second.close()
+    assert sorted(p.name for p in folder.iterdir()) == files  # kept until saved or discarded
+    # a second crash before the next autosave: the work is still offered
+    second.controller.shutdown()
+    second.autosave_timer.stop()
+    second.autosave.abandon()
+    third = create_window(None, device="cpu", offer_recovery=True)
+    qtbot.addWidget(third)
+    third.confirm_discard = False
+    assert len(seen) == 2 and np.array_equal(third.controller.doc.mask, mask)
+    third.close()  # the user closed without saving (Discard): now the autosave goes
+    assert list(folder.iterdir()) == []
+
+
+def test_declined_recovery_keeps_every_session_and_discard_is_explicit(qtbot, fake_models, monkeypatch):
+    from ganpaint.ui.app import create_window
+
+    crashed = [_crashed_window(qtbot, name) for name in ("chelsea.png", "coffee.png", "astronaut.png")]
+    folder = autosave_dir()
+    seen = _answer_recovery(monkeypatch, lambda dialog: dialog.later_button.click())
+    win = create_window(str(SAMPLES / "rocket.jpg"), device="cpu", offer_recovery=True)
+    qtbot.addWidget(win)
+    win.confirm_discard = False
+    assert sorted(e.name for e in seen[0].entries) == ["astronaut.png", "chelsea.png", "coffee.png"]
+    assert win.controller.doc.settings["source_name"] == "rocket.jpg"  # the named file opened
+    assert len(list(folder.glob("*.ganpaint"))) == 3
+    win.close()
+
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Discard)
+
+    def discard_coffee(dialog):
+        dialog.select([e.name for e in dialog.entries].index("coffee.png"))
+        assert dialog.discard_selected()
+        dialog.reject()
+
+    seen = _answer_recovery(monkeypatch, discard_coffee)
+    win = create_window(None, device="cpu", offer_recovery=True)
+    qtbot.addWidget(win)
+    win.confirm_discard = False
+    assert sorted(e.name for e in seen[0].entries) == ["astronaut.png", "chelsea.png"]
+    assert len(list(folder.glob("*.ganpaint"))) == 2
+    win.close()
+
+
+def test_recovery_is_offered_when_a_file_is_named(qtbot, fake_models, monkeypatch):
+    from ganpaint.ui.app import create_window
+
+    first = _crashed_window(qtbot)
+    mask = first.controller.doc.mask.copy()
+    seen = _answer_recovery(monkeypatch, lambda dialog: dialog.recover_selected())
+    win = create_window(str(SAMPLES / "coffee.png"), device="cpu", offer_recovery=True)
+    qtbot.addWidget(win)
+    win.confirm_discard = False
+    assert len(seen) == 1 and np.array_equal(win.controller.doc.mask, mask)
+    assert "coffee.png' was not opened" in win.notice_bar.text.text()
+    win.close()
 
 
 def test_escape_cancels_stroke_in_progress(window):

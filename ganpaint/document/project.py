@@ -157,20 +157,22 @@ def _write_png(archive: zipfile.ZipFile, member: str, array: np.ndarray) -> None
         )
 
 
-def write_project(doc: Document, path: str | os.PathLike[str]) -> None:
+def write_project(doc: Document, path: str | os.PathLike[str], *, permissions: int | None = None) -> None:
     """Write ``doc`` to ``path`` as a ``.ganpaint`` file, atomically, without touching ``doc``.
 
     Used by :func:`save_project` and by autosave (which must not change ``doc.path`` or ``doc.dirty``).
-    The current pixels are written even while a raster edit is open.
+    The current pixels are written even while a raster edit is open. ``permissions``: mode bits of a new
+    file (see :func:`~ganpaint.document.atomic.atomic_writer`; an existing file keeps its mode).
 
     Raises:
         ProjectError: the file cannot be written (the previous file, if any, is then left intact) or
             ``doc.settings`` is not JSON-able.
+        ReadOnlyFileError: ``path`` is a read-only file (see :func:`~ganpaint.document.atomic.overwriting_read_only`).
     """
     name = os.path.basename(os.fspath(path))
     meta = _meta_bytes(doc, name)
     try:
-        with atomic_writer(path) as handle, zipfile.ZipFile(handle, "w") as archive:
+        with atomic_writer(path, permissions=permissions) as handle, zipfile.ZipFile(handle, "w") as archive:
             archive.writestr(_member_info(META_MEMBER, zipfile.ZIP_DEFLATED), meta)
             for layer, member in LAYER_MEMBERS.items():
                 array = getattr(doc, layer)
@@ -184,7 +186,7 @@ def save_project(doc: Document, path: str | os.PathLike[str]) -> None:
     """Save ``doc`` to ``path`` atomically, then set ``doc.path`` and clear ``doc.dirty``.
 
     Raises:
-        ProjectError: see :func:`write_project`; ``doc`` is then unchanged.
+        ProjectError, ReadOnlyFileError: see :func:`write_project`; ``doc`` is then unchanged.
     """
     write_project(doc, path)
     doc.path = os.fspath(path)

@@ -610,29 +610,33 @@ class MainWindow(QMainWindow):
                 self.notice_bar.show_message(f"Autosave failed: {error}", "warning")
 
     def offer_recovery(self) -> bool:
-        """After a crash, offer to reopen the newest autosaved project. Returns True if one was opened."""
+        """After a crash, list every recoverable autosave (:class:`~ganpaint.ui.recovery.RecoveryDialog`)
+        and open the one the user chooses. Returns True if one was opened.
+
+        Autosaves older than 7 days are pruned first; those not chosen are kept (the dialog discards
+        them only on request); the recovered one is kept until the picture is saved or discarded.
+        """
+        from ganpaint.ui.recovery import RecoveryDialog
+
+        try:
+            self.autosave.prune()
+        except OSError as error:  # an unreadable autosave folder must not stop the studio
+            log.warning("could not prune autosaves: %s", error)
         entries = self.autosave.pending()
         if not entries:
             return False
-        entry = max(entries, key=lambda e: e.saved_at)
-        origin = entry.original_path or "an unsaved picture"
-        answer = QMessageBox.question(
-            self,
-            "Recover unsaved work?",
-            f"GANPaint Studio did not close cleanly. Recover the autosave of {origin} from {entry.saved_at:%Y-%m-%d %H:%M}?",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-        )
-        if answer != QMessageBox.StandardButton.Yes:
-            for stale in entries:
-                self.autosave.discard(stale)
+        dialog = RecoveryDialog(self.autosave, entries, self)
+        dialog.exec()
+        if dialog.chosen is None:
             return False
         try:
-            doc = self.autosave.recover(entry)
+            doc = self.autosave.recover(dialog.chosen)
         except GanpaintError as error:
             self.notice_bar.show_message(f"Could not recover: {error}", "error")
             return False
         self.controller.set_document(doc)
-        self.autosave.discard(entry)
+        for notice in doc.notices:
+            self.notice_bar.show_message(notice, "warning")
         return True
 
     def closeEvent(self, event) -> None:  # noqa: N802
