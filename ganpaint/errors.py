@@ -27,3 +27,7 @@ class EngineError(GanpaintError):
 
 class ReadOnlyFileError(GanpaintError):
     """A save would overwrite a read-only file (the GUI asks first, the CLI needs ``--force``)."""
+
+
+class DatasetError(GanpaintError):
+    """A training or evaluation data folder is missing, empty or malformed."""

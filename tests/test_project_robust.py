@@ -37,9 +37,11 @@ def _load(tmp_path, **meta):
     ({"layers": [{"a": 1}]}, "unknown layer"),
     ({"layers": ["photo", "thumbnail"]}, "unknown layer"),
     ({"result_current": "yes"}, "result_current"),
-    ({"hints": [{"x": 1, "y": 1, "rgb": [1, 2, 3], "radius": 1}] * (project.MAX_VECTOR_ITEMS + 1)}, "more than"),
+    ({"hints": [{"x": 1, "y": 1, "rgb": [1, 2, 3], "radius": 1}] * 11}, "more than the 10 'hints'"),
+    ({"strokes": [{"points": [[1, 1]] * 11, "rgb": [1, 2, 3], "width": 1}]}, "more than 10 points"),
 ])
-def test_invalid_fields_are_one_sentence_project_errors(tmp_path, meta, message):
+def test_invalid_fields_are_one_sentence_project_errors(tmp_path, monkeypatch, meta, message):
+    monkeypatch.setattr(project, "MAX_VECTOR_ITEMS", 10)
     with pytest.raises(ProjectError, match=message) as info:
         _load(tmp_path, **meta)
     assert str(info.value).startswith("cannot open 'p.ganpaint': ") and "\n" not in str(info.value)

@@ -39,6 +39,7 @@ import io
 import json
 import os
 import re
+import stat
 import struct
 import zipfile
 import zlib
@@ -448,6 +449,11 @@ def load_project(path: str | os.PathLike[str]) -> Document:
     """
     name = os.path.basename(os.fspath(path)) or os.fspath(path)
     with _opening(name):
+        info = os.stat(path)
+        if stat.S_ISDIR(info.st_mode):
+            raise IsADirectoryError(path)
+        if not stat.S_ISREG(info.st_mode):  # a FIFO would block the open forever
+            raise ProjectError(f"cannot open '{name}': it is not a regular file (a pipe or a device?).")
         with zipfile.ZipFile(path) as archive:
             doc = _build_document(_Reader(archive, name))
     doc.path = os.fspath(path)

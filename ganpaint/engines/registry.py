@@ -594,6 +594,9 @@ class ModelRegistry:
             if not folder.is_dir():
                 continue
             for path in sorted(folder.glob("*.json")):
+                if not path.is_file():  # a FIFO would block the read forever
+                    problems.append(f"model card '{path}' is not a regular file and is ignored")
+                    continue
                 try:
                     card = ModelCard.from_json(path)
                     engine_class = classes.get(card.architecture)
