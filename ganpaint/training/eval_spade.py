@@ -38,7 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ganpaint.errors import GanpaintError, ModelError
+from ganpaint.errors import ModelError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
