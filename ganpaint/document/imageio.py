@@ -129,15 +129,16 @@ def _check_regular_file(path: str | os.PathLike[str]) -> None:
 
 @contextmanager
 def _opened(path: str | os.PathLike[str]) -> Iterator[Image.Image]:
-    """``Image.open(path)`` for a regular file, without Pillow's DecompressionBombWarning: callers refuse
+    """``Image.open(path)`` for a regular file, without Pillow's warnings while it is open: callers refuse
     an oversize image from its header themselves (:func:`_check_pixel_count`, whose sentence names the
-    size), so the warning would only be printed before that message."""
+    size), and a damaged file either decodes or fails with our own sentence, so a
+    ``DecompressionBombWarning`` or "Truncated File Read" would only be printed before that message."""
     _check_regular_file(path)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        image = Image.open(path)
-    with image:
-        yield image
+        warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
+        with Image.open(path) as image:
+            yield image
 
 
 def _load(path: str | os.PathLike[str], convert: Callable[[Image.Image], _T]) -> _T:

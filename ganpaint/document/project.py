@@ -221,7 +221,7 @@ class _Reader:
             # orig_filename is the raw name; zipfile already rewrote backslashes in filename on Windows.
             raw = getattr(info, "orig_filename", info.filename)
             if _UNSAFE_NAME.search(raw) or "\x00" in raw:
-                raise self.fail(f"it contains an unsafe member name {raw!r} and may be malicious")
+                raise self.fail(f"it contains an unsafe member name {_short(repr(raw), 60)} and may be malicious")
             if raw not in known:
                 continue
             if raw in members:
@@ -277,7 +277,7 @@ def _checked_meta(reader: _Reader) -> dict[str, Any]:
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise reader.fail(f"'{META_MEMBER}' has an invalid format version {_short(repr(version), 20)}")
     if version > FORMAT_VERSION:
-        raise reader.fail(f"it was saved by a newer GANPaint Studio (format version {version})")
+        raise reader.fail(f"it was saved by a newer GANPaint Studio (format version {_short(version, 20)})")
     width, height = meta.get("width"), meta.get("height")
     if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in (width, height)):
         raise reader.fail(f"'{META_MEMBER}' has an invalid image size {_short(repr(width), 20)}x{_short(repr(height), 20)}")
