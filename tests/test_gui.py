@@ -273,14 +273,20 @@ def test_held_inference_can_be_cancelled(window, qtbot, fake_models):
     assert "cancelled" in window.notice_bar.text.text()
 
 
-def test_shipped_model_fills_a_mask_stroke_in_the_studio(qtbot):
-    """The real window with the shipped inpainting model: paint a stroke, wait for the fill."""
+def _studio(qtbot, path):
+    """The real window (installed models) on ``path``, shown, closing without questions."""
     from ganpaint.ui.app import create_window
 
-    win = create_window(str(SAMPLES / "coffee.png"), device="cpu", offer_recovery=False)
+    win = create_window(str(path), device="cpu", offer_recovery=False)
     win.confirm_discard = False
     qtbot.addWidget(win)
     win.show()
+    return win
+
+
+def test_shipped_model_fills_a_mask_stroke_in_the_studio(qtbot):
+    """The real window with the shipped inpainting model: paint a stroke, wait for the fill."""
+    win = _studio(qtbot, SAMPLES / "coffee.png")
     doc = win.controller.doc
     photo = doc.photo.copy()
     assert win.controller.models["inpaint"] == "inpaint-gated-v1"
@@ -296,12 +302,7 @@ def test_shipped_model_fills_a_mask_stroke_in_the_studio(qtbot):
 def test_fill_tool_on_an_empty_mask_is_explained_and_inpainting_goes_on(qtbot):
     """Issue #8.1 in the studio, with the shipped model: one click of the Fill tool on an empty mask masks
     the whole photo; that request is refused with a sentence within seconds, and the next stroke is filled."""
-    from ganpaint.ui.app import create_window
-
-    win = create_window(str(SAMPLES / "chelsea.png"), device="cpu", offer_recovery=False)
-    win.confirm_discard = False
-    qtbot.addWidget(win)
-    win.show()
+    win = _studio(qtbot, SAMPLES / "chelsea.png")
     doc = win.controller.doc
     photo = doc.photo.copy()
     win.set_tool("fill")
@@ -323,16 +324,12 @@ def test_project_with_bad_settings_opens_with_a_notice(qtbot, fake_models, tmp_p
     """Issue #8.2: '"seed": "abc"' used to load and then crash the window."""
     from ganpaint.document.model import Document
     from ganpaint.document.project import save_project
-    from ganpaint.ui.app import create_window
 
     doc = Document.blank(40, 30, (10, 200, 30))
     doc.settings = {"seed": "abc", "inpaint_model": ["not", "a", "name"]}
     path = tmp_path / "bad.ganpaint"
     save_project(doc, path)
-    win = create_window(str(path), device="cpu", offer_recovery=False)
-    win.confirm_discard = False
-    qtbot.addWidget(win)
-    win.show()
+    win = _studio(qtbot, path)
     assert win.controller.doc is not None and (win.controller.doc.photo == (10, 200, 30)).all()
     assert "Ignored the setting" in win.notice_bar.text.text()
     assert win.controller.seed == 0
