@@ -1,9 +1,5 @@
 """GUI tests: drive the real main window (offscreen) with qtbot, with a fake inpainting engine."""
 
-import json
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
@@ -207,7 +203,8 @@ def test_autosave_then_recovery_offer(qtbot, fake_models, monkeypatch):
 def test_declined_recovery_keeps_every_session_and_discard_is_explicit(qtbot, fake_models, monkeypatch):
     from ganpaint.ui.app import create_window
 
-    crashed = [_crashed_window(qtbot, name) for name in ("chelsea.png", "coffee.png", "astronaut.png")]
+    for name in ("chelsea.png", "coffee.png", "astronaut.png"):
+        _crashed_window(qtbot, name)
     folder = autosave_dir()
     seen = _answer_recovery(monkeypatch, lambda dialog: dialog.later_button.click())
     win = create_window(str(SAMPLES / "rocket.jpg"), device="cpu", offer_recovery=True)

@@ -12,7 +12,6 @@ folder must not be used for both training and evaluation.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Iterable, Sequence

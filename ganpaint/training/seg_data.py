@@ -15,7 +15,6 @@ real class) and mapped to :data:`IGNORE` (255) in the targets.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Optional, Sequence

@@ -24,9 +24,9 @@ from PySide6.QtWidgets import (
 )
 
 from ganpaint.document import autosave, labelmaps, project
+from ganpaint.document.atomic import overwriting_read_only
 from ganpaint.document.imageio import load_rgb
 from ganpaint.document.model import Document
-from ganpaint.document.atomic import overwriting_read_only
 from ganpaint.errors import GanpaintError, ReadOnlyFileError
 from ganpaint.inference.device import available_devices
 from ganpaint.paths import SAMPLES
