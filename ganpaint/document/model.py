@@ -130,6 +130,8 @@ class Document:
         dirty: True when there are changes not saved yet.
         history: the :class:`~ganpaint.document.history.History` of undoable steps.
         path: the project file this document was loaded from / saved to, or None.
+        notices: sentences for the notice bar about how the document was loaded (e.g. settings of a
+            project file that were ignored); empty for a new document.
 
     Raises:
         ValueError: ``photo`` is not ``uint8 (H, W, 3)`` with H, W >= 1.
@@ -157,6 +159,7 @@ class Document:
         self.history = History(history_cap_bytes)
         self._saved_token: int | None = self.history.state_token
         self.path: str | None = None
+        self.notices: list[str] = []
         self._listeners: list[Listener] = []
         self._edit: _OpenEdit | None = None
         self._group: list[Patch] | None = None

@@ -23,7 +23,17 @@ checks (each failure is a :class:`~ganpaint.errors.ProjectError` with one senten
   declared size (about ``3 * MAX_PIXELS`` bytes for the largest RGB document);
 - a member above :data:`RATIO_CHECK_BYTES` whose uncompressed/compressed ratio exceeds
   :data:`MAX_COMPRESSION_RATIO` is refused as a zip bomb;
-- each layer PNG must be a PNG of the declared width and height, in the expected colour mode.
+- members are decompressed in chunks of :data:`READ_CHUNK_BYTES`, and reading stops with a refusal as
+  soon as a member yields more than its declared size (a lying header) or the file more than
+  :data:`MAX_TOTAL_BYTES` in all, so memory stays bounded whatever the member claims;
+- each layer PNG must be a PNG of the declared width and height, in the expected colour mode;
+- ``document.json`` may nest at most :data:`MAX_JSON_DEPTH` levels; every field is checked for type and
+  range: ``layers`` names, ``result_current`` a bool, at most :data:`MAX_VECTOR_ITEMS` hints and strokes
+  whose coordinates lie within :func:`coordinate_limit` of the canvas, radii and widths at most
+  :func:`size_limit`. Any of these is a ProjectError;
+- ``settings`` entries named in :data:`SETTINGS_RULES` (``seed``, model names...) that break their rule
+  are dropped, each with a sentence in ``Document.notices`` (the layers are never lost for a bad
+  setting); other entries are kept as they are (forward compatibility).
 """
 
 from __future__ import annotations
@@ -32,17 +42,19 @@ import io
 import json
 import os
 import re
+import stat
 import struct
 import zipfile
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from ganpaint.errors import ProjectError
+from ganpaint.jsonlimits import loads_limited
 
 from .atomic import atomic_writer
 from . import layer_io
@@ -54,8 +66,13 @@ __all__ = [
     "FORMAT_VERSION",
     "MAX_COMPRESSION_RATIO",
     "MAX_JSON_BYTES",
+    "MAX_JSON_DEPTH",
     "MAX_MEMBERS",
+    "MAX_TOTAL_BYTES",
+    "MAX_VECTOR_ITEMS",
     "RATIO_CHECK_BYTES",
+    "SEED_MAX",
+    "SETTINGS_RULES",
     "export_mask",
     "export_result",
     "import_mask",
@@ -83,6 +100,16 @@ MAX_COMPRESSION_RATIO = 100
 """Largest accepted uncompressed/compressed size ratio of a member above ``RATIO_CHECK_BYTES``."""
 RATIO_CHECK_BYTES = 2**20
 """Members whose uncompressed size is at most this (1 MiB) are not ratio-checked."""
+MAX_TOTAL_BYTES = int(8.5 * MAX_PIXELS) + MAX_JSON_BYTES
+"""Most uncompressed bytes read from one project file (every layer of the largest document, plus JSON)."""
+READ_CHUNK_BYTES = 2**20
+"""Members are decompressed this many bytes (1 MiB) at a time."""
+MAX_JSON_DEPTH = 32
+"""Deepest nesting of lists and objects accepted in ``document.json``."""
+MAX_VECTOR_ITEMS = 100_000
+"""Most hints, most strokes, and most points of one stroke, accepted in a project."""
+SEED_MAX = 2**31 - 2
+"""Largest seed the studio's seed field holds; a project's ``settings["seed"]`` lies in 0..SEED_MAX."""
 PNG_COMPRESS_LEVEL = 3
 """zlib level used for layer PNGs (1 fast .. 9 small)."""
 
@@ -137,20 +164,22 @@ def _write_png(archive: zipfile.ZipFile, member: str, array: np.ndarray) -> None
         )
 
 
-def write_project(doc: Document, path: str | os.PathLike[str]) -> None:
+def write_project(doc: Document, path: str | os.PathLike[str], *, permissions: int | None = None) -> None:
     """Write ``doc`` to ``path`` as a ``.ganpaint`` file, atomically, without touching ``doc``.
 
     Used by :func:`save_project` and by autosave (which must not change ``doc.path`` or ``doc.dirty``).
-    The current pixels are written even while a raster edit is open.
+    The current pixels are written even while a raster edit is open. ``permissions``: mode bits of a new
+    file (see :func:`~ganpaint.document.atomic.atomic_writer`; an existing file keeps its mode).
 
     Raises:
         ProjectError: the file cannot be written (the previous file, if any, is then left intact) or
             ``doc.settings`` is not JSON-able.
+        ReadOnlyFileError: ``path`` is a read-only file (see :func:`~ganpaint.document.atomic.overwriting_read_only`).
     """
     name = os.path.basename(os.fspath(path))
     meta = _meta_bytes(doc, name)
     try:
-        with atomic_writer(path) as handle, zipfile.ZipFile(handle, "w") as archive:
+        with atomic_writer(path, permissions=permissions) as handle, zipfile.ZipFile(handle, "w") as archive:
             archive.writestr(_member_info(META_MEMBER, zipfile.ZIP_DEFLATED), meta)
             for layer, member in LAYER_MEMBERS.items():
                 array = getattr(doc, layer)
@@ -165,7 +194,7 @@ def save_project(doc: Document, path: str | os.PathLike[str]) -> None:
     """Save ``doc`` to ``path`` atomically, then set ``doc.path`` and clear ``doc.dirty``.
 
     Raises:
-        ProjectError: see :func:`write_project`; ``doc`` is then unchanged.
+        ProjectError, ReadOnlyFileError: see :func:`write_project`; ``doc`` is then unchanged.
     """
     write_project(doc, path)
     doc.path = os.fspath(path)
@@ -181,6 +210,7 @@ class _Reader:
     def __init__(self, archive: zipfile.ZipFile, name: str) -> None:
         self.archive = archive
         self.name = name
+        self.total = 0  # uncompressed bytes read so far
         self.members = self._index()
 
     def fail(self, reason: str) -> ProjectError:
@@ -198,7 +228,7 @@ class _Reader:
             # orig_filename is the raw name; zipfile already rewrote backslashes in filename on Windows.
             raw = getattr(info, "orig_filename", info.filename)
             if _UNSAFE_NAME.search(raw) or "\x00" in raw:
-                raise self.fail(f"it contains an unsafe member name {raw!r} and may be malicious")
+                raise self.fail(f"it contains an unsafe member name {_short(repr(raw), 60)} and may be malicious")
             if raw not in known and not layer_io.is_layer_member(raw):
                 continue
             if raw in members:
@@ -207,40 +237,70 @@ class _Reader:
         return members
 
     def read(self, member: str, limit: int) -> bytes:
-        """The uncompressed bytes of ``member``, refusing encryption, sizes above ``limit`` and bombs."""
+        """The uncompressed bytes of ``member``, refusing encryption, sizes above ``limit``, bombs, and
+        members that inflate past their declared size or past :data:`MAX_TOTAL_BYTES` for the file
+        (read in :data:`READ_CHUNK_BYTES` chunks, so a lying header never costs more than that)."""
         info = self.members.get(member)
         if info is None:
             raise self.fail(f"'{member}' is missing")
         if info.flag_bits & 0x1:
             raise self.fail(f"'{member}' is encrypted")
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            # bzip2/LZMA members would decompress each chunk without an output bound
+            raise self.fail(f"'{member}' uses an unsupported compression method")
         if info.file_size > limit:
             raise self.fail(f"'{member}' is {info.file_size:,} bytes, more than the {limit:,} allowed")
         if info.file_size > RATIO_CHECK_BYTES and info.file_size > MAX_COMPRESSION_RATIO * info.compress_size:
             raise self.fail(f"'{member}' is compressed suspiciously well (a zip bomb?)")
-        return self.archive.read(info)
+        if self.total + info.file_size > MAX_TOTAL_BYTES:
+            raise self.fail(f"its members hold more than the {MAX_TOTAL_BYTES:,} bytes allowed")
+        chunks: list[bytes] = []
+        size = 0
+        with self.archive.open(info) as handle:
+            while True:
+                chunk = handle.read(READ_CHUNK_BYTES)
+                if not chunk:
+                    break
+                size += len(chunk)
+                if size > info.file_size:
+                    raise self.fail(f"'{member}' holds more data than its zip header declares (damaged or malicious)")
+                chunks.append(chunk)
+        self.total += size
+        return b"".join(chunks)
 
 
 def _checked_meta(reader: _Reader) -> dict[str, Any]:
     """Parse and validate ``document.json``; ProjectError with one sentence on any problem."""
+    data = reader.read(META_MEMBER, MAX_JSON_BYTES)
     try:
-        meta = json.loads(reader.read(META_MEMBER, MAX_JSON_BYTES))
-    except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        meta = loads_limited(data, MAX_JSON_DEPTH)
+    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        if "nests deeper" in str(exc):
+            raise reader.fail(f"'{META_MEMBER}' {exc}") from exc
         raise reader.fail(f"'{META_MEMBER}' is not valid JSON") from exc
     if not isinstance(meta, dict) or meta.get("format") != FORMAT_NAME:
         raise reader.fail("it is not a GANPaint project")
     version = meta.get("version")
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise reader.fail(f"'{META_MEMBER}' has an invalid format version {version!r}")
+        raise reader.fail(f"'{META_MEMBER}' has an invalid format version {_short(repr(version), 20)}")
     if version > FORMAT_VERSION:
-        raise reader.fail(f"it was saved by a newer GANPaint Studio (format version {version})")
+        raise reader.fail(f"it was saved by a newer GANPaint Studio (format version {_short(version, 20)})")
     width, height = meta.get("width"), meta.get("height")
     if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in (width, height)):
-        raise reader.fail(f"'{META_MEMBER}' has an invalid image size {width!r}x{height!r}")
+        raise reader.fail(f"'{META_MEMBER}' has an invalid image size {_short(repr(width), 20)}x{_short(repr(height), 20)}")
     if width * height > MAX_PIXELS:
-        raise reader.fail(f"it declares a {width}x{height} image, more than the {MAX_PIXELS:,} pixels allowed")
+        raise reader.fail(f"it declares a {_short(width, 20)}x{_short(height, 20)} image, more than the "
+                          f"{MAX_PIXELS:,} pixels allowed")
     for key, kind in (("layers", list), ("hints", list), ("strokes", list), ("settings", dict)):
         if not isinstance(meta.get(key), kind):
             raise reader.fail(f"'{META_MEMBER}' has no valid '{key}' entry")
+    if not all(isinstance(layer, str) and layer in LAYER_MEMBERS for layer in meta["layers"]):
+        raise reader.fail(f"'{META_MEMBER}' lists an unknown layer in 'layers'")
+    if not isinstance(meta.get("result_current", False), bool):
+        raise reader.fail(f"'{META_MEMBER}' has an invalid 'result_current' entry (it must be true or false)")
+    for key in ("hints", "strokes"):
+        if len(meta[key]) > MAX_VECTOR_ITEMS:
+            raise reader.fail(f"'{META_MEMBER}' has more than the {MAX_VECTOR_ITEMS:,} '{key}' allowed")
     return meta
 
 
@@ -270,12 +330,86 @@ def _read_png(reader: _Reader, member: str, mode: str, width: int, height: int) 
         raise reader.fail(f"layer '{member}' is damaged") from exc
 
 
+def coordinate_limit(width: int, height: int) -> float:
+    """Largest ``|x|`` or ``|y|`` (pixels) accepted for a hint or stroke point of a ``width`` x ``height``
+    project: strokes may run past the canvas edge, but not absurdly far."""
+    return 8.0 * max(width, height) + 1000.0
+
+
+def size_limit(width: int, height: int) -> float:
+    """Largest hint radius or stroke width (pixels) accepted for a ``width`` x ``height`` project."""
+    return 2.0 * max(width, height) + 1000.0
+
+
+def _check_geometry(item: Any, width: int, height: int) -> None:
+    """ValueError if a parsed ColorHint / SketchStroke lies absurdly far off the canvas or is absurdly big."""
+    reach, biggest = coordinate_limit(width, height), size_limit(width, height)
+    if isinstance(item, ColorHint):
+        points, size = [(item.x, item.y)], item.radius
+    else:
+        if len(item.points) > MAX_VECTOR_ITEMS:
+            raise ValueError(f"a stroke has more than {MAX_VECTOR_ITEMS:,} points")
+        points, size = item.points, item.width
+    if any(abs(x) > reach or abs(y) > reach for x, y in points):
+        raise ValueError(f"a point lies more than {reach:g} pixels off the canvas")
+    if size > biggest:
+        raise ValueError(f"a size of {size:g} pixels is more than the {biggest:g} allowed")
+
+
 def _vector_items(reader: _Reader, meta: dict[str, Any], key: str, kind: type) -> list[Any]:
-    """``meta[key]`` parsed with ``kind.from_json``; ProjectError for a malformed item."""
+    """``meta[key]`` parsed with ``kind.from_json`` and checked against the canvas size; ProjectError
+    for a malformed item."""
     try:
-        return [kind.from_json(item) for item in meta[key]]
-    except ValueError as exc:
-        raise reader.fail(f"'{META_MEMBER}' has an invalid entry in '{key}' ({exc})") from exc
+        items = [kind.from_json(item) for item in meta[key]]
+        for item in items:
+            _check_geometry(item, meta["width"], meta["height"])
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise reader.fail(f"'{META_MEMBER}' has an invalid entry in '{key}' ({_short(exc)})") from exc
+    return items
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    """``str(value)`` cut to ``limit`` characters (error messages quote untrusted values)."""
+    text = str(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _is_int_in(low: int, high: int) -> Callable[[Any], bool]:
+    return lambda v: isinstance(v, int) and not isinstance(v, bool) and low <= v <= high
+
+
+def _is_name(v: Any) -> bool:
+    return isinstance(v, str) and 0 < len(v) <= 255 and v.isprintable()
+
+
+SETTINGS_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "seed": (_is_int_in(0, SEED_MAX), f"an integer from 0 to {SEED_MAX}"),
+    "inpaint_model": (_is_name, "a model name"),
+    "synthesize_model": (_is_name, "a model name"),
+    "source_name": (_is_name, "a file name"),
+    "canvas": (lambda v: v == "blank", '"blank"'),
+    "labels_source": (lambda v: v in ("user", "segmenter"), '"user" or "segmenter"'),
+    "mode": (_is_name, "a studio mode name"),
+    "layer_count": (_is_int_in(0, 10**9), "an integer from 0 to 1000000000"),
+}
+"""Known ``settings`` keys -> (check, what the value must be). Code that reads a new setting registers
+it here, so a project file can never hand it a value of the wrong type or range."""
+
+
+def _checked_settings(settings: dict[str, Any], name: str) -> tuple[dict[str, Any], list[str]]:
+    """``settings`` without the entries that break :data:`SETTINGS_RULES`, and one sentence per dropped entry."""
+    kept: dict[str, Any] = {}
+    notices: list[str] = []
+    for key, value in settings.items():
+        rule = SETTINGS_RULES.get(key)
+        if rule is None and isinstance(key, str) and key.endswith("_model"):  # one per task: inpaint_model...
+            rule = (_is_name, "a model name")
+        if rule is not None and not rule[0](value):
+            notices.append(f"Ignored the setting '{_short(key, 40)}' of '{name}': it must be {rule[1]}, "
+                           f"not {_short(json.dumps(value), 40)}.")
+            continue
+        kept[key] = value
+    return kept, notices
 
 
 def _build_document(reader: _Reader) -> Document:
@@ -288,7 +422,8 @@ def _build_document(reader: _Reader) -> Document:
     strokes = _vector_items(reader, meta, "strokes", SketchStroke)
     doc = Document(arrays["photo"])
     doc.mask, doc.labels = arrays["mask"], arrays["labels"]
-    doc.hints, doc.strokes, doc.settings = hints, strokes, meta["settings"]
+    doc.settings, doc.notices = _checked_settings(meta["settings"], reader.name)
+    doc.hints, doc.strokes = hints, strokes
     doc.edits = layer_io.read_layers(meta, width, height, lambda member, mode, w, h: _read_png(reader, member, mode, w, h),
                                      reader.fail)
     if "result" in arrays:
@@ -331,6 +466,11 @@ def load_project(path: str | os.PathLike[str]) -> Document:
     """
     name = os.path.basename(os.fspath(path)) or os.fspath(path)
     with _opening(name):
+        info = os.stat(path)
+        if stat.S_ISDIR(info.st_mode):
+            raise IsADirectoryError(path)
+        if not stat.S_ISREG(info.st_mode):  # a FIFO would block the open forever
+            raise ProjectError(f"cannot open '{name}': it is not a regular file (a pipe or a device?).")
         with zipfile.ZipFile(path) as archive:
             doc = _build_document(_Reader(archive, name))
     doc.path = os.fspath(path)

@@ -282,7 +282,7 @@ def build_segmenter_from_card(card: "ModelCard", state: Optional[dict] = None) -
     """
     import torch
 
-    from ganpaint.engines.registry import load_frozen_network
+    from ganpaint.engines.registry import load_frozen_network, load_state_dict
     from ganpaint.nets.segmenter import build_segmenter
 
     if card.task != "segment":
@@ -290,6 +290,8 @@ def build_segmenter_from_card(card: "ModelCard", state: Optional[dict] = None) -
     if card.architecture != ARCHITECTURE:
         raise ModelError(f"model '{card.name}' has architecture '{card.architecture}', not '{ARCHITECTURE}'")
     labelset = labelset_from_card(card)
+    if state is None:
+        state = load_state_dict(card)  # sha256-verified before any network is built
     try:
         net = build_segmenter(dict(card.config or {}))
     except (TypeError, ValueError) as exc:
@@ -335,6 +337,8 @@ class SegmentEngine(Engine):
     task = "segment"
     architectures = (ARCHITECTURE,)
     supports_half = True
+    config_limits = {"num_classes": (1, 256), "channels": (1, 512), "blocks": (1, 16), "separable_from": (0, 5),
+                     "decoder_channels": (1, 512), "dropout": (0, 1)}
 
     def __init__(self, card: "ModelCard") -> None:
         super().__init__(card)

@@ -149,6 +149,11 @@ class SynthesisEngine(Engine):
     task = "synthesize"
     architectures = ("spade",)
     supports_half = True
+    config_limits = {"options.label_nc": (1, 255), "options.ngf": (1, 128), "options.crop_size": (8, 2048),
+                     "options.aspect_ratio": (0.1, 10), "options.z_dim": (1, 1024), "options.spade_hidden": (1, 256),
+                     "options.ngf_E": (0, 128), "options.ndf": (1, 128), "options.n_layers_D": (1, 8),
+                     "options.num_D": (1, 4), "paste_band": (0, 256), "feather": (0, 256), "margin": (0, 4096),
+                     "margin_ratio": (0, 8)}
 
     def __init__(self, card) -> None:
         super().__init__(card)

@@ -21,9 +21,10 @@ from PySide6.QtWidgets import (
 )
 
 from ganpaint.document import autosave, labelmaps, project
+from ganpaint.document.atomic import overwriting_read_only
 from ganpaint.document.imageio import load_rgb
 from ganpaint.document.model import Document
-from ganpaint.errors import GanpaintError
+from ganpaint.errors import GanpaintError, ReadOnlyFileError
 from ganpaint.inference.device import available_devices
 from ganpaint.ui.canvas_area import CanvasArea
 from ganpaint.ui.clipboard import accepts, mime_image, openable_files, qimage_to_rgb, rgb_to_qimage
@@ -438,6 +439,8 @@ class MainWindow(QMainWindow):
             self.notice_bar.show_message(str(error), "error")
             return False
         self.controller.set_document(doc)
+        for notice in doc.notices:  # e.g. settings of the project file that were ignored
+            self.notice_bar.show_message(notice, "warning")
         self._remember_dir(path)
         stored.add_recent(self.qsettings, path)
         return True
@@ -519,9 +522,24 @@ class MainWindow(QMainWindow):
             path += PROJECT_EXTENSION
         return self._save_to(path)
 
+    def _overwrite_read_only(self, action) -> None:
+        """Run the save ``action``; if it would replace a read-only file, ask first and, on yes, run it
+        again allowed to (the file keeps its read-only mode). Raises what ``action`` raises, or the
+        ReadOnlyFileError when the answer is no."""
+        try:
+            action()
+        except ReadOnlyFileError as error:
+            answer = QMessageBox.question(self, "Read-only file", f"{error}\n\nOverwrite it anyway?",
+                                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                                          QMessageBox.StandardButton.No)
+            if answer != QMessageBox.StandardButton.Yes:
+                raise
+            with overwriting_read_only():
+                action()
+
     def _save_to(self, path: str) -> bool:
         try:
-            project.save_project(self.controller.doc, path)
+            self._overwrite_read_only(lambda: project.save_project(self.controller.doc, path))
         except (GanpaintError, OSError) as error:
             self.notice_bar.show_message(f"Could not save '{path}': {error}", "error")
             return False
@@ -593,7 +611,7 @@ class MainWindow(QMainWindow):
 
     def _run_file_action(self, action, done: str) -> bool:
         try:
-            action()
+            self._overwrite_read_only(action)
         except (GanpaintError, OSError) as error:
             self.notice_bar.show_message(str(error), "error")
             return False
@@ -697,29 +715,33 @@ class MainWindow(QMainWindow):
                 self.notice_bar.show_message(f"Autosave failed: {error}", "warning")
 
     def offer_recovery(self) -> bool:
-        """After a crash, offer to reopen the newest autosaved project. Returns True if one was opened."""
+        """After a crash, list every recoverable autosave (:class:`~ganpaint.ui.recovery.RecoveryDialog`)
+        and open the one the user chooses. Returns True if one was opened.
+
+        Autosaves older than 7 days are pruned first; those not chosen are kept (the dialog discards
+        them only on request); the recovered one is kept until the picture is saved or discarded.
+        """
+        from ganpaint.ui.recovery import RecoveryDialog
+
+        try:
+            self.autosave.prune()
+        except OSError as error:  # an unreadable autosave folder must not stop the studio
+            log.warning("could not prune autosaves: %s", error)
         entries = self.autosave.pending()
         if not entries:
             return False
-        entry = max(entries, key=lambda e: e.saved_at)
-        origin = entry.original_path or "an unsaved picture"
-        answer = QMessageBox.question(
-            self,
-            "Recover unsaved work?",
-            f"GANPaint Studio did not close cleanly. Recover the autosave of {origin} from {entry.saved_at:%Y-%m-%d %H:%M}?",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-        )
-        if answer != QMessageBox.StandardButton.Yes:
-            for stale in entries:
-                self.autosave.discard(stale)
+        dialog = RecoveryDialog(self.autosave, entries, self)
+        dialog.exec()
+        if dialog.chosen is None:
             return False
         try:
-            doc = self.autosave.recover(entry)
+            doc = self.autosave.recover(dialog.chosen)
         except GanpaintError as error:
             self.notice_bar.show_message(f"Could not recover: {error}", "error")
             return False
         self.controller.set_document(doc)
-        self.autosave.discard(entry)
+        for notice in doc.notices:
+            self.notice_bar.show_message(notice, "warning")
         return True
 
     def closeEvent(self, event) -> None:  # noqa: N802
