@@ -14,7 +14,7 @@ BUNDLE_VENV ?= build/bundle-venv
 PYINSTALLER ?= pyinstaller==6.22.3
 BUNDLE      = dist/GANPaintStudio
 
-.PHONY: run test setup bench clean dist wheel-check bundle bundle-smoke
+.PHONY: run test soak setup bench clean dist wheel-check bundle bundle-smoke
 
 # --no-compile: Python compiles what it imports on first use; precompiling all of torch costs minutes
 $(VENV)/.installed: pyproject.toml Makefile
@@ -32,6 +32,10 @@ run: setup
 
 test: setup
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
+
+# kill -9 during saves (200 trials), a 10,000-stroke worker session and 2,000 fuzz examples per property
+soak: setup
+	GANPAINT_SOAK=1 GANPAINT_FUZZ_EXAMPLES=2000 QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -s tests/test_soak.py tests/test_fuzz.py
 
 bench: setup
 	$(VENV)/bin/ganpaint bench

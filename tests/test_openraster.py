@@ -8,6 +8,7 @@ import pytest
 from PIL import Image
 
 from ganpaint.document import openraster as ora
+from ganpaint.document.layers import layer_from_result
 from ganpaint.document.model import ColorHint, Document
 from ganpaint.errors import ImageLoadError, ProjectError
 from ganpaint.labelsets import LabelSet, default_labelset
@@ -96,6 +97,35 @@ def test_round_trip_restores_photo_mask_and_labels(tmp_path, labelset):
     assert (loaded.labels == doc.labels).all()
     assert loaded.settings["labels_source"] == "user" and loaded.settings["source_name"] == "doc.ora"
     assert loaded.path is None and not loaded.dirty and not loaded.can_undo
+
+
+def test_edit_layers_are_exported_in_their_boxes_and_blended_back_into_the_photo(tmp_path, labelset):
+    rng = np.random.default_rng(3)
+    doc = Document(rng.integers(0, 256, (40, 60, 3), dtype=np.uint8))
+    for name, box, opacity in (("Fill 1", (10, 5, 30, 25), 1.0), ("Fill 2", (20, 15, 50, 35), 0.6)):
+        x0, y0, x1, y1 = box
+        result = doc.composite().copy()
+        result[y0:y1, x0:x1] = rng.integers(0, 256, (y1 - y0, x1 - x0, 3), dtype=np.uint8)
+        layer = layer_from_result(doc.composite(), result, None, name=name, mode="inpaint")
+        doc.add_edit_layer(layer.with_changes(opacity=opacity), name)
+    hidden = layer_from_result(doc.composite(), np.zeros_like(doc.photo), None, name="Hidden", mode="inpaint")
+    doc.add_edit_layer(hidden.with_changes(visible=False), "Hidden")
+    path = tmp_path / "edits.ora"
+    ora.export_document(doc, path, labelset)
+    assert ora.validate(path) == []
+    stack = ora.read_stack(path)
+    edits = [layer for layer in stack.layers if layer.name.startswith("edit: ")]
+    assert [layer.name for layer in edits] == ["edit: Hidden", "edit: Fill 2", "edit: Fill 1"]  # top first
+    assert [layer.visible for layer in edits] == [False, True, True]
+    assert (edits[1].x, edits[1].y, edits[1].opacity) == (doc.edits[1].box[0], doc.edits[1].box[1], 0.6)
+    assert stack.layers[-1].name == "photo"
+    assert ora.guess_roles(stack) == ({"labels": 1, "mask": 2, "photo": len(stack.layers) - 1}, True)
+    merged = np.array(Image.open(io.BytesIO(members(path)["mergedimage.png"])))
+    assert np.array_equal(merged[..., :3], doc.composite())  # the picture the studio shows
+    _, (photo_layer,) = ora.read_layers(path, [len(stack.layers) - 1])
+    assert np.array_equal(photo_layer[..., :3], doc.photo)  # the original, untouched
+    loaded = ora.load_document(path, labelset)
+    assert np.array_equal(loaded.photo, doc.composite()) and loaded.edits == []
 
 
 def test_big_thumbnail_is_scaled_to_256(tmp_path, labelset):

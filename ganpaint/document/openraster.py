@@ -8,19 +8,24 @@ exactly ``image/openraster``; then ``stack.xml`` (``<image version w h xres yres
 picture, at most 256 x 256) and ``mergedimage.png`` (the visible layers composited, full size, RGBA).
 A document becomes these layers, top first:
 
-============  ======================================================================  ==========
-name          pixels                                                                  visibility
-============  ======================================================================  ==========
-``hints``     each colour hint as a disc of its colour, on transparency               hidden
-``labels``    the label map in the palette colours of the label set given             hidden
-``mask``      the hole tint with alpha = the mask value (255 hole, soft edges kept)    hidden
-``result``    the engine result, when there is one                                    visible
-``photo``     the photo                                                               visible
-============  ======================================================================  ==========
+================  ==================================================================  ==============
+name              pixels                                                              visibility
+================  ==================================================================  ==============
+``hints``         each colour hint as a disc of its colour, on transparency           hidden
+``labels``        the label map in the palette colours of the label set given         hidden
+``mask``          the hole tint with alpha = the mask value (255 hole, soft edges)    hidden
+``result``        the engine result, when there is one                                visible
+``edit: NAME``    each edit layer (an applied result), in its box, alpha = its alpha  as in the studio
+``photo``         the original photo                                                  visible
+================  ==================================================================  ==============
+
+``mergedimage.png`` is the picture the studio shows: the result, or the photo with its edit layers.
 
 **Reading** (:func:`read_stack`, :func:`load_document`) takes the layers named ``photo``, ``mask`` and
 ``labels`` (case and spaces ignored; a few synonyms, see :data:`ROLE_NAMES`), or the roles a caller
-assigns (the studio asks when the names do not tell, :func:`guess_roles`). It never extracts anything
+assigns (the studio asks when the names do not tell, :func:`guess_roles`). Visible ``edit: ...``
+layers above the photo are blended into it (the picture comes back; the re-editable stack is what
+``.ganpaint`` projects keep). It never extracts anything
 and refuses, with a :class:`~ganpaint.errors.ProjectError` sentence: a file that is not a zip or has
 no ``mimetype`` of ``image/openraster``; the checks of
 :class:`~ganpaint.document.ziparchive.BoundedZipReader` (unsafe member names, at most
@@ -50,14 +55,25 @@ from ganpaint.labelsets import LabelSet
 from .atomic import atomic_writer
 from .imageio import MAX_PIXELS, _composite_over_white
 from .labelmaps import labels_from_colors
+from .layers import EditLayer, composite_region
 from .model import Document
-from .ziparchive import BoundedZipReader, decode_png, max_layer_bytes, member_info, opening_archive, write_png
+from .ziparchive import (
+    BoundedZipReader,
+    check_regular_file,
+    decode_png,
+    max_layer_bytes,
+    member_info,
+    opening_archive,
+    write_png,
+)
 
 __all__ = [
+    "EDIT_PREFIX",
     "IMPORT_ROLES",
     "MAX_LAYERS",
     "MAX_MEMBERS",
     "MAX_STACK_BYTES",
+    "MAX_TOTAL_BYTES",
     "MIMETYPE",
     "ROLE_NAMES",
     "OraLayer",
@@ -89,6 +105,8 @@ MAX_LAYERS = 256
 """Most layers accepted in ``stack.xml``."""
 MAX_STACK_BYTES = 8 * 2**20
 """Largest accepted uncompressed ``stack.xml`` (8 MiB)."""
+MAX_TOTAL_BYTES = 16 * MAX_PIXELS + MAX_STACK_BYTES
+"""Most uncompressed bytes read from one OpenRaster file in all."""
 MAX_DECODED_BYTES = 2**31
 """Most bytes of canvas-sized RGBA layers :func:`read_layers` decodes in one call (2 GiB)."""
 MAX_OFFSET = 2**24
@@ -106,6 +124,8 @@ MASK_RGB = (255, 40, 60)
 """Colour of the hole pixels in the exported ``mask`` layer (the studio's hole tint)."""
 MIN_HINT_RADIUS = 2.0
 """Smallest disc radius, in pixels, of an exported colour hint."""
+EDIT_PREFIX = "edit: "
+"""Name prefix of the exported edit layers; such layers above the photo are blended into it on reading."""
 
 IMPORT_ROLES = ("photo", "mask", "labels")
 """Document layers an OpenRaster layer can become."""
@@ -116,8 +136,9 @@ ROLE_NAMES: dict[str, frozenset[str]] = {
     "result": frozenset({"result"}),
     "hints": frozenset({"hints", "colour hints", "color hints"}),
 }
-"""Role -> the layer names (lower case, spaces collapsed) taken for it. ``result`` and ``hints`` are
-exported layers that are recognised, and not imported."""
+"""Role -> the layer names (lower case, spaces collapsed) taken for it. ``result`` and ``hints`` (and
+the ``edit: ...`` layers, blended into the photo) are exported layers that are recognised, and not
+imported as such."""
 
 
 @dataclass(frozen=True)
@@ -229,8 +250,12 @@ def _stack_xml(width: int, height: int, layers: Sequence[OraLayer], sources: Seq
     return ET.tostring(image, encoding="UTF-8", xml_declaration=True)
 
 
-def write_ora(path: str | os.PathLike[str], width: int, height: int, layers: Sequence[OraLayer]) -> None:
+def write_ora(path: str | os.PathLike[str], width: int, height: int, layers: Sequence[OraLayer],
+              merged: np.ndarray | None = None) -> None:
     """Write ``layers`` (top first) on a ``width`` x ``height`` canvas as an OpenRaster file, atomically.
+
+    ``merged`` (``uint8 (height, width, 4)``) is the ``mergedimage.png`` when the caller has it (default:
+    :func:`composite` of ``layers``).
 
     Raises:
         ValueError: a layer is not ``uint8 (h, w, 4)``, an opacity is outside [0, 1], or a size < 1.
@@ -244,7 +269,9 @@ def write_ora(path: str | os.PathLike[str], width: int, height: int, layers: Seq
         if not 0.0 <= layer.opacity <= 1.0:
             raise ValueError(f"layer {layer.name!r} opacity must be in [0, 1], not {layer.opacity}")
     sources = [f"data/layer{index:03d}.png" for index in range(len(layers))]
-    merged = composite(width, height, layers)
+    merged = composite(width, height, layers) if merged is None else merged
+    if merged.shape != (height, width, 4) or merged.dtype != np.uint8:
+        raise ValueError(f"the merged image must be uint8 ({height}, {width}, 4), got {merged.dtype} {merged.shape}")
     name = os.path.basename(os.fspath(path))
     try:
         with atomic_writer(path) as handle, zipfile.ZipFile(handle, "w") as archive:
@@ -294,6 +321,10 @@ def document_layers(doc: Document, labelset: LabelSet) -> list[OraLayer]:
     ]
     if doc.result is not None:
         layers.append(OraLayer("result", _with_alpha(doc.result)))
+    for edit in reversed(doc.edits):  # the stack is bottom to top, OpenRaster lists the top first
+        x0, y0 = edit.box[:2]
+        layers.append(OraLayer(EDIT_PREFIX + edit.name, _with_alpha(edit.pixels, edit.alpha), x=x0, y=y0,
+                               opacity=edit.opacity, visible=edit.visible))
     layers.append(OraLayer("photo", _with_alpha(doc.photo)))
     return layers
 
@@ -304,7 +335,8 @@ def export_document(doc: Document, path: str | os.PathLike[str], labelset: Label
     Raises:
         ProjectError: the file cannot be written.
     """
-    write_ora(path, doc.width, doc.height, document_layers(doc, labelset))
+    merged = _with_alpha(doc.result if doc.result is not None else doc.composite())
+    write_ora(path, doc.width, doc.height, document_layers(doc, labelset), merged)
 
 
 # --------------------------------------------------------------------------- reading
@@ -380,7 +412,7 @@ class _OraReader:
     """An open OpenRaster archive: its checked members and its parsed stack."""
 
     def __init__(self, archive: zipfile.ZipFile, name: str) -> None:
-        self.members = BoundedZipReader(archive, name, MAX_MEMBERS, rooted=True)
+        self.members = BoundedZipReader(archive, name, MAX_MEMBERS, MAX_TOTAL_BYTES, rooted=True)
         self.fail = self.members.fail
         if "mimetype" not in self.members.members:
             raise self.fail("it is not an OpenRaster file (it has no 'mimetype')")
@@ -399,22 +431,34 @@ class _OraReader:
         return _place(self.layer_pixels(info), info.x, info.y, self.stack.width, self.stack.height)
 
 
+def _on_canvas(array: np.ndarray, x: int, y: int, width: int, height: int) -> tuple[tuple[int, int, int, int], np.ndarray] | None:
+    """The part of ``array`` (top-left corner at ``x, y``) inside a ``width`` x ``height`` canvas:
+    ``(box (x0, y0, x1, y1), that part)``, or None when none of it is."""
+    h, w = array.shape[:2]
+    y0, y1, x0, x1 = max(0, y), min(height, y + h), max(0, x), min(width, x + w)
+    if y0 >= y1 or x0 >= x1:
+        return None
+    return (x0, y0, x1, y1), array[y0 - y:y1 - y, x0 - x:x1 - x]
+
+
 def _place(array: np.ndarray, x: int, y: int, width: int, height: int) -> np.ndarray:
     """``array`` (``(h, w)`` or ``(h, w, C)``) with its top-left corner at ``x, y`` on a zero-filled
     ``width`` x ``height`` canvas, cropped to it."""
     canvas = np.zeros((height, width) + array.shape[2:], array.dtype)
-    h, w = array.shape[:2]
-    y0, y1, x0, x1 = max(0, y), min(height, y + h), max(0, x), min(width, x + w)
-    if y0 < y1 and x0 < x1:
-        canvas[y0:y1, x0:x1] = array[y0 - y:y1 - y, x0 - x:x1 - x]
+    part = _on_canvas(array, x, y, width, height)
+    if part is not None:
+        (x0, y0, x1, y1), pixels = part
+        canvas[y0:y1, x0:x1] = pixels
     return canvas
 
 
 @contextmanager
 def _open(path: str | os.PathLike[str]) -> Iterator[_OraReader]:
     name = os.path.basename(os.fspath(path)) or os.fspath(path)
-    with opening_archive(name, "an OpenRaster file"), zipfile.ZipFile(path) as archive:
-        yield _OraReader(archive, name)
+    with opening_archive(name, "an OpenRaster file"):
+        check_regular_file(path, name)
+        with zipfile.ZipFile(path) as archive:
+            yield _OraReader(archive, name)
 
 
 def read_stack(path: str | os.PathLike[str]) -> OraStack:
@@ -448,6 +492,8 @@ def read_layers(path: str | os.PathLike[str], indices: Sequence[int] | None = No
 
 
 def _role_of(name: str) -> str | None:
+    if name.lower().startswith(EDIT_PREFIX.strip()):
+        return "edit"
     key = " ".join(name.lower().replace("_", " ").replace("-", " ").split())
     return next((role for role, names in ROLE_NAMES.items() if key in names or key.replace(" ", "") in names), None)
 
@@ -499,6 +545,22 @@ def _labels_from(rgba: np.ndarray, labelset: LabelSet, name: str, snap: bool) ->
     return labels_from_colors(rgb, labelset, name, snap)
 
 
+def _flatten(photo: np.ndarray, edits: Sequence[tuple[OraLayerInfo, np.ndarray]]) -> np.ndarray:
+    """``photo`` with the edit layers (bottom to top, own RGBA pixels) blended over it exactly as the
+    studio composites its edit layers (:func:`~ganpaint.document.layers.composite_region`)."""
+    if not edits:
+        return photo
+    height, width = photo.shape[:2]
+    stack = []
+    for info, rgba in edits:
+        part = _on_canvas(rgba, info.x, info.y, width, height)
+        if part is not None:
+            box, pixels = part
+            stack.append(EditLayer(info.name, box, np.ascontiguousarray(pixels[..., :3]),
+                                   np.ascontiguousarray(pixels[..., 3]), opacity=info.opacity))
+    return composite_region(photo, stack, (0, 0, width, height))
+
+
 def load_document(path: str | os.PathLike[str], labelset: LabelSet, roles: Mapping[str, int] | None = None,
                   snap: bool = False) -> Document:
     """A new Document from the layers of an OpenRaster file.
@@ -512,7 +574,8 @@ def load_document(path: str | os.PathLike[str], labelset: LabelSet, roles: Mappi
 
     Returns:
         A document (no history, not dirty, no ``path``: saving asks where) whose photo is the photo
-        layer composited over white, mask the mask layer (:func:`_mask_from`), labels the label map.
+        layer composited over white with the visible ``edit: ...`` layers above it blended in, mask the
+        mask layer (:func:`_mask_from`), labels the label map.
 
     Raises:
         ProjectError: an unreadable or hostile file (module docstring), or no photo layer.
@@ -533,9 +596,11 @@ def load_document(path: str | os.PathLike[str], labelset: LabelSet, roles: Mappi
             raise reader.fail(f"it has no layer number {sorted(roles.values())}")
         layers = {role: stack.layers[index] for role, index in roles.items()}
         own = {role: reader.layer_pixels(info) for role, info in layers.items()}
+        edits = [(info, reader.layer_pixels(info)) for info in reversed(stack.layers[:roles["photo"]])
+                 if info.visible and _role_of(info.name) == "edit"]  # bottom to top
     size = (stack.width, stack.height)
     photo = layers["photo"]
-    doc = Document(_composite_over_white(_place(own["photo"], photo.x, photo.y, *size)))
+    doc = Document(_flatten(_composite_over_white(_place(own["photo"], photo.x, photo.y, *size)), edits))
     if "mask" in own:
         doc.mask = _place(_mask_from(own["mask"]), layers["mask"].x, layers["mask"].y, *size)
     if "labels" in own:
@@ -584,7 +649,7 @@ def validate(path: str | os.PathLike[str]) -> list[str]:
     name = os.path.basename(os.fspath(path))
     try:
         with opening_archive(name, "an OpenRaster file"), zipfile.ZipFile(path) as archive:
-            reader = BoundedZipReader(archive, name, MAX_MEMBERS)
+            reader = BoundedZipReader(archive, name, MAX_MEMBERS, MAX_TOTAL_BYTES)
             infos = archive.infolist()
             first = infos[0] if infos else None
             if first is None or first.filename != "mimetype":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from pathlib import Path
 
 from ganpaint.errors import GanpaintError
 from ganpaint.paths import APP_ICON, SAMPLES
@@ -17,18 +18,37 @@ cleanly (``QT_QPA_PLATFORM=offscreen``)."""
 
 
 def create_window(file: str | None = None, device: str | None = None, offer_recovery: bool = True):
-    """Build the main window and open ``file`` (default: the bundled sample photo; with no file, a crashed session is offered for recovery first).
+    """Build the main window, offer crash recovery, then open ``file`` (default: the bundled sample photo).
+
+    Recovery is offered whether or not a file is named; if the user recovers a picture, it stays open and
+    a notice says that ``file`` was not opened. A file that cannot be opened leaves the window with a
+    notice saying why; nothing here lets an exception end the studio before it starts.
 
     Needs a running ``QApplication``. Returns the window, not yet shown.
     """
     from ganpaint.engines.registry import ModelRegistry
     from ganpaint.ui.main_window import MainWindow
+    from ganpaint.ui.settings import app_settings, model_dirs
 
-    window = MainWindow(ModelRegistry.default(), device=device)
-    recovered = offer_recovery and file is None and window.offer_recovery()
-    if not recovered:
-        # a file that cannot be opened leaves an empty canvas with the notice saying why
+    window = MainWindow(ModelRegistry(model_dirs(app_settings())), device=device)
+    recovered = False
+    if offer_recovery:
+        try:
+            recovered = window.offer_recovery()
+        except Exception:  # noqa: BLE001 - a broken autosave folder must not keep the studio from starting
+            logging.getLogger(__name__).exception("crash recovery failed")
+            window.notice_bar.show_message("Crash recovery failed; the autosaves were kept.", "error")
+    if recovered:
+        if file is not None:
+            window.notice_bar.show_message(
+                f"'{Path(file).name}' was not opened because a recovered picture is open; use File > Open.", "info")
+        return window
+    try:
         window.open_path(file if file is not None else str(DEFAULT_SAMPLE))
+    except Exception:  # noqa: BLE001 - open_path reports GanpaintError itself; anything else is a bug
+        logging.getLogger(__name__).exception("opening %s failed", file)
+        window.notice_bar.show_message(f"Could not open '{Path(file or DEFAULT_SAMPLE).name}': unexpected error "
+                                       f"(see the log).", "error")
     return window
 
 

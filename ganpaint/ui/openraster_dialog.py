@@ -1,6 +1,6 @@
 """OpenRaster in the studio: opening an ``.ora`` (asking which layer is the photo, the mask, the label
-map when the layer names do not tell) and exporting the document's layers. The file format itself is
-:mod:`ganpaint.document.openraster` (no Qt)."""
+map when the layer names do not tell). The file format itself is :mod:`ganpaint.document.openraster`
+(no Qt); the file filter is :data:`ganpaint.ui.files.ORA_FILTER`."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from ganpaint.document.model import Document
 from ganpaint.errors import ImageLoadError
 from ganpaint.labelsets import LabelSet
 
-ORA_FILTER = "OpenRaster layers (*.ora)"
 ROLE_CHOICES = (("", "Ignore"), ("photo", "Photo"), ("mask", "Mask (holes)"), ("labels", "Label map"))
 """(role, text) offered for each layer; "" leaves the layer out."""
 
