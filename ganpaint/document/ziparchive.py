@@ -22,7 +22,6 @@ from __future__ import annotations
 import io
 import os
 import re
-import stat
 import struct
 import zipfile
 import zlib
@@ -34,6 +33,8 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from ganpaint.errors import ProjectError
+
+from .imageio import require_regular_file
 
 __all__ = [
     "MAX_COMPRESSION_RATIO",
@@ -221,11 +222,8 @@ def check_regular_file(path: str | os.PathLike[str], name: str) -> None:
         FileNotFoundError: nothing there.
         ProjectError: a pipe, a device or a socket.
     """
-    info = os.stat(path)
-    if stat.S_ISDIR(info.st_mode):
-        raise IsADirectoryError(path)
-    if not stat.S_ISREG(info.st_mode):
-        raise ProjectError(f"cannot open '{name}': it is not a regular file (a pipe or a device?).")
+    require_regular_file(path, lambda: ProjectError(
+        f"cannot open '{name}': it is not a regular file (a pipe or a device?)."))
 
 
 @contextmanager
