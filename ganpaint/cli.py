@@ -1,7 +1,8 @@
 """The ``ganpaint`` command line.
 
 ``ganpaint [FILE] [--device D]`` opens the studio (FILE: a photo or a ``.ganpaint`` project);
-``ganpaint COMMAND ...`` runs a command (``models``, ``bench``, ``inpaint``, ``train``, ``eval``).
+``ganpaint COMMAND ...`` runs a command (``models``, ``bench``, ``inpaint``, ``train``, ``eval``,
+``desktop-install``...).
 A :class:`~ganpaint.errors.GanpaintError`, and any usage error of the options, becomes one line
 ``ganpaint: error: ...`` on stderr and exit status 2, never a traceback. A first word that is neither a
 command nor something that looks like a file (it exists, or has a folder or an extension) is an
@@ -30,6 +31,7 @@ COMMAND_MODULES: dict[str, str] = {
     "segment": "ganpaint.commands.segment",
     "train": "ganpaint.commands.tasks",
     "eval": "ganpaint.commands.tasks",
+    "desktop-install": "ganpaint.commands.desktop",
 }
 
 
@@ -113,6 +115,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     _tolerant_streams()
     argv = list(sys.argv[1:] if argv is None else argv)
     first = argv[0] if argv else None
+    if argv == ["--version"]:  # answered before any command module (and torch) is imported
+        print(f"ganpaint {__version__}")
+        return 0
     try:
         if first is None or (first not in COMMAND_MODULES and first not in ("gui", "-h", "--help", "--version")):
             if first is not None and not first.startswith("-") and not _looks_like_a_file(first):

@@ -41,6 +41,7 @@ __all__ = [
     "load_mask",
     "load_with",
     "load_rgb",
+    "require_regular_file",
     "save_image",
 ]
 
@@ -115,16 +116,23 @@ def _check_pixel_count(image: Image.Image, path: str | os.PathLike[str]) -> None
         )
 
 
-def _check_regular_file(path: str | os.PathLike[str]) -> None:
+def require_regular_file(path: str | os.PathLike[str], not_regular: Callable[[], Exception]) -> None:
     """Refuse anything but a regular file (a FIFO would block the open forever; a device never ends).
 
-    Raises ImageLoadError, or the OSError of ``os.stat`` (mapped by :func:`_reading`).
+    Raises IsADirectoryError for a folder, the OSError of ``os.stat``, or ``not_regular()`` for a pipe,
+    a device or a socket.
     """
     info = os.stat(path)
     if stat.S_ISDIR(info.st_mode):
         raise IsADirectoryError(path)
     if not stat.S_ISREG(info.st_mode):
-        raise ImageLoadError(f"cannot read '{_file_name(path)}': it is not a regular file (a pipe or a device?).")
+        raise not_regular()
+
+
+def _check_regular_file(path: str | os.PathLike[str]) -> None:
+    """:func:`require_regular_file` with an ImageLoadError sentence (other OSErrors are mapped by :func:`_reading`)."""
+    require_regular_file(path, lambda: ImageLoadError(
+        f"cannot read '{_file_name(path)}': it is not a regular file (a pipe or a device?)."))
 
 
 @contextmanager

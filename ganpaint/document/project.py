@@ -12,15 +12,16 @@ Format (version 2; version 1 files, without edit layers, still open): a zip arch
 
 PNG is lossless, so layers round-trip bit-exactly. PNGs are stored (not deflated again).
 
-Loading never extracts anything: members are read into memory, by whitelisted name only, after these
-checks (each failure is a :class:`~ganpaint.errors.ProjectError` with one sentence):
+Loading never extracts anything: members are read into memory, by whitelisted name only, through
+:class:`~ganpaint.document.ziparchive.BoundedZipReader`, after these checks (each failure is a
+:class:`~ganpaint.errors.ProjectError` with one sentence):
 
 - at most :data:`MAX_MEMBERS` members; a member name that is absolute, has a drive letter, a backslash
   or ``..`` is treated as malicious and the whole file is refused; other unknown names are ignored;
 - declared ``width * height`` at most ``imageio.MAX_PIXELS``;
-- uncompressed sizes (``ZipInfo.file_size``, which the zip reader also enforces while decompressing):
-  ``document.json`` at most :data:`MAX_JSON_BYTES`; a layer PNG at most :func:`max_layer_bytes` of the
-  declared size (about ``3 * MAX_PIXELS`` bytes for the largest RGB document);
+- uncompressed sizes (``ZipInfo.file_size``): ``document.json`` at most :data:`MAX_JSON_BYTES`; a layer
+  PNG at most :func:`~ganpaint.document.ziparchive.max_layer_bytes` of the declared size (about
+  ``3 * MAX_PIXELS`` bytes for the largest RGB document);
 - a member above :data:`RATIO_CHECK_BYTES` whose uncompressed/compressed ratio exceeds
   :data:`MAX_COMPRESSION_RATIO` is refused as a zip bomb;
 - members are decompressed in chunks of :data:`READ_CHUNK_BYTES`, and reading stops with a refusal as
@@ -38,28 +39,33 @@ checks (each failure is a :class:`~ganpaint.errors.ProjectError` with one senten
 
 from __future__ import annotations
 
-import io
 import json
 import os
-import re
-import stat
-import struct
 import zipfile
-import zlib
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any, Callable
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
 
 from ganpaint.errors import ProjectError
 from ganpaint.jsonlimits import loads_limited
 
-from .atomic import atomic_writer
 from . import layer_io
+from .atomic import atomic_writer
 from .imageio import MAX_PIXELS, load_mask, save_image
 from .model import ColorHint, Document, RasterPatch, SketchStroke
+from .ziparchive import (
+    MAX_COMPRESSION_RATIO,
+    RATIO_CHECK_BYTES,
+    READ_CHUNK_BYTES,
+    BoundedZipReader,
+    check_regular_file,
+    decode_png,
+    max_layer_bytes,
+    member_info,
+    opening_archive,
+)
+from .ziparchive import short as _short
+from .ziparchive import write_png as _write_png
 
 __all__ = [
     "FORMAT_NAME",
@@ -96,34 +102,14 @@ MAX_MEMBERS = 512
 """Most zip members accepted in a project file (the layers, up to 64 with 6 members each, and a few more)."""
 MAX_JSON_BYTES = 64 * 2**20
 """Largest accepted uncompressed ``document.json``, in bytes (64 MiB)."""
-MAX_COMPRESSION_RATIO = 100
-"""Largest accepted uncompressed/compressed size ratio of a member above ``RATIO_CHECK_BYTES``."""
-RATIO_CHECK_BYTES = 2**20
-"""Members whose uncompressed size is at most this (1 MiB) are not ratio-checked."""
 MAX_TOTAL_BYTES = int(8.5 * MAX_PIXELS) + MAX_JSON_BYTES
 """Most uncompressed bytes read from one project file (every layer of the largest document, plus JSON)."""
-READ_CHUNK_BYTES = 2**20
-"""Members are decompressed this many bytes (1 MiB) at a time."""
 MAX_JSON_DEPTH = 32
 """Deepest nesting of lists and objects accepted in ``document.json``."""
 MAX_VECTOR_ITEMS = 100_000
 """Most hints, most strokes, and most points of one stroke, accepted in a project."""
 SEED_MAX = 2**31 - 2
 """Largest seed the studio's seed field holds; a project's ``settings["seed"]`` lies in 0..SEED_MAX."""
-PNG_COMPRESS_LEVEL = 3
-"""zlib level used for layer PNGs (1 fast .. 9 small)."""
-
-_UNSAFE_NAME = re.compile(r"^[\\/]|^[A-Za-z]:|\\|\.\.")
-
-
-def max_layer_bytes(width: int, height: int, channels: int) -> int:
-    """Largest accepted uncompressed size, in bytes, of a layer PNG of ``width`` x ``height`` pixels.
-
-    That is the raw pixel bytes (``channels`` per pixel plus one filter byte per row), 1 % for zlib and
-    chunk framing, and 1 MiB for headers and metadata chunks.
-    """
-    raw = (width * channels + 1) * height
-    return raw + raw // 100 + 2**20
 
 
 # --------------------------------------------------------------------------- saving
@@ -149,21 +135,6 @@ def _meta_bytes(doc: Document, name: str) -> bytes:
         raise ProjectError(f"cannot save '{name}': the document settings cannot be stored ({exc}).") from exc
 
 
-def _member_info(member: str, compress_type: int) -> zipfile.ZipInfo:
-    """A ZipInfo with a fixed timestamp, so that equal documents give byte-identical files."""
-    info = zipfile.ZipInfo(member, date_time=(1980, 1, 1, 0, 0, 0))
-    info.compress_type = compress_type
-    return info
-
-
-def _write_png(archive: zipfile.ZipFile, member: str, array: np.ndarray) -> None:
-    """Stream ``array`` (uint8 (H, W) or (H, W, 3)) into ``archive`` as a stored PNG member."""
-    with archive.open(_member_info(member, zipfile.ZIP_STORED), "w") as handle:
-        Image.fromarray(np.ascontiguousarray(array)).save(
-            handle, format="PNG", compress_level=PNG_COMPRESS_LEVEL
-        )
-
-
 def write_project(doc: Document, path: str | os.PathLike[str], *, permissions: int | None = None) -> None:
     """Write ``doc`` to ``path`` as a ``.ganpaint`` file, atomically, without touching ``doc``.
 
@@ -180,7 +151,7 @@ def write_project(doc: Document, path: str | os.PathLike[str], *, permissions: i
     meta = _meta_bytes(doc, name)
     try:
         with atomic_writer(path, permissions=permissions) as handle, zipfile.ZipFile(handle, "w") as archive:
-            archive.writestr(_member_info(META_MEMBER, zipfile.ZIP_DEFLATED), meta)
+            archive.writestr(member_info(META_MEMBER, zipfile.ZIP_DEFLATED), meta)
             for layer, member in LAYER_MEMBERS.items():
                 array = getattr(doc, layer)
                 if array is not None:
@@ -204,72 +175,16 @@ def save_project(doc: Document, path: str | os.PathLike[str]) -> None:
 # --------------------------------------------------------------------------- loading
 
 
-class _Reader:
-    """Checked, in-memory access to the whitelisted members of an open project archive."""
-
-    def __init__(self, archive: zipfile.ZipFile, name: str) -> None:
-        self.archive = archive
-        self.name = name
-        self.total = 0  # uncompressed bytes read so far
-        self.members = self._index()
-
-    def fail(self, reason: str) -> ProjectError:
-        """A ProjectError ``cannot open '<file>': <reason>.``"""
-        return ProjectError(f"cannot open '{self.name}': {reason}.")
-
-    def _index(self) -> dict[str, zipfile.ZipInfo]:
-        """Whitelisted member name -> ZipInfo, after the count, name and duplicate checks."""
-        infos = self.archive.infolist()
-        if len(infos) > MAX_MEMBERS:
-            raise self.fail(f"it has {len(infos)} members, more than the {MAX_MEMBERS} allowed")
-        known = {META_MEMBER, *LAYER_MEMBERS.values()}
-        members: dict[str, zipfile.ZipInfo] = {}
-        for info in infos:
-            # orig_filename is the raw name; zipfile already rewrote backslashes in filename on Windows.
-            raw = getattr(info, "orig_filename", info.filename)
-            if _UNSAFE_NAME.search(raw) or "\x00" in raw:
-                raise self.fail(f"it contains an unsafe member name {_short(repr(raw), 60)} and may be malicious")
-            if raw not in known and not layer_io.is_layer_member(raw):
-                continue
-            if raw in members:
-                raise self.fail(f"it contains '{raw}' more than once")
-            members[raw] = info
-        return members
-
-    def read(self, member: str, limit: int) -> bytes:
-        """The uncompressed bytes of ``member``, refusing encryption, sizes above ``limit``, bombs, and
-        members that inflate past their declared size or past :data:`MAX_TOTAL_BYTES` for the file
-        (read in :data:`READ_CHUNK_BYTES` chunks, so a lying header never costs more than that)."""
-        info = self.members.get(member)
-        if info is None:
-            raise self.fail(f"'{member}' is missing")
-        if info.flag_bits & 0x1:
-            raise self.fail(f"'{member}' is encrypted")
-        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-            # bzip2/LZMA members would decompress each chunk without an output bound
-            raise self.fail(f"'{member}' uses an unsupported compression method")
-        if info.file_size > limit:
-            raise self.fail(f"'{member}' is {info.file_size:,} bytes, more than the {limit:,} allowed")
-        if info.file_size > RATIO_CHECK_BYTES and info.file_size > MAX_COMPRESSION_RATIO * info.compress_size:
-            raise self.fail(f"'{member}' is compressed suspiciously well (a zip bomb?)")
-        if self.total + info.file_size > MAX_TOTAL_BYTES:
-            raise self.fail(f"its members hold more than the {MAX_TOTAL_BYTES:,} bytes allowed")
-        chunks: list[bytes] = []
-        size = 0
-        with self.archive.open(info) as handle:
-            while True:
-                chunk = handle.read(READ_CHUNK_BYTES)
-                if not chunk:
-                    break
-                size += len(chunk)
-                if size > info.file_size:
-                    raise self.fail(f"'{member}' holds more data than its zip header declares (damaged or malicious)")
-                chunks.append(chunk)
-        self.total += size
-        return b"".join(chunks)
+_KNOWN_MEMBERS = frozenset({META_MEMBER, *LAYER_MEMBERS.values()})
 
 
-def _checked_meta(reader: _Reader) -> dict[str, Any]:
+def _reader(archive: zipfile.ZipFile, name: str) -> BoundedZipReader:
+    """Checked access to the project's members: ``document.json``, the layer PNGs, the edit layers."""
+    return BoundedZipReader(archive, name, MAX_MEMBERS, MAX_TOTAL_BYTES,
+                            known=lambda raw: raw in _KNOWN_MEMBERS or layer_io.is_layer_member(raw))
+
+
+def _checked_meta(reader: BoundedZipReader) -> dict[str, Any]:
     """Parse and validate ``document.json``; ProjectError with one sentence on any problem."""
     data = reader.read(META_MEMBER, MAX_JSON_BYTES)
     try:
@@ -304,30 +219,15 @@ def _checked_meta(reader: _Reader) -> dict[str, Any]:
     return meta
 
 
-def _read_layer(reader: _Reader, layer: str, width: int, height: int) -> np.ndarray:
+def _read_layer(reader: BoundedZipReader, layer: str, width: int, height: int) -> np.ndarray:
     """Decode one layer PNG from memory into ``uint8 (H, W)`` or ``uint8 (H, W, 3)``."""
     return _read_png(reader, LAYER_MEMBERS[layer], LAYER_MODES[layer], width, height)
 
 
-def _read_png(reader: _Reader, member: str, mode: str, width: int, height: int) -> np.ndarray:
+def _read_png(reader: BoundedZipReader, member: str, mode: str, width: int, height: int) -> np.ndarray:
     """Decode PNG ``member`` from memory, checking its size (``width`` x ``height``) and PIL ``mode``."""
     data = reader.read(member, max_layer_bytes(width, height, len(mode)))
-    try:
-        with Image.open(io.BytesIO(data), formats=["PNG"]) as image:
-            if image.size != (width, height):
-                raise reader.fail(
-                    f"layer '{member}' is {image.size[0]}x{image.size[1]} but the document is {width}x{height}"
-                )
-            if image.mode != mode:
-                raise reader.fail(f"layer '{member}' has colour mode {image.mode}, not {mode}")
-            image.load()
-            return np.array(image)
-    except ProjectError:
-        raise
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise reader.fail(f"layer '{member}' is not a valid PNG image") from exc
-    except (OSError, SyntaxError, ValueError, EOFError, struct.error, zlib.error) as exc:
-        raise reader.fail(f"layer '{member}' is damaged") from exc
+    return decode_png(reader, member, data, MAX_PIXELS, mode=mode, size=(width, height))
 
 
 def coordinate_limit(width: int, height: int) -> float:
@@ -356,7 +256,7 @@ def _check_geometry(item: Any, width: int, height: int) -> None:
         raise ValueError(f"a size of {size:g} pixels is more than the {biggest:g} allowed")
 
 
-def _vector_items(reader: _Reader, meta: dict[str, Any], key: str, kind: type) -> list[Any]:
+def _vector_items(reader: BoundedZipReader, meta: dict[str, Any], key: str, kind: type) -> list[Any]:
     """``meta[key]`` parsed with ``kind.from_json`` and checked against the canvas size; ProjectError
     for a malformed item."""
     try:
@@ -366,12 +266,6 @@ def _vector_items(reader: _Reader, meta: dict[str, Any], key: str, kind: type) -
     except (ValueError, TypeError, OverflowError) as exc:
         raise reader.fail(f"'{META_MEMBER}' has an invalid entry in '{key}' ({_short(exc)})") from exc
     return items
-
-
-def _short(value: Any, limit: int = 60) -> str:
-    """``str(value)`` cut to ``limit`` characters (error messages quote untrusted values)."""
-    text = str(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _is_int_in(low: int, high: int) -> Callable[[Any], bool]:
@@ -412,7 +306,7 @@ def _checked_settings(settings: dict[str, Any], name: str) -> tuple[dict[str, An
     return kept, notices
 
 
-def _build_document(reader: _Reader) -> Document:
+def _build_document(reader: BoundedZipReader) -> Document:
     """Read every member and assemble the Document (no history, revision 0, not dirty)."""
     meta = _checked_meta(reader)
     width, height = meta["width"], meta["height"]
@@ -431,27 +325,6 @@ def _build_document(reader: _Reader) -> Document:
     return doc
 
 
-@contextmanager
-def _opening(name: str) -> Iterator[None]:
-    """Map file-system and zip failures while loading ``name`` to ProjectError sentences."""
-    try:
-        yield
-    except ProjectError:
-        raise
-    except FileNotFoundError as exc:
-        raise ProjectError(f"cannot open '{name}': the file does not exist.") from exc
-    except IsADirectoryError as exc:
-        raise ProjectError(f"cannot open '{name}': it is a folder, not a file.") from exc
-    except PermissionError as exc:
-        raise ProjectError(f"cannot open '{name}': permission denied.") from exc
-    except zipfile.BadZipFile as exc:
-        raise ProjectError(f"cannot open '{name}': it is not a GANPaint project or it is damaged.") from exc
-    except MemoryError as exc:
-        raise ProjectError(f"cannot open '{name}': not enough memory.") from exc
-    except (OSError, EOFError, zlib.error, NotImplementedError, ValueError) as exc:
-        raise ProjectError(f"cannot open '{name}': the file is damaged or uses an unsupported zip feature.") from exc
-
-
 def load_project(path: str | os.PathLike[str]) -> Document:
     """Read a ``.ganpaint`` file (in memory only; nothing is extracted or written).
 
@@ -465,14 +338,10 @@ def load_project(path: str | os.PathLike[str]) -> Document:
             mode (see the module docstring).
     """
     name = os.path.basename(os.fspath(path)) or os.fspath(path)
-    with _opening(name):
-        info = os.stat(path)
-        if stat.S_ISDIR(info.st_mode):
-            raise IsADirectoryError(path)
-        if not stat.S_ISREG(info.st_mode):  # a FIFO would block the open forever
-            raise ProjectError(f"cannot open '{name}': it is not a regular file (a pipe or a device?).")
+    with opening_archive(name, "a GANPaint project"):
+        check_regular_file(path, name)
         with zipfile.ZipFile(path) as archive:
-            doc = _build_document(_Reader(archive, name))
+            doc = _build_document(_reader(archive, name))
     doc.path = os.fspath(path)
     return doc
 

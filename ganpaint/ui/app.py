@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from pathlib import Path
 
+from ganpaint.errors import GanpaintError
 from ganpaint.paths import APP_ICON, SAMPLES
 
 DEFAULT_SAMPLE = SAMPLES / "coffee.png"
+SMOKE_EXIT_ENV = "GANPAINT_SMOKE_EXIT_MS"
+"""Testing hook: when set to N (milliseconds), the studio closes its window N ms after showing it and
+prints one ``smoke: ...`` line on stdout, so packaging checks can open the GUI headless and see it exit
+cleanly (``QT_QPA_PLATFORM=offscreen``)."""
 
 
 def create_window(file: str | None = None, device: str | None = None, offer_recovery: bool = True):
@@ -47,7 +53,11 @@ def create_window(file: str | None = None, device: str | None = None, offer_reco
 
 
 def run_app(file: str | None = None, device: str | None = None) -> int:
-    """Run the studio until its window closes; returns the exit status."""
+    """Run the studio until its window closes; returns the exit status.
+
+    Raises GanpaintError when :data:`SMOKE_EXIT_ENV` is set to something other than milliseconds.
+    """
+    smoke_ms = _smoke_exit_ms()
     from PySide6.QtWidgets import QApplication
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
@@ -60,4 +70,46 @@ def run_app(file: str | None = None, device: str | None = None) -> int:
     app.setWindowIcon(QIcon(str(APP_ICON)))
     window = create_window(file, device)
     window.show()
+    if smoke_ms is not None:
+        _close_after(window, smoke_ms)
     return app.exec()
+
+
+def _smoke_exit_ms() -> int | None:
+    """The delay of :data:`SMOKE_EXIT_ENV` in milliseconds, or None when it is not set."""
+    value = os.environ.get(SMOKE_EXIT_ENV)
+    if not value:
+        return None
+    try:
+        return max(0, int(value))
+    except ValueError:
+        raise GanpaintError(f"{SMOKE_EXIT_ENV} must be a number of milliseconds, not {value!r}.") from None
+
+
+def _process_age() -> float | None:
+    """Seconds since this process started (Linux ``/proc``, 10 ms resolution), or None elsewhere."""
+    try:
+        with open("/proc/self/stat", encoding="ascii") as stat, open("/proc/uptime", encoding="ascii") as uptime:
+            start_ticks = int(stat.read().rsplit(")", 1)[1].split()[19])  # field 22, starttime
+            return float(uptime.read().split()[0]) - start_ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None
+
+
+def _close_after(window, delay: int) -> None:
+    """Close ``window`` (without the unsaved-changes question) ``delay`` ms after the event loop starts,
+    first printing what it shows: ``smoke: shown 'TITLE' WxH, visible=..., N models``."""
+    from PySide6.QtCore import QTimer
+
+    def close() -> None:
+        doc = window.controller.doc
+        size = f"{doc.width}x{doc.height}" if doc is not None else "no picture"
+        models = len(window.controller.registry.cards())
+        age = _process_age()
+        after = f", {age:.2f} s after the process started" if age is not None else ""
+        print(f"smoke: shown {window.windowTitle()!r} {size}, visible={window.isVisible()}, {models} models{after}",
+              flush=True)
+        window.confirm_discard = False
+        window.close()
+
+    QTimer.singleShot(delay, close)

@@ -7,16 +7,19 @@ from pathlib import Path
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 """Photo files the studio opens."""
 PROJECT_EXTENSION = ".ganpaint"
-OPEN_EXTENSIONS = IMAGE_EXTENSIONS + (PROJECT_EXTENSION,)
+ORA_EXTENSION = ".ora"
+"""OpenRaster layers (Krita, GIMP, MyPaint): opened through :mod:`ganpaint.ui.openraster_dialog`."""
+OPEN_EXTENSIONS = IMAGE_EXTENSIONS + (PROJECT_EXTENSION, ORA_EXTENSION)
 """Every file the Open dialog, Open Recent and drag and drop accept."""
 IMAGE_FILTER = "Images (" + " ".join(f"*{e}" for e in IMAGE_EXTENSIONS) + ")"
 PROJECT_FILTER = f"GANPaint projects (*{PROJECT_EXTENSION})"
+ORA_FILTER = f"OpenRaster layers (*{ORA_EXTENSION})"
 
 
 def open_filters() -> str:
-    """The Open dialog's filters, "All supported" (photos and projects) first, so it is the default."""
+    """The Open dialog's filters, "All supported" (photos, projects, OpenRaster) first, so it is the default."""
     everything = " ".join(f"*{e}" for e in OPEN_EXTENSIONS)
-    return f"All supported ({everything});;{PROJECT_FILTER};;{IMAGE_FILTER};;All files (*)"
+    return f"All supported ({everything});;{PROJECT_FILTER};;{IMAGE_FILTER};;{ORA_FILTER};;All files (*)"
 
 
 def can_open(path: str | Path) -> bool:

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QToolBar,
 )
 
-from ganpaint.document import autosave, labelmaps, project
+from ganpaint.document import autosave, labelmaps, openraster, project
 from ganpaint.document.atomic import overwriting_read_only
 from ganpaint.document.imageio import load_rgb
 from ganpaint.document.model import Document
@@ -28,9 +28,11 @@ from ganpaint.errors import GanpaintError, ReadOnlyFileError
 from ganpaint.inference.device import available_devices
 from ganpaint.ui.canvas_area import CanvasArea
 from ganpaint.ui.clipboard import accepts, mime_image, openable_files, qimage_to_rgb, rgb_to_qimage
+from ganpaint.ui import openraster_dialog
 from ganpaint.ui import settings as stored
 from ganpaint.ui.controller import StudioController
-from ganpaint.ui.files import IMAGE_FILTER, PROJECT_EXTENSION, PROJECT_FILTER, open_filters, suggested_path
+from ganpaint.ui.files import (IMAGE_FILTER, ORA_EXTENSION, ORA_FILTER, PROJECT_EXTENSION, PROJECT_FILTER, open_filters,
+                               suggested_path)
 from ganpaint.ui.mode_panels import PANEL_CLASSES, sample_styles
 from ganpaint.ui.new_canvas import NewCanvasDialog
 from ganpaint.ui.layers_panel import LayersPanel
@@ -140,6 +142,7 @@ class MainWindow(QMainWindow):
             ("save", ("&Save", self.save, QKeySequence.StandardKey.Save, "fa5s.save")),
             ("save_as", ("Save &as...", self.save_as, "Ctrl+Shift+S", None)),
             ("export", ("&Export result...", self.export_result, "Ctrl+E", "fa5s.file-export")),
+            ("export_layers", ("Export &layers (OpenRaster)...", self.export_layers, None, "fa5s.layer-group")),
             ("import_mask", ("&Import mask...", self.import_mask, None, None)),
             ("export_mask", ("Export &mask...", self.export_mask, None, None)),
             ("import_labels", ("Import &label map...", self.import_labels, None, None)),
@@ -428,10 +431,15 @@ class MainWindow(QMainWindow):
         return answer == QMessageBox.StandardButton.Discard
 
     def open_path(self, path: str) -> bool:
-        """Open a photo or a ``.ganpaint`` project; a bad file shows a notice and keeps the current document."""
+        """Open a photo, a ``.ganpaint`` project or an OpenRaster ``.ora``; a bad file shows a notice and
+        keeps the current document."""
         try:
             if path.lower().endswith(PROJECT_EXTENSION):
                 doc = project.load_project(path)
+            elif path.lower().endswith(ORA_EXTENSION):
+                doc = openraster_dialog.open_openraster(self, path, self.controller.labelset)
+                if doc is None:
+                    return False
             else:
                 doc = Document(load_rgb(path))
                 doc.settings["source_name"] = Path(path).name
@@ -556,6 +564,19 @@ class MainWindow(QMainWindow):
         path = self._save_name("Export result", ".png", "PNG (*.png);;JPEG (*.jpg *.jpeg)", "-edited")
         if path:
             self._run_file_action(lambda: project.export_result(self.controller.doc, path), f"Exported {path}")
+
+    def export_layers(self) -> None:
+        """Write photo, result, mask, label map and colour hints as layers of an OpenRaster file."""
+        if self.controller.doc is None:
+            return
+        path = self._save_name("Export layers", ORA_EXTENSION, ORA_FILTER)
+        if path:
+            self.export_layers_to(path if path.lower().endswith(ORA_EXTENSION) else path + ORA_EXTENSION)
+
+    def export_layers_to(self, path: str) -> bool:
+        """Export the layers to ``path`` (labels in the active synthesis model's colours)."""
+        doc, labelset = self.controller.doc, self.controller.labelset
+        return self._run_file_action(lambda: openraster.export_document(doc, path, labelset), f"Exported layers {path}")
 
     def import_mask(self) -> None:
         if self.controller.doc is None:
