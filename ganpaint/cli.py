@@ -1,7 +1,7 @@
 """The ``ganpaint`` command line.
 
 ``ganpaint [FILE] [--device D]`` opens the studio (FILE: a photo or a ``.ganpaint`` project);
-``ganpaint COMMAND ...`` runs a command (``models``, ``bench``, ``inpaint``, ``train``, ``eval``).
+``ganpaint COMMAND ...`` runs a command (``models``, ``bench``, ``inpaint``, ``colorize``, ``train``, ``eval``).
 A :class:`~ganpaint.errors.GanpaintError` becomes one line on stderr and exit status 2, never a traceback.
 """
 
@@ -22,6 +22,7 @@ COMMAND_MODULES: dict[str, str] = {
     "inpaint": "ganpaint.commands.inpaint",
     "synthesize": "ganpaint.commands.synthesize",
     "segment": "ganpaint.commands.segment",
+    "colorize": "ganpaint.commands.colorize",
     "train": "ganpaint.commands.tasks",
     "eval": "ganpaint.commands.tasks",
 }

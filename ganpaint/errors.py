@@ -23,3 +23,7 @@ class ModelError(GanpaintError):
 
 class EngineError(GanpaintError):
     """An engine could not run a request (bad request, unsupported device...)."""
+
+
+class HintFileError(GanpaintError):
+    """A colour-hint file (``ganpaint colorize --hints``) is unreadable, malformed or outside the image."""

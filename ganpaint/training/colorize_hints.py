@@ -32,7 +32,7 @@ def _stroke_pixels(rng: np.random.Generator, h: int, w: int, p: int, max_len: fl
 
 def simulate_hints(color: torch.Tensor, rng: np.random.Generator, *, p: float = 0.125,
                    num_points: Optional[int] = None, patch_sizes: Sequence[int] = tuple(range(1, 10)),
-                   sampling: str = "normal", stroke_prob: float = 0.0, valid: Optional[torch.Tensor] = None,
+                   sampling: str = "normal", stroke_prob: float = 0.0, regions: Optional[np.ndarray] = None,
                    ) -> tuple[torch.Tensor, torch.Tensor]:
     """Reveal the colour of ``color`` at random patches (and strokes), each at its mean colour.
 
@@ -44,8 +44,9 @@ def simulate_hints(color: torch.Tensor, rng: np.random.Generator, *, p: float = 
         patch_sizes: patch sides in pixels to draw from uniformly.
         sampling: ``"normal"`` (centre-biased, the paper's training) or ``"uniform"``.
         stroke_prob: chance that a hint is a short stroke (length up to ``min(H, W) / 4``) instead of a patch.
-        valid: optional ``bool (N, H, W)``: pixels where hints may be placed (e.g. not on line-art lines);
-            a hint whose patch holds no valid pixel is skipped.
+        regions: optional ``int (N, H, W)`` region labels of line art (0 on lines): a hint keeps only the pixels
+            of the region under its middle pixel (a patch's centre), so it never straddles a line; a hint
+            whose middle pixel is on a line is skipped.
 
     Returns:
         ``(hint, mask)``: ``hint (N, C, H, W)`` with the mean colour inside each hint and 0 elsewhere, ``mask
@@ -54,7 +55,6 @@ def simulate_hints(color: torch.Tensor, rng: np.random.Generator, *, p: float = 
     n, c, h, w = color.shape
     mask_np = np.zeros((n, h, w), bool)
     hint = torch.zeros_like(color)
-    valid_np = valid.cpu().numpy() if valid is not None else None
     sizes = np.asarray(patch_sizes, int)
     for i in range(n):
         count = 0
@@ -76,11 +76,13 @@ def simulate_hints(color: torch.Tensor, rng: np.random.Generator, *, p: float = 
                     y, x = int(rng.integers(0, h - size + 1)), int(rng.integers(0, w - size + 1))
                 yy, xx = np.mgrid[y:y + size, x:x + size]
                 ys, xs = yy.ravel(), xx.ravel()
-            if valid_np is not None:
-                keep = valid_np[i, ys, xs]
-                ys, xs = ys[keep], xs[keep]
-                if ys.size == 0:
+            if regions is not None:
+                middle = len(ys) // 2
+                label = regions[i, ys[middle], xs[middle]]
+                if label == 0:
                     continue
+                keep = regions[i, ys, xs] == label
+                ys, xs = ys[keep], xs[keep]
             ys_t = torch.as_tensor(ys, device=color.device)
             xs_t = torch.as_tensor(xs, device=color.device)
             mean = color[i][:, ys_t, xs_t].mean(dim=1, keepdim=True)

@@ -101,10 +101,8 @@ def colorize_card(config: dict, mode: str, *, dataset: list[str], training: dict
     return {
         "task": "colorize",
         "architecture": ARCHITECTURE,
-        "mode": mode,
         "resolution": 256,
-        "mask_center": MASK_CENTER,
-        "config": dict(config),
+        "config": {"mode": mode, "mask_center": MASK_CENTER, "net": dict(config)},
         "labels": [],
         "dataset": ", ".join(f"{d} (train split)" for d in dataset),
         "licence": licence,
@@ -138,13 +136,12 @@ class PhotoBatches:
         self.samples = np.stack([val[i] for i in range(min(6, len(val)))])
         self.size = len(self.train)
 
-    def batch(self, rng: np.random.Generator, n: int, device: torch.device) -> tuple[torch.Tensor, None]:
+    def batch(self, rng: np.random.Generator, n: int, device: torch.device) -> tuple[torch.Tensor, None, None]:
         idx = rng.integers(0, len(self.train), n)
-        return _lab_batch(self.train.batch(idx, rng), device), None
+        return _lab_batch(self.train.batch(idx, rng), device), None, None
 
-    def sample_batch(self, device: torch.device) -> tuple[torch.Tensor, None, torch.Tensor]:
-        lab = _lab_batch(self.samples, device)
-        return lab, None, lab[:, :1]
+    def sample_batch(self, device: torch.device) -> tuple[torch.Tensor, None, None]:
+        return _lab_batch(self.samples, device), None, None
 
 
 def _color_target(lab: torch.Tensor, mode: str) -> torch.Tensor:
@@ -235,15 +232,15 @@ def run(args: argparse.Namespace) -> int:
         batches = LineArtBatches(args)
     patch_max = max(1, round(9 * args.size / 256))
 
-    def hints_for(lab: torch.Tensor, lines, generator: np.random.Generator, **kw):
+    def hints_for(lab: torch.Tensor, regions, generator: np.random.Generator, **kw):
         color = lab[:, 1:] if mode == "photo" else lab
-        valid = None if lines is None else lines < 0.5
-        return simulate_hints(color, generator, valid=valid, **kw)
+        return simulate_hints(color, generator, regions=regions, **kw)
 
     def write_samples(step: int) -> None:
-        lab, lines, lightness = batches.sample_batch(device)
+        lab, lines, regions = batches.sample_batch(device)
+        lightness = lab[:, :1] if lines is None else lines_to_lightness(lines)
         model = ema if args.ema > 0 else net
-        hint, mask = hints_for(lab, lines, np.random.default_rng(1), num_points=10, sampling="uniform",
+        hint, mask = hints_for(lab, regions, np.random.default_rng(1), num_points=10, sampling="uniform",
                                patch_sizes=(5,))
         outs = []
         with torch.no_grad():
@@ -273,9 +270,9 @@ def run(args: argparse.Namespace) -> int:
             t0 = time.perf_counter()
             for group in opt.param_groups:
                 group["lr"] = lr_at(loop.step)
-            lab, lines = batches.batch(rng, args.batch, device)
+            lab, lines, regions = batches.batch(rng, args.batch, device)
             lightness = lab[:, :1] if lines is None else lines_to_lightness(lines)
-            hint, mask = hints_for(lab, lines, rng, p=args.hint_p, patch_sizes=range(1, patch_max + 1),
+            hint, mask = hints_for(lab, regions, rng, p=args.hint_p, patch_sizes=range(1, patch_max + 1),
                                    stroke_prob=args.stroke_prob)
             ghint = None
             if args.global_prob > 0:
