@@ -17,9 +17,6 @@ import json
 import os
 import sys
 
-DEFAULT_MODEL = "colorize-photo"
-
-
 def load_hints_file(path: str | os.PathLike, width: int, height: int) -> list:
     """Read and validate a hints file for a ``width x height`` image: a list of
     :class:`~ganpaint.document.vectors.ColorHint`.
@@ -102,7 +99,7 @@ def register(subparsers) -> None:
                     "with flat colours and keep the lines.")
     parser.add_argument("image", metavar="IMAGE", help="grayscale or colour photo, or line art (PNG, JPEG, ...)")
     parser.add_argument("-o", "--output", required=True, metavar="OUT", help="output image (.png, .jpg, ...)")
-    parser.add_argument("--model", default=DEFAULT_MODEL, help="colorization model: colorize-photo, "
+    parser.add_argument("--model", default=None, help="colorization model: colorize-photo (the default), "
                         "colorize-lineart or an imported one")
     parser.add_argument("--hints", metavar="HINTS.json", help='JSON list of {"x", "y", "rgb": [r, g, b], "radius"} '
                         "in image pixels (optional \"points\": [[x, y], ...] for a stroke)")

@@ -19,6 +19,8 @@ TRAINERS: dict[str, tuple[str, str]] = {
 EVALUATORS: dict[str, tuple[str, str]] = {
     "inpaint": ("ganpaint.training.eval_inpaint", "evaluate inpainting on held-out images against baselines"),
     "spade": ("ganpaint.training.eval_spade", "evaluate semantic synthesis: segmenter mIoU and Frechet distance"),
+    "colorize": ("ganpaint.training.eval_colorize", "evaluate colorization: PSNR vs hints (photo), region accuracy "
+                 "and leaks (line art)"),
 }
 
 

@@ -39,7 +39,7 @@ import numpy as np
 from ganpaint.engines.base import Engine, EngineOutput, ProgressCallback
 from ganpaint.engines.lineart_regions import label_regions, line_mask, region_means
 from ganpaint.errors import EngineError, ModelError
-from ganpaint.lab import lab_to_rgb, rgb8_to_lab, rgb_to_lab
+from ganpaint.lab import lab_to_rgb8, rgb8_to_lab
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -217,15 +217,27 @@ class _Prepared:
     """What the engine derives from one input image (cached across requests for the same pixels)."""
 
     key: tuple
-    lab: "torch.Tensor"           # (1, 3, H, W) float32, full resolution, on the device
+    lab: np.ndarray               # (H, W, 3) float32 Lab at full resolution
     work: tuple[int, int]         # network input size (h, w)
     lightness: "torch.Tensor"     # (1, 1, h, w) L at the network's resolution, on the device
     labels: Optional[np.ndarray] = None  # line art: region labels (H, W), 0 on lines
     count: int = 0
 
 
+def _resize(array: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Bilinear resize of ``(h, w)`` or ``(h, w, C)`` float32 to ``(height, width[, C])`` (half-pixel centres, as
+    ``F.interpolate(..., align_corners=False)``)."""
+    if array.shape[:2] == (height, width):
+        return np.ascontiguousarray(array, dtype=np.float32)
+    return cv2.resize(np.ascontiguousarray(array, dtype=np.float32), (width, height), interpolation=cv2.INTER_LINEAR)
+
+
 class ColorizeEngine(Engine):
-    """See the module docstring. ``load`` builds the card's network; ``run`` serves a ``ColorizeRequest``."""
+    """See the module docstring. ``load`` builds the card's network; ``run`` serves a ``ColorizeRequest``.
+
+    Full-resolution work (Lab conversion, upsampling, flat fills) is done with numpy and OpenCV on the CPU; only
+    the network runs on the engine's device.
+    """
 
     task = "colorize"
     architectures = ("lite-siggraph17", "siggraph17")
@@ -240,8 +252,10 @@ class ColorizeEngine(Engine):
         self.mask_center = float(cfg.get("mask_center", 0.5 if card.architecture == "lite-siggraph17" else 0.0))
         self.net_config = dict(cfg.get("net", {}))
         self.net = None
+        #: line art: fill each region with one colour (False shows the network's raw prediction, for evaluation)
+        self.flat_fills = True
         self._prepared: Optional[_Prepared] = None
-        self._baseline: Optional[tuple[tuple, "torch.Tensor"]] = None
+        self._baseline: Optional[tuple[tuple, np.ndarray]] = None
 
     def load(self, device: "torch.device", half: bool = False) -> None:
         import torch
@@ -272,42 +286,39 @@ class ColorizeEngine(Engine):
 
     def _prepare(self, image: np.ndarray) -> _Prepared:
         import torch
-        import torch.nn.functional as F
 
         key = (image.shape, zlib.crc32(np.ascontiguousarray(image).data))
         if self._prepared is not None and self._prepared.key == key:
             return self._prepared
         h, w = image.shape[:2]
-        rgb = torch.from_numpy(np.array(image, copy=True)).to(self.device).permute(2, 0, 1)[None].float().div_(255.0)
-        lab = rgb_to_lab(rgb)
+        lab = rgb8_to_lab(image)
         work = work_size(h, w, self.card.resolution, self.net.size_multiple)
-        lightness = F.interpolate(lab[:, :1], size=work, mode="area") if work[0] < h or work[1] < w else \
-            F.interpolate(lab[:, :1], size=work, mode="bilinear", align_corners=False)
-        prep = _Prepared(key, lab, work, lightness)
+        interp = cv2.INTER_AREA if work[0] < h or work[1] < w else cv2.INTER_LINEAR
+        small = cv2.resize(np.ascontiguousarray(lab[..., 0]), (work[1], work[0]), interpolation=interp)
+        prep = _Prepared(key, lab, work, torch.from_numpy(small)[None, None].to(self.device))
         if self.mode == "lineart":
-            prep.labels, prep.count = label_regions(line_mask(lab[0, 0].cpu().numpy()))
+            prep.labels, prep.count = label_regions(line_mask(lab[..., 0]))
         self._prepared, self._baseline = prep, None
         return prep
 
     def _forward(self, prep: _Prepared, index: np.ndarray, colors: np.ndarray, ghist: Optional[np.ndarray]):
-        """Run the network: ``(color (1, C, h', w') float32, class_features)``."""
+        """Run the network: ``(color float32 (C, h', w') numpy, class_features (1, F, h/4, w/4) tensor)``."""
         import torch
 
         from ganpaint.nets.colorization import network_inputs, normalize_inputs
 
         dtype = next(self.net.parameters()).dtype
-        covered = torch.from_numpy(index >= 0).to(self.device)[None, None].float()
-        table = torch.from_numpy(np.concatenate([np.zeros((1, 3), np.float32), colors])).to(self.device)
-        hint = table[torch.from_numpy(index + 1).long().to(self.device)].permute(2, 0, 1)[None]  # (1, 3, h, w) Lab
-        l, ab, mask, hl = normalize_inputs(prep.lightness, hint[:, 1:], covered, self.mask_center,
-                                           hint_lightness=hint[:, :1])
-        inputs = network_inputs(self.net, l, ab * covered, mask, hl)
+        table = np.concatenate([np.zeros((1, 3), np.float32), colors])
+        hint = torch.from_numpy(np.ascontiguousarray(table[index + 1].transpose(2, 0, 1)))[None].to(self.device)
+        covered = torch.from_numpy(index >= 0)[None, None].to(self.device, torch.float32)
+        inputs = network_inputs(self.net, *normalize_inputs(prep.lightness, hint[:, 1:], covered, self.mask_center,
+                                                            hint_lightness=hint[:, :1]))
         g = None if ghist is None else torch.from_numpy(ghist)[None].to(self.device, dtype)
         with torch.inference_mode():
             out = self.net(*(t.to(dtype) for t in inputs), global_hint=g)
-        return out.color.float(), out.class_features
+        return out.color[0].float().cpu().numpy(), out.class_features
 
-    def _baseline_ab(self, prep: _Prepared, ghist: Optional[np.ndarray]) -> "torch.Tensor":
+    def _baseline_ab(self, prep: _Prepared, ghist: Optional[np.ndarray]) -> np.ndarray:
         """The prediction without local hints (same global hint), cached per image and global hint."""
         key = (prep.key, None if ghist is None else ghist.tobytes())
         if self._baseline is None or self._baseline[0] != key:
@@ -324,9 +335,6 @@ class ColorizeEngine(Engine):
             EngineError: not loaded, an image that is not RGB ``uint8``, or a global hint for a network that takes
                 none.
         """
-        import torch
-        import torch.nn.functional as F
-
         from ganpaint.nets.colorization import AB_NORM, L_CENT, L_NORM
 
         if self.net is None:
@@ -342,34 +350,44 @@ class ColorizeEngine(Engine):
         H, W = image.shape[:2]
         hn, wn = prep.work
         colors = hint_lab(request.hints)
-        index = rasterize_hints(request.hints, hn, wn, wn / W, hn / H)
-        color, features = self._forward(prep, index, colors, ghist)
+        color, features = self._forward(prep, rasterize_hints(request.hints, hn, wn, wn / W, hn / H), colors, ghist)
         cancel.raise_if_cancelled()
-        up = F.interpolate(color, size=(H, W), mode="bilinear", align_corners=False)
         if self.mode == "photo":
-            ab = up * AB_NORM
-            if request.recolor:
-                base = self._baseline_ab(prep, ghist) if request.hints else color
-                weight = F.interpolate(recolor_weight(color * AB_NORM, base * AB_NORM), size=(H, W), mode="bilinear",
-                                       align_corners=False)
-                ab = prep.lab[:, 1:] * (1 - weight) + ab * weight
-            lab = torch.cat([prep.lab[:, :1], ab], dim=1)
-            rgb = (lab_to_rgb(lab)[0].permute(1, 2, 0).cpu().numpy() * 255.0 + 0.5).astype(np.uint8)
+            ab = color.transpose(1, 2, 0) * AB_NORM
             if request.recolor and not request.hints:
                 rgb = np.array(image, copy=True)  # nothing asked to change: the input, bit for bit
-            lightness = prep.lab[0, 0]
+            else:
+                lab = prep.lab.copy()
+                full = _resize(ab, H, W)
+                if request.recolor:
+                    import torch
+
+                    base = self._baseline_ab(prep, ghist).transpose(1, 2, 0) * AB_NORM
+                    weight = recolor_weight(torch.from_numpy(ab.transpose(2, 0, 1))[None],
+                                            torch.from_numpy(base.transpose(2, 0, 1))[None])[0, 0].numpy()
+                    weight = _resize(weight, H, W)[..., None]
+                    full = lab[..., 1:] * (1 - weight) + full * weight
+                lab[..., 1:] = full
+                rgb = lab_to_rgb8(lab)
+                if request.recolor:  # untouched pixels stay bit-exact
+                    rgb[weight[..., 0] <= 0] = image[weight[..., 0] <= 0]
+            lightness = prep.lab[..., 0]
         else:
-            pred = torch.cat([up[:, :1] * L_NORM + L_CENT, up[:, 1:] * AB_NORM], dim=1)[0].permute(1, 2, 0).cpu().numpy()
-            rgb, flat = self._fill_lineart(image, prep, pred, request.hints, colors)
-            lightness = torch.from_numpy(flat[..., 0])
+            pred = color.transpose(1, 2, 0) * np.array([L_NORM, AB_NORM, AB_NORM], np.float32)
+            pred[..., 0] += L_CENT
+            rgb, lightness = self._fill_lineart(image, prep, _resize(pred, H, W), request.hints, colors)
         cancel.raise_if_cancelled()
         suggestions = self._suggestions(request.query, features, lightness, W, H)
         progress(1.0, None)
         return EngineOutput(rgb, {"suggestions": suggestions})
 
     def _fill_lineart(self, image: np.ndarray, prep: _Prepared, pred: np.ndarray, hints, colors: np.ndarray):
-        """Flat fills (hint colour or mean prediction per region), the drawing multiplied on top: ``(rgb, lab)``."""
+        """Flat fills (hint colour or mean prediction per region) with the drawing multiplied on top:
+        ``(rgb uint8 (H, W, 3), L of the fills (H, W))``."""
         labels, count = prep.labels, prep.count
+        if not self.flat_fills:
+            flat = pred.astype(np.float32)
+            return cv2.multiply(lab_to_rgb8(flat), np.ascontiguousarray(image), scale=1.0 / 255.0), flat[..., 0]
         means = region_means(labels, pred, count)
         if hints:
             index = rasterize_hints(hints, *labels.shape)
@@ -382,14 +400,14 @@ class ColorizeEngine(Engine):
                 order = np.lexsort((counts, region))
                 last = np.r_[region[order][1:] != region[order][:-1], True]
                 means[region[order][last]] = colors[which[order][last]]
-        flat = means[labels].astype(np.float32)
+        flat = means.astype(np.float32)[labels]
         line = labels == 0
         flat[line] = pred[line]
-        fill = lab_to_rgb(flat)
-        rgb = (fill * (image.astype(np.float32) / 255.0) * 255.0 + 0.5).astype(np.uint8)
-        return rgb, flat
+        fill = lab_to_rgb8(flat)
+        rgb = cv2.multiply(fill, np.ascontiguousarray(image), scale=1.0 / 255.0)
+        return rgb, flat[..., 0]
 
-    def _suggestions(self, query, features, lightness, width: int, height: int) -> tuple[ColorSuggestions, ...]:
+    def _suggestions(self, query, features, lightness: np.ndarray, width: int, height: int) -> tuple[ColorSuggestions, ...]:
         import torch
         import torch.nn.functional as F
 
@@ -406,10 +424,42 @@ class ColorizeEngine(Engine):
             L = float(lightness[py, px])
             centres, weights = suggest_ab(p)
             lab = np.concatenate([np.full((len(centres), 1), L, np.float32), centres], axis=1)
-            rgb = (lab_to_rgb(lab) * 255.0 + 0.5).astype(np.uint8)
+            rgb = lab_to_rgb8(lab)
             out.append(ColorSuggestions(float(x), float(y), L, tuple(tuple(int(c) for c in r) for r in rgb),
                                         tuple((float(a), float(b)) for a, b in centres), tuple(float(v) for v in weights)))
         return tuple(out)
+
+
+def bench_request(model: str, width: int, height: int, hints: int = 10, seed: int = 0) -> "ColorizeRequest":
+    """A benchmark request (:func:`ganpaint.bench.bench_cases`): a synthetic grayscale photo (gradients, noise,
+    a dark ellipse) of ``width x height`` with ``hints`` point hints of radius 3 px and one suggestion query."""
+    from ganpaint.inference.requests import ColorizeRequest, HintSnapshot
+
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    gray = 60 + 120 * xx / width + 40 * yy / height + rng.normal(0, 10, xx.shape)
+    gray[((xx - width * 0.4) / (width * 0.2)) ** 2 + ((yy - height * 0.5) / (height * 0.25)) ** 2 < 1] -= 50
+    image = np.repeat(np.clip(gray, 0, 255).astype(np.uint8)[..., None], 3, axis=2)
+    snaps = tuple(HintSnapshot(((float(rng.uniform(0, width)), float(rng.uniform(0, height))),),
+                               tuple(int(c) for c in rng.integers(0, 256, 3)), 3.0) for _ in range(hints))
+    return ColorizeRequest.snapshot(0, image, model, snaps, query=[(width / 2, height / 2)])
+
+
+def reference_engine(device: "torch.device", resolution: int = 256) -> ColorizeEngine:
+    """The SIGGRAPH17 network with random weights behind a ColorizeEngine, for speed comparisons (``ganpaint
+    bench``): same pipeline as an imported checkpoint, no weights file."""
+    from pathlib import Path
+
+    from ganpaint.engines.registry import ModelCard
+    from ganpaint.nets.colorization import SIGGRAPHGenerator
+
+    card = ModelCard(name="siggraph17 (random weights)", task="colorize", architecture="siggraph17",
+                     resolution=resolution, weights="none.safetensors", sha256="0" * 64,
+                     card_path=Path("siggraph17-reference.json"), config={"mode": "photo", "mask_center": 0.0})
+    engine = ColorizeEngine(card)
+    engine.net = SIGGRAPHGenerator().eval().requires_grad_(False)
+    engine.load(device)
+    return engine
 
 
 def colorize_array(engine: ColorizeEngine, image: np.ndarray, hints: Sequence[Any] = (), **kwargs: Any) -> EngineOutput:
@@ -426,6 +476,6 @@ def colorize_array(engine: ColorizeEngine, image: np.ndarray, hints: Sequence[An
 
 
 __all__: Sequence[str] = (
-    "ColorSuggestions", "ColorizeEngine", "colorize_array", "global_histogram", "hint_lab", "rasterize_hints",
+    "ColorSuggestions", "ColorizeEngine", "bench_request", "colorize_array", "reference_engine", "global_histogram", "hint_lab", "rasterize_hints",
     "recolor_weight", "suggest_ab", "work_size",
 )

@@ -102,7 +102,7 @@ def colorize_card(config: dict, mode: str, *, dataset: list[str], training: dict
         "task": "colorize",
         "architecture": ARCHITECTURE,
         "resolution": 256,
-        "config": {"mode": mode, "mask_center": MASK_CENTER, "net": dict(config)},
+        "config": {"mode": mode, "mask_center": MASK_CENTER, "net": dict(config), "default": mode == "photo"},
         "labels": [],
         "dataset": ", ".join(f"{d} (train split)" for d in dataset),
         "licence": licence,
