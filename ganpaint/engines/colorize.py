@@ -75,27 +75,31 @@ def rasterize_hints(hints: Sequence["HintSnapshot"], height: int, width: int, sc
         scale_x, scale_y: grid pixels per image pixel (the grid may be the network's resolution).
 
     Returns:
-        ``int32 (height, width)``: the index of the last hint covering each pixel, -1 where none does. A hint
-        smaller than a grid pixel still covers the pixel under its centre.
+        ``int32 (height, width)``: the index of the last hint covering each pixel, -1 where none does. A pixel is
+        covered when its centre lies within ``radius`` (scaled) of the hint's point or polyline; a hint smaller
+        than a grid pixel still covers the pixel under each of its points. Parts outside the grid are dropped.
     """
     index = np.full((height, width), -1, np.int32)
-    shift = 4  # 1/16-pixel precision for OpenCV's drawing functions
-    one = 1 << shift
     scale = (scale_x + scale_y) / 2
     for i, hint in enumerate(hints):
-        pts = np.array([[(x * scale_x - 0.5) * one, (y * scale_y - 0.5) * one] for x, y in hint.points],
-                       dtype=np.float64).round().astype(np.int32)
-        radius = hint.radius * scale
-        if len(pts) == 1:
-            cv2.circle(index, (int(pts[0, 0]), int(pts[0, 1])), int(round(radius * one)), i, -1,
-                       cv2.LINE_8, shift)
-        else:
-            thickness = max(1, int(round(2 * radius)))
-            cv2.polylines(index, [pts.reshape(-1, 1, 2)], False, i, thickness, cv2.LINE_8, shift)
-            for px, py in pts[[0, -1]]:
-                cv2.circle(index, (int(px), int(py)), int(round(radius * one)), i, -1, cv2.LINE_8, shift)
+        pts = np.array([(x * scale_x, y * scale_y) for x, y in hint.points], np.float64).reshape(-1, 2)
+        r = hint.radius * scale
+        segments = list(zip(pts[:-1], pts[1:])) if len(pts) > 1 else [(pts[0], pts[0])]
+        for p0, p1 in segments:
+            x0 = max(0, int(np.floor(min(p0[0], p1[0]) - r)))
+            x1 = min(width, int(np.ceil(max(p0[0], p1[0]) + r)) + 1)
+            y0 = max(0, int(np.floor(min(p0[1], p1[1]) - r)))
+            y1 = min(height, int(np.ceil(max(p0[1], p1[1]) + r)) + 1)
+            if x0 >= x1 or y0 >= y1:
+                continue
+            cy, cx = np.mgrid[y0:y1, x0:x1] + 0.5
+            d = p1 - p0
+            length2 = float(d @ d)
+            t = 0.0 if length2 == 0 else np.clip(((cx - p0[0]) * d[0] + (cy - p0[1]) * d[1]) / length2, 0, 1)
+            near = (cx - p0[0] - t * d[0]) ** 2 + (cy - p0[1] - t * d[1]) ** 2 <= r * r
+            index[y0:y1, x0:x1][near] = i
         for px, py in pts:  # the pixel under each point, however small the hint
-            cx, cy = (int(px) + one // 2) >> shift, (int(py) + one // 2) >> shift
+            cx, cy = int(np.floor(px)), int(np.floor(py))
             if 0 <= cx < width and 0 <= cy < height:
                 index[cy, cx] = i
     return index
