@@ -45,7 +45,8 @@ from ganpaint.paths import SHIPPED_MODELS
 from ganpaint.training import checkpoint as ckpt
 from ganpaint.training.colorize_hints import ab_histogram, simulate_hints
 from ganpaint.training.progress import sample_grid, save_png
-from ganpaint.training.runs import RunLoop, command_line, frozen_copy, open_run, restore_progress, standalone_main, update_ema
+from ganpaint.training.runs import (RunLoop, add_run_arguments, command_line, frozen_copy, open_run, restore_progress,
+                                    standalone_main, update_ema)
 
 ARCHITECTURE = "lite-siggraph17"
 #: the studio's own models feed the hint mask centred, as the paper's PyTorch retraining does.
@@ -58,18 +59,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="photo: colorize grayscale photos; lineart: fill line drawings with flat colours")
     parser.add_argument("--data", nargs="+", required=True, metavar="DIR",
                         help="photo folders (splits.json + images/); for lineart also pair folders (line/ + color/)")
-    parser.add_argument("--out", required=True, metavar="DIR", help="run folder: checkpoints, samples, log")
     parser.add_argument("--size", type=int, default=128, help="training crop size (multiple of 16)")
     parser.add_argument("--batch", type=int, default=16, help="batch size")
     parser.add_argument("--steps", type=int, default=4000, help="total number of optimisation steps")
-    parser.add_argument("--resume", action="store_true", help="continue from OUT/last.pt (or --checkpoint)")
-    parser.add_argument("--checkpoint", metavar="PT", help="checkpoint to resume from instead of OUT/last.pt")
-    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
-    parser.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0: all cores); use 1 on a "
-                        "CPU shared with other jobs")
     parser.add_argument("--lr", type=float, default=3e-4, help="Adam learning rate (betas 0.9/0.99)")
     parser.add_argument("--lr-final", type=float, default=0.1, help="cosine decay of the learning rate to this "
-                        "fraction of --lr at --steps")
+                        "fraction of --lr at --steps (1: constant)")
     parser.add_argument("--w-reg", type=float, default=10.0, help="weight of the Huber (smooth L1) colour regression")
     parser.add_argument("--w-class", type=float, default=1.0, help="weight of the ab-bin cross-entropy (distribution head)")
     parser.add_argument("--hint-p", type=float, default=0.125, help="stop probability of the geometric number of hints")
@@ -81,14 +76,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="lineart: how line art is made from photos")
     parser.add_argument("--scale-min", type=float, default=0.5, help="smallest crop as a fraction of the short side")
     parser.add_argument("--ema", type=float, default=0.999, help="EMA decay of the exported network (0: off)")
-    parser.add_argument("--sample-every", type=int, default=250, help="write a sample grid every N steps")
-    parser.add_argument("--checkpoint-every", type=int, default=100, help="write OUT/last.pt every N steps")
-    parser.add_argument("--keep-every", type=int, default=1000, help="keep a step_N.pt snapshot every N steps (0: never)")
-    parser.add_argument("--log-every", type=int, default=25, help="append to train_log.jsonl every N steps")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (new runs)")
-    parser.add_argument("--export", metavar="NAME", help="export the EMA network as MODELS_DIR/NAME.{safetensors,json}")
-    parser.add_argument("--models-dir", default=str(DEFAULT_MODELS_DIR), help="where --export writes")
-    parser.add_argument("--export-fp32", action="store_true", help="export fp32 weights instead of fp16")
+    add_run_arguments(parser, sample_every=250, checkpoint_every=100, keep_every=1000, log_every=25,
+                      models_dir=str(DEFAULT_MODELS_DIR))
 
 
 def colorize_card(config: dict, mode: str, *, dataset: list[str], training: dict, metrics: dict | None = None) -> dict:
