@@ -183,3 +183,35 @@ def test_global_histogram_and_refusal_without_a_global_branch():
     engine = engine_for(LocalNet(global_bins=0))
     with pytest.raises(EngineError, match="global hints"):
         colorize_array(engine, gray_photo(), [], palette=[(200, 30, 30)])
+
+
+def test_colorize_request_through_the_worker_delivers_suggestions(tmp_path):
+    import queue
+
+    from ganpaint.engines.registry import ModelRegistry
+    from ganpaint.inference.events import Finished
+    from ganpaint.inference.requests import ColorizeRequest
+    from ganpaint.inference.worker import InferenceWorker
+    from ganpaint.training.checkpoint import export_model
+    from ganpaint.training.train_colorize import colorize_card
+
+    cfg = {"widths": [8, 8, 8, 8], "middle": 1, "hint_channels": 2, "out_channels": 2, "global_bins": 529}
+    torch.manual_seed(0)
+    export_model(LiteSIGGRAPHGenerator(**cfg), tmp_path, "tiny", colorize_card(cfg, "photo", dataset=[], training={}))
+    events = queue.Queue()
+    worker = InferenceWorker(ModelRegistry([tmp_path]), device="cpu", on_event=events.put)
+    worker.start()
+    try:
+        request = ColorizeRequest.snapshot(7, gray_photo(), "tiny", [ColorHint(10, 10, (200, 0, 0), 2)],
+                                           query=[(10.0, 10.0)])
+        worker.submit(request)
+        while True:
+            event = events.get(timeout=30)
+            if isinstance(event, Finished):
+                break
+    finally:
+        assert worker.stop(30)
+    result = event.result
+    assert result.revision == 7 and result.task == "colorize" and result.image.shape == (90, 130, 3)
+    (s,) = result.extras["suggestions"]
+    assert (s.x, s.y) == (10.0, 10.0) and 1 <= len(s.rgb) <= 9
