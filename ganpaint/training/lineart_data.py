@@ -48,7 +48,7 @@ def hed_edges(rgb: np.ndarray) -> np.ndarray:
     if _HED is None:
         _HED = HED.pretrained()
     with torch.no_grad():
-        x = torch.from_numpy(rgb).permute(2, 0, 1)[None].float() / 255.0
+        x = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)[None].float() / 127.5 - 1.0  # [-1, 1]
         return _HED(x)[0, 0].numpy().astype(np.float32)
 
 
