@@ -215,3 +215,17 @@ def test_colorize_request_through_the_worker_delivers_suggestions(tmp_path):
     assert result.revision == 7 and result.task == "colorize" and result.image.shape == (90, 130, 3)
     (s,) = result.extras["suggestions"]
     assert (s.x, s.y) == (10.0, 10.0) and 1 <= len(s.rgb) <= 9
+
+
+def test_pin_hints_makes_hinted_pixels_exact_and_fades_across_edges():
+    from ganpaint.engines.colorize import pin_hints
+
+    pred = np.zeros((40, 60, 2), np.float32)
+    lightness = np.full((40, 60), 30.0, np.float32)
+    lightness[:, 30:] = 90.0  # an edge at x = 30
+    index = np.full((40, 60), -1, np.int32)
+    index[20, 25] = 0
+    out = pin_hints(pred, lightness, index, np.array([[40.0, -20.0]]))
+    assert np.allclose(out[20, 25], (40 / 1.05, -20 / 1.05), atol=0.01)  # the hint's colour (prior 0.05)
+    assert out[20, 20, 0] > 30 and out[20, 35, 0] < 1  # spreads on its side of the edge, not across it
+    assert np.array_equal(pin_hints(pred, lightness, np.full((40, 60), -1, np.int32), np.zeros((0, 2))), pred)

@@ -14,8 +14,9 @@ Pipeline of :meth:`ColorizeEngine.run` for a :class:`~ganpaint.inference.request
    over earlier ones) into the paper's inputs: ``(L - 50) / 100``, ``ab / 110`` and the hint mask (minus the
    card's ``mask_center``); line-art models also get the hints' L. A palette or reference image becomes the
    global hint, an ab histogram over the 529 bins (:func:`global_histogram`).
-3. *Photo* models: the predicted ab is upsampled (bilinear) onto the **full-resolution L** of the input, so detail
-   and edges are the original's. With ``recolor`` the input's own ab is kept wherever the hints do not change
+3. *Photo* models: with the card's ``config.pin_hints`` (the studio's models) the hints' colours are made exact where
+   they are (:func:`pin_hints`, a joint-bilateral splat of the residual); the predicted ab is upsampled (bilinear)
+   onto the **full-resolution L** of the input, so detail and edges are the original's. With ``recolor`` the input's own ab is kept wherever the hints do not change
    the prediction (:func:`recolor_weight`: the difference between the prediction with and without the local
    hints, the latter cached per image), so one object changes colour and the rest stays as it was.
 4. *Line-art* models: the drawing's lines are the pixels with L < 50 at full resolution and its regions the
@@ -149,6 +150,46 @@ def recolor_weight(ab_with: "torch.Tensor", ab_without: "torch.Tensor") -> "torc
     return ((delta - RECOLOR_THRESHOLD) / RECOLOR_RAMP).clamp(0.0, 1.0)
 
 
+def pin_hints(pred: np.ndarray, lightness: np.ndarray, index: np.ndarray, hint_ab: np.ndarray, sigma_s: float = 12.0,
+              sigma_r: float = 10.0, prior: float = 0.05, max_pixels: int = 600) -> np.ndarray:
+    """Make the predicted ab honour the hints exactly where they are, fading along the picture's structure.
+
+    The residual ``hint - prediction`` at the hinted pixels is splatted with joint-bilateral weights
+    ``exp(-d^2 / 2 sigma_s^2) exp(-(L - L_hint)^2 / 2 sigma_r^2)`` (``d`` in grid pixels, ``L`` lightness) and
+    normalised as ``sum w r / (sum w + prior)``: at and next to a hint the colour is the hint's, a few pixels away
+    or across an edge the network's prediction is kept.
+
+    Args:
+        pred: ``(h, w, 2)`` predicted ab (Lab units).
+        lightness: ``(h, w)`` L at the same resolution.
+        index: ``int (h, w)`` hint index per pixel, -1 where none (:func:`rasterize_hints` at that resolution).
+        hint_ab: ``(n, 2)`` ab of each hint.
+        max_pixels: at most this many hinted pixels are splatted (an even subsample of them).
+
+    Returns:
+        ``float32 (h, w, 2)``.
+    """
+    ys, xs = np.nonzero(index >= 0)
+    if ys.size == 0:
+        return pred
+    if ys.size > max_pixels:
+        keep = np.linspace(0, ys.size - 1, max_pixels).round().astype(int)
+        ys, xs = ys[keep], xs[keep]
+    h, w = index.shape
+    residual = hint_ab[index[ys, xs]] - pred[ys, xs]
+    num = np.zeros((h, w, 2), np.float64)
+    den = np.zeros((h, w), np.float64)
+    r = int(np.ceil(3 * sigma_s))
+    for y, x, res in zip(ys, xs, residual):
+        y0, y1, x0, x1 = max(0, y - r), min(h, y + r + 1), max(0, x - r), min(w, x + r + 1)
+        gy, gx = np.ogrid[y0 - y:y1 - y, x0 - x:x1 - x]
+        wts = np.exp(-(gy * gy + gx * gx) / (2 * sigma_s ** 2)
+                     - (lightness[y0:y1, x0:x1] - lightness[y, x]) ** 2 / (2 * sigma_r ** 2))
+        num[y0:y1, x0:x1] += wts[..., None] * res
+        den[y0:y1, x0:x1] += wts
+    return (pred + num / (den + prior)[..., None]).astype(np.float32)
+
+
 # ---------------------------------------------------------------------------------- suggestions
 
 
@@ -255,6 +296,8 @@ class ColorizeEngine(Engine):
             raise ModelError(f"model card '{card.card_path}' has an unknown colorization mode {self.mode!r}")
         self.mask_center = float(cfg.get("mask_center", 0.5 if card.architecture == "lite-siggraph17" else 0.0))
         self.net_config = dict(cfg.get("net", {}))
+        #: photo: make the colour at the hints exactly the hints' (:func:`pin_hints`); card ``config.pin_hints``
+        self.pin = bool(cfg.get("pin_hints", False))
         self.net = None
         #: line art: fill each region with one colour (False shows the network's raw prediction, for evaluation)
         self.flat_fills = True
@@ -358,6 +401,10 @@ class ColorizeEngine(Engine):
         cancel.raise_if_cancelled()
         if self.mode == "photo":
             ab = color.transpose(1, 2, 0) * AB_NORM
+            if self.pin and request.hints:
+                h2, w2 = ab.shape[:2]
+                small_l = cv2.resize(prep.lab[..., 0], (w2, h2), interpolation=cv2.INTER_AREA)
+                ab = pin_hints(ab, small_l, rasterize_hints(request.hints, h2, w2, w2 / W, h2 / H), colors[:, 1:])
             if request.recolor and not request.hints:
                 rgb = np.array(image, copy=True)  # nothing asked to change: the input, bit for bit
             else:
