@@ -151,7 +151,7 @@ def recolor_weight(ab_with: "torch.Tensor", ab_without: "torch.Tensor") -> "torc
 
 
 def pin_hints(pred: np.ndarray, lightness: np.ndarray, index: np.ndarray, hint_ab: np.ndarray, sigma_s: float = 12.0,
-              sigma_r: float = 10.0, prior: float = 0.05, max_pixels: int = 600) -> np.ndarray:
+              sigma_r: float = 10.0, prior: float = 0.05, max_pixels: int = 200) -> np.ndarray:
     """Make the predicted ab honour the hints exactly where they are, fading along the picture's structure.
 
     The residual ``hint - prediction`` at the hinted pixels is splatted with joint-bilateral weights
