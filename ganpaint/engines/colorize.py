@@ -3,7 +3,8 @@
 Serves model cards of architecture ``lite-siggraph17`` (the studio's compact networks) and ``siggraph17`` (the
 paper's network, imported with ``ganpaint models import CKPT --arch siggraph17``). Card ``config``::
 
-    {"mode": "photo" | "lineart", "mask_center": 0 | 0.5, "net": {LiteSIGGRAPHGenerator kwargs}}
+    {"mode": "photo" | "lineart", "mask_center": 0 | 0.5, "net": {LiteSIGGRAPHGenerator kwargs},
+     "pin_hints": bool (photo), "default": bool (the colorization model used when none is named)}
 
 Pipeline of :meth:`ColorizeEngine.run` for a :class:`~ganpaint.inference.requests.ColorizeRequest`:
 
@@ -14,11 +15,12 @@ Pipeline of :meth:`ColorizeEngine.run` for a :class:`~ganpaint.inference.request
    over earlier ones) into the paper's inputs: ``(L - 50) / 100``, ``ab / 110`` and the hint mask (minus the
    card's ``mask_center``); line-art models also get the hints' L. A palette or reference image becomes the
    global hint, an ab histogram over the 529 bins (:func:`global_histogram`).
-3. *Photo* models: with the card's ``config.pin_hints`` (the studio's models) the hints' colours are made exact where
-   they are (:func:`pin_hints`, a joint-bilateral splat of the residual); the predicted ab is upsampled (bilinear)
-   onto the **full-resolution L** of the input, so detail and edges are the original's. With ``recolor`` the input's own ab is kept wherever the hints do not change
-   the prediction (:func:`recolor_weight`: the difference between the prediction with and without the local
-   hints, the latter cached per image), so one object changes colour and the rest stays as it was.
+3. *Photo* models: with the card's ``config.pin_hints`` (the studio's models) the hints' colours are made exact
+   where they are (:func:`pin_hints`, a joint-bilateral splat of the residual); the predicted ab is upsampled
+   (bilinear) onto the **full-resolution L** of the input, so detail and edges are the original's. With
+   ``recolor`` the input's own ab is kept wherever the hints do not change the prediction (:func:`recolor_weight`:
+   the difference between the prediction with and without the local hints, the latter cached per image), so one
+   object changes colour and the rest stays as it was, bit for bit.
 4. *Line-art* models: the drawing's lines are the pixels with L < 50 at full resolution and its regions the
    4-connected areas they bound (:mod:`ganpaint.engines.lineart_regions`). Each region is filled with one flat
    colour: the colour of the hint that covers most of it, else the mean of the predicted Lab over it. The
