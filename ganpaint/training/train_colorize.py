@@ -6,7 +6,8 @@ of small patches at their mean colour, ``--hint-p`` of the images with none, plu
 
     L = w_reg * SmoothL1_beta(color_pred, color_true) + w_class * CE(class_logits, ab bin of the truth)
 
-with ``beta`` = 1 ab unit (the paper's Huber loss) on the regression output (half the crop's resolution) and the
+with ``beta`` = 1 ab unit (the paper's Huber loss; ``--reg-loss mse``: the squared error) on the regression output
+(half the crop's resolution) and the
 cross-entropy over the 529 ab bins of the colour-distribution head (at 1/4 resolution). With ``--global-prob``
 a share of the images also get a *global hint*: the ab histogram of the truth, which the network's global-hints
 branch turns into a bottleneck bias (the studio passes a reference image's or a palette's histogram).
@@ -65,7 +66,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lr", type=float, default=3e-4, help="Adam learning rate (betas 0.9/0.99)")
     parser.add_argument("--lr-final", type=float, default=0.1, help="cosine decay of the learning rate to this "
                         "fraction of --lr at --steps (1: constant)")
-    parser.add_argument("--w-reg", type=float, default=10.0, help="weight of the Huber (smooth L1) colour regression")
+    parser.add_argument("--reg-loss", choices=("huber", "mse"), default="huber",
+                        help="colour regression: the paper's Huber loss (about L1: the median colour, vivid) or the "
+                        "squared error (the mean colour: greyer where unsure, higher PSNR)")
+    parser.add_argument("--w-reg", type=float, default=10.0, help="weight of the colour regression")
     parser.add_argument("--w-class", type=float, default=1.0, help="weight of the ab-bin cross-entropy (distribution head)")
     parser.add_argument("--hint-p", type=float, default=0.125, help="stop probability of the geometric number of hints")
     parser.add_argument("--stroke-prob", type=float, default=0.2, help="share of hints that are short strokes")
@@ -188,7 +192,8 @@ def run(args: argparse.Namespace) -> int:
         history_cmds.append(command_line("colorize", args))
         compute = (torch.cuda.get_device_name(device) if device.type == "cuda"
                    else f"CPU, {torch.get_num_threads()} torch thread(s)")
-        phases.append({"from_step": step, "size": args.size, "batch": args.batch, "lr": args.lr, "w_reg": args.w_reg,
+        phases.append({"from_step": step, "size": args.size, "batch": args.batch, "lr": args.lr,
+                       "reg_loss": args.reg_loss, "w_reg": args.w_reg,
                        "w_class": args.w_class, "hint_p": args.hint_p, "stroke_prob": args.stroke_prob,
                        "global_prob": args.global_prob, "ema": args.ema, "compute": compute})
     data_names = [Path(d).name for d in args.data]
@@ -277,8 +282,11 @@ def run(args: argparse.Namespace) -> int:
             if mode == "photo":  # the paper skips nearly grayscale images
                 chroma = lab[:, 1:].abs().mean(dim=(1, 2, 3))
                 weight = weight * (chroma > 2.0).float()[:, None, None, None]
-            reg = (F.smooth_l1_loss(o.color, target, beta=1.0 / AB_NORM, reduction="none") * weight).sum() / (
-                weight.sum() * target.shape[1]).clamp_min(1.0)
+            if args.reg_loss == "mse":
+                per_pixel = F.mse_loss(o.color, target, reduction="none")
+            else:
+                per_pixel = F.smooth_l1_loss(o.color, target, beta=1.0 / AB_NORM, reduction="none")
+            reg = (per_pixel * weight).sum() / (weight.sum() * target.shape[1]).clamp_min(1.0)
             ab4 = F.avg_pool2d(lab[:, 1:], 4)
             w4 = F.avg_pool2d(weight, 2) if net.output_stride == 2 else F.avg_pool2d(weight, 4)
             ce = F.cross_entropy(net.class_logits(o.class_features), encode_ab_bins(ab4), reduction="none")
