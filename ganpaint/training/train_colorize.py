@@ -7,8 +7,8 @@ of small patches at their mean colour, ``--hint-p`` of the images with none, plu
     L = w_reg * SmoothL1_beta(color_pred, color_true) + w_class * CE(class_logits, ab bin of the truth)
 
 with ``beta`` = 1 ab unit (the paper's Huber loss; ``--reg-loss mse``: the squared error) on the regression output
-(half the crop's resolution) and the
-cross-entropy over the 529 ab bins of the colour-distribution head (at 1/4 resolution). With ``--global-prob``
+(half the crop's resolution) and the cross-entropy over the 529 ab bins of the colour-distribution head (at 1/4
+resolution). With ``--global-prob``
 a share of the images also get a *global hint*: the ab histogram of the truth, which the network's global-hints
 branch turns into a bottleneck bias (the studio passes a reference image's or a palette's histogram).
 
