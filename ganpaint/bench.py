@@ -74,6 +74,13 @@ def bench_cases(task: str, sizes: list[int]) -> list[tuple[str, int, int, object
         # a 12-megapixel photo with a 200 px relabelled region: should cost about that region's crop
         cases.append(("4000x3000 photo, 200 px edited region", 4000, 3000,
                       lambda model: bench_request(model, 4000, 3000, region=(1900, 1400, 2100, 1600))))
+    elif task == "colorize":
+        from ganpaint.engines.colorize import bench_request as colorize_request
+
+        for size in sizes:
+            cases.append((f"{size} photo, 10 hints", size, size, lambda model, s=size: colorize_request(model, s, s)))
+        # a 12-megapixel photo: the network still works at 256 px; ab is upsampled onto the full-size L
+        cases.append(("4000x3000 photo, 10 hints", 4000, 3000, lambda model: colorize_request(model, 4000, 3000)))
     return cases
 
 
@@ -133,12 +140,22 @@ def run_bench(registry, device_preference: str = "auto", sizes=(256, 512), model
     device = select_device(device_preference)
     cards = [registry.get(name) for name in models] if models else [c for c in (registry.default_for(t) for t in sorted({c.task for c in registry.cards()})) if c]
     rows = []
+    jobs = []
     for card in cards:
         engine = registry.create_engine(card.name)
         fp16 = use_half(device, engine.supports_half) if half is None else (half and device.type == "cuda")
         engine.load(device, half=fp16)
-        for case, width, height, factory in bench_cases(card.task, list(sizes)):
-            request = factory(card.name)
+        jobs.append((card.name, card.task, engine, fp16, bench_cases(card.task, list(sizes)), repeats))
+    if any(card.task == "colorize" for card in cards):
+        # the paper's SIGGRAPH17 network (random weights) on the smallest case, for comparison (1.2 s a run)
+        from ganpaint.engines.colorize import reference_engine
+
+        engine = reference_engine(device)
+        jobs.append((engine.card.name, "colorize", engine, False, bench_cases("colorize", [min(sizes)])[:1],
+                     min(repeats, 3)))
+    for name, task, engine, fp16, cases, repeats in jobs:
+        for case, width, height, factory in cases:
+            request = factory(name)
             times = []
             with torch.inference_mode():
                 for _ in range(warmup):
@@ -154,7 +171,7 @@ def run_bench(registry, device_preference: str = "auto", sizes=(256, 512), model
                             torch.cuda.synchronize(device)
                         times.append((time.perf_counter() - start) * 1000.0)
             peak = torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else rss.peak_mib
-            row = BenchRow(card.name, card.task, case, width, height, device_label(device), "fp16" if fp16 else "fp32",
+            row = BenchRow(name, task, case, width, height, device_label(device), "fp16" if fp16 else "fp32",
                            float(np.median(times)), float(np.percentile(times, 95)), round(peak, 1), repeats)
             rows.append(row)
             progress(f"  {row.model} {row.case}: median {row.median_ms:.1f} ms")

@@ -1,7 +1,7 @@
 """The ``ganpaint`` command line.
 
 ``ganpaint [FILE] [--device D]`` opens the studio (FILE: a photo or a ``.ganpaint`` project);
-``ganpaint COMMAND ...`` runs a command (``models``, ``bench``, ``inpaint``, ``train``, ``eval``,
+``ganpaint COMMAND ...`` runs a command (``models``, ``bench``, ``inpaint``, ``colorize``, ``train``, ``eval``,
 ``desktop-install``...).
 A :class:`~ganpaint.errors.GanpaintError`, and any usage error of the options, becomes one line
 ``ganpaint: error: ...`` on stderr and exit status 2, never a traceback. A first word that is neither a
@@ -29,6 +29,7 @@ COMMAND_MODULES: dict[str, str] = {
     "inpaint": "ganpaint.commands.inpaint",
     "synthesize": "ganpaint.commands.synthesize",
     "segment": "ganpaint.commands.segment",
+    "colorize": "ganpaint.commands.colorize",
     "train": "ganpaint.commands.tasks",
     "eval": "ganpaint.commands.tasks",
     "desktop-install": "ganpaint.commands.desktop",

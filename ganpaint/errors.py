@@ -31,3 +31,5 @@ class ReadOnlyFileError(GanpaintError):
 
 class DatasetError(GanpaintError):
     """A training or evaluation data folder is missing, empty or malformed."""
+class HintFileError(GanpaintError):
+    """A colour-hint file (``ganpaint colorize --hints``) is unreadable, malformed or outside the image."""

@@ -85,3 +85,20 @@ def test_segment_fp16_matches_fp32(coffee):
     half = _run(_to_half(engine), request)
     assert half.shape == coffee.shape[:2]
     assert (half == full).mean() > 0.98
+
+
+@pytest.mark.parametrize("name", ["colorize-photo", "colorize-lineart"])
+def test_colorize_fp16_matches_fp32(coffee, name):
+    from ganpaint.document.vectors import ColorHint
+    from ganpaint.inference.requests import ColorizeRequest
+
+    engine = _engine(name)
+    image = coffee if name == "colorize-photo" else np.where(coffee.mean(axis=2, keepdims=True) > 100, 255, 0).astype(np.uint8).repeat(3, axis=2)
+    hints = [ColorHint(300.0, 200.0, (200, 30, 40), 4.0), ColorHint(100.0, 100.0, (30, 90, 200), 3.0)]
+    request = ColorizeRequest.snapshot(0, image, engine.card.name, hints, query=[(300.0, 200.0)])
+    full = _run(engine, request)
+    half = _run(_to_half(engine), request)
+    assert half.image.shape == image.shape and half.image.dtype == np.uint8
+    diff = np.abs(half.image.astype(int) - full.image.astype(int))
+    assert diff.mean() < 2.0, diff.mean()
+    assert len(half.extras["suggestions"]) == 1

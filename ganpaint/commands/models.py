@@ -44,9 +44,22 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _import(args: argparse.Namespace) -> int:
-    """``ganpaint models import CHECKPOINT --arch spade --labels ade20k|coco|cityscapes --name NAME``."""
+    """``ganpaint models import CHECKPOINT --arch spade|siggraph17 --name NAME ...``."""
+    from ganpaint.errors import ModelError
+
+    if args.arch == "siggraph17":
+        from ganpaint.engines.siggraph17_import import import_checkpoint as import_siggraph17
+
+        if args.labels or args.encoder or args.ngf:
+            raise ModelError("--labels, --encoder and --ngf apply to SPADE checkpoints only")
+        card_path = import_siggraph17(args.checkpoint, args.name, models_dir=args.models_dir,
+                                      mask_center=args.mask_center, half=args.fp16, overwrite=args.overwrite)
+        print(f"imported model '{args.name}' (siggraph17 colorization, mask centre {args.mask_center:g}): {card_path}")
+        return 0
     from ganpaint.engines.spade_import import import_checkpoint
 
+    if not args.labels:
+        raise ModelError("a SPADE checkpoint needs --labels ade20k, coco or cityscapes")
     overrides = {"ngf": args.ngf} if args.ngf else {}
     card_path = import_checkpoint(args.checkpoint, args.labels, args.name, models_dir=args.models_dir,
                                   encoder_path=args.encoder, overrides=overrides, half=args.fp16,
@@ -62,16 +75,22 @@ def register(subparsers) -> None:
     actions.add_parser("verify", help="check the sha256 of every model's weights").set_defaults(func=_verify)
     imp = actions.add_parser(
         "import", help="import a released checkpoint (weights only) into the user's models folder",
-        description="Import a released generator checkpoint. It is read only with torch.load(weights_only=True), its "
-                    "keys and shapes are checked strictly against the configuration, and NAME.safetensors + NAME.json "
-                    "(model card with the label set's names and colours) are written to the user's models folder.")
+        description="Import a released generator checkpoint: NVlabs SPADE (--arch spade --labels ...) or Zhang et al.'s "
+                    "SIGGRAPH 2017 user-guided colorization network with its distribution head (--arch siggraph17). It "
+                    "is read only with torch.load(weights_only=True), its keys and shapes are checked strictly against "
+                    "the configuration, and NAME.safetensors + NAME.json (model card) are written to the user's "
+                    "models folder.")
     imp.add_argument("checkpoint", help="checkpoint file, e.g. latest_net_G.pth")
-    imp.add_argument("--arch", required=True, choices=("spade",), help="network architecture of the checkpoint")
-    imp.add_argument("--labels", required=True, choices=("ade20k", "coco", "cityscapes"),
-                     help="label set / released configuration")
+    imp.add_argument("--arch", required=True, choices=("spade", "siggraph17"),
+                     help="network architecture of the checkpoint")
+    imp.add_argument("--labels", choices=("ade20k", "coco", "cityscapes"),
+                     help="SPADE: label set / released configuration (required)")
     imp.add_argument("--name", required=True, help="model name (letters, digits, '.', '_', '-')")
     imp.add_argument("--encoder", metavar="PTH", help="style encoder checkpoint (latest_net_E.pth) of a VAE model")
     imp.add_argument("--ngf", type=int, default=0, help="generator width if not the released 64 (reduced variants)")
+    imp.add_argument("--mask-center", type=float, default=0.0, choices=(0.0, 0.5),
+                     help="siggraph17: 0 for the Caffe-trained release (richzhang/colorization), 0.5 for the PyTorch "
+                     "retraining (ideepcolor --maskcent)")
     imp.add_argument("--fp16", action="store_true", help="store fp16 weights (default: fp32 as released)")
     imp.add_argument("--overwrite", action="store_true", help="replace an existing model of that name")
     imp.add_argument("--models-dir", default=None, help=argparse.SUPPRESS)

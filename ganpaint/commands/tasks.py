@@ -14,10 +14,13 @@ TRAINERS: dict[str, tuple[str, str]] = {
     "inpaint": ("ganpaint.training.train_inpaint", "train the inpainting generator (gated convolutions, SN-PatchGAN)"),
     "spade": ("ganpaint.training.train_spade", "train a SPADE semantic synthesis generator (GauGAN)"),
     "segment": ("ganpaint.training.train_segment", "train a semantic segmentation network for a label set"),
+    "colorize": ("ganpaint.training.train_colorize", "train a user-guided colorization network (photo or line art)"),
 }
 EVALUATORS: dict[str, tuple[str, str]] = {
     "inpaint": ("ganpaint.training.eval_inpaint", "evaluate inpainting on held-out images against baselines"),
     "spade": ("ganpaint.training.eval_spade", "evaluate semantic synthesis: segmenter mIoU and Frechet distance"),
+    "colorize": ("ganpaint.training.eval_colorize", "evaluate colorization: PSNR vs hints (photo), region accuracy "
+                 "and leaks (line art)"),
 }
 
 

@@ -57,36 +57,79 @@ def _from_mapping(cls: type, data: Any, fields: tuple[str, ...]) -> Any:
 
 @dataclass
 class ColorHint:
-    """A colour hint for colorization: paint ``rgb`` in a disc of ``radius`` pixels around ``(x, y)``.
+    """A colour hint for colorization: a *point hint* (a disc of ``radius`` pixels around ``(x, y)``) or, when
+    ``points`` holds two or more points, a *stroke hint* (the polyline through ``points``, ``radius`` pixels on
+    each side, round ends), both asking for colour ``rgb``.
 
     Attributes:
-        x, y: centre in image pixels (float, x right, y down).
+        x, y: the hint's anchor in image pixels (float, x right, y down): the disc's centre, or a stroke's first
+            point (``points[0]``, kept equal by :meth:`moved` and ``__post_init__``).
         rgb: colour, three ints 0..255.
-        radius: disc radius in image pixels (>= 0).
+        radius: disc radius / stroke half-width in image pixels (>= 0).
+        points: ``((x, y), ...)`` of a stroke hint, empty for a point hint.
 
     Raises:
-        ValueError: a non-finite coordinate, a negative radius or an invalid colour.
+        ValueError: a non-finite coordinate, a negative radius, malformed points or an invalid colour.
     """
 
     x: float
     y: float
     rgb: tuple[int, int, int]
     radius: float
+    points: tuple[tuple[float, float], ...] = ()
 
     def __post_init__(self) -> None:
         self.x = _real(self.x, "x")
         self.y = _real(self.y, "y")
         self.rgb = as_rgb(self.rgb)
         self.radius = _real(self.radius, "radius", 0.0)
+        self.points = tuple(_points(self.points))
+        if self.points:
+            self.x, self.y = self.points[0]
+
+    @property
+    def is_stroke(self) -> bool:
+        """Whether this is a stroke hint (two or more points)."""
+        return len(self.points) >= 2
+
+    def path(self) -> tuple[tuple[float, float], ...]:
+        """The polyline the hint covers: ``points``, or ``((x, y),)`` for a point hint."""
+        return self.points if self.points else ((self.x, self.y),)
+
+    def moved(self, dx: float, dy: float) -> "ColorHint":
+        """A copy translated by ``(dx, dy)`` image pixels (every point of a stroke)."""
+        points = tuple((px + dx, py + dy) for px, py in self.points)
+        return ColorHint(self.x + dx, self.y + dy, self.rgb, self.radius, points)
+
+    def recolored(self, rgb: Any) -> "ColorHint":
+        """A copy asking for colour ``rgb`` (ValueError for an invalid colour)."""
+        return ColorHint(self.x, self.y, rgb, self.radius, self.points)
+
+    def distance_to(self, x: float, y: float) -> float:
+        """Distance in image pixels from ``(x, y)`` to the hint's path (its centre or stroke polyline)."""
+        path = self.path()
+        best = math.hypot(x - path[0][0], y - path[0][1])
+        for (x0, y0), (x1, y1) in zip(path, path[1:]):
+            dx, dy = x1 - x0, y1 - y0
+            length2 = dx * dx + dy * dy
+            t = 0.0 if length2 == 0 else min(1.0, max(0.0, ((x - x0) * dx + (y - y0) * dy) / length2))
+            best = min(best, math.hypot(x - (x0 + t * dx), y - (y0 + t * dy)))
+        return best
 
     def to_json(self) -> dict[str, Any]:
-        """JSON-able dict ``{"x", "y", "rgb": [r, g, b], "radius"}``."""
-        return {"x": self.x, "y": self.y, "rgb": list(self.rgb), "radius": self.radius}
+        """JSON-able dict ``{"x", "y", "rgb": [r, g, b], "radius"}`` plus ``"points": [[x, y], ...]`` for a stroke."""
+        data: dict[str, Any] = {"x": self.x, "y": self.y, "rgb": list(self.rgb), "radius": self.radius}
+        if self.points:
+            data["points"] = [list(p) for p in self.points]
+        return data
 
     @classmethod
     def from_json(cls, data: Any) -> ColorHint:
-        """Inverse of :meth:`to_json`. Raises ValueError for malformed data."""
-        return _from_mapping(cls, data, ("x", "y", "rgb", "radius"))
+        """Inverse of :meth:`to_json` (``points`` optional). Raises ValueError for malformed data."""
+        hint = _from_mapping(cls, data, ("x", "y", "rgb", "radius"))
+        if "points" in data:
+            hint = cls(hint.x, hint.y, hint.rgb, hint.radius, data["points"])
+        return hint
 
 
 def _points(value: Any) -> list[tuple[float, float]]:

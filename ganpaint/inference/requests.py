@@ -138,6 +138,85 @@ class SynthesisRequest(Request):
 
 
 @dataclass(frozen=True)
+class HintSnapshot:
+    """A frozen copy of one colour hint (:class:`ganpaint.document.vectors.ColorHint`).
+
+    Attributes:
+        points: ``((x, y), ...)`` image pixels: one point (a disc) or a stroke's polyline.
+        rgb: ``(r, g, b)`` ints 0..255.
+        radius: disc radius / stroke half-width in image pixels (>= 0).
+    """
+
+    points: tuple[tuple[float, float], ...]
+    rgb: tuple[int, int, int]
+    radius: float
+
+    @classmethod
+    def of(cls, hint: Any) -> "HintSnapshot":
+        """Snapshot a :class:`~ganpaint.document.vectors.ColorHint` (or anything with ``path()``/``x, y``,
+        ``rgb`` and ``radius``)."""
+        path = hint.path() if hasattr(hint, "path") else ((hint.x, hint.y),)
+        return cls(tuple((float(x), float(y)) for x, y in path), tuple(int(c) for c in hint.rgb),  # type: ignore[arg-type]
+                   float(hint.radius))
+
+
+@dataclass(frozen=True, kw_only=True)
+class ColorizeRequest(Request):
+    """Colour a grayscale photo, recolour a colour photo, or fill line art, guided by colour hints.
+
+    Fields declared here are keyword-only, as in :class:`InpaintRequest`. What the engine does with
+    ``image`` depends on the model (its card's ``config.mode``): ``"photo"`` models keep the photo's own
+    full-resolution lightness (L of Lab) and predict ab; ``"lineart"`` models fill the regions the drawing's
+    lines bound with flat colours and keep the lines.
+
+    Attributes:
+        image: RGB ``uint8 (H, W, 3)``, read-only: the photo (grayscale or colour) or the drawing.
+        hints: local hints, later ones painted over earlier ones.
+        recolor: photo models: keep ``image``'s own colours wherever the hints do not reach (recolour one
+            object of a colour photo); False colours the whole picture from its lightness.
+        palette: global hint: colours ``(r, g, b)`` the picture should use (empty: none).
+        reference: global hint: RGB ``uint8 (h, w, 3)`` image whose colour histogram the picture should
+            follow, read-only, or None. ``palette`` wins when both are given.
+        query: image points ``(x, y)`` where the colour-distribution head's suggestions are wanted; the
+            result's ``extras["suggestions"]`` has one entry per point (see the engine).
+    """
+
+    task: str = "colorize"
+    image: np.ndarray = field(default=None, repr=False)  # type: ignore[assignment]
+    hints: tuple[HintSnapshot, ...] = ()
+    recolor: bool = False
+    palette: tuple[tuple[int, int, int], ...] = ()
+    reference: Optional[np.ndarray] = field(default=None, repr=False)
+    query: tuple[tuple[float, float], ...] = ()
+
+    @classmethod
+    def snapshot(cls, revision: int, image: np.ndarray, model: str, hints: Any = (), *, recolor: bool = False,
+                 palette: Any = (), reference: Optional[np.ndarray] = None, query: Any = (),
+                 seed: int = 0) -> "ColorizeRequest":
+        """Build a request from live document data (arrays copied and frozen, hints snapshotted).
+
+        Args:
+            hints: :class:`~ganpaint.document.vectors.ColorHint` objects (or :class:`HintSnapshot`).
+
+        Raises:
+            ValueError: ``image``/``reference`` not RGB ``uint8``, a palette colour not three ints 0..255.
+        """
+        from ganpaint.document.vectors import as_rgb
+
+        for name, rgb in (("image", image), ("reference", reference)):
+            if rgb is not None and (not isinstance(rgb, np.ndarray) or rgb.ndim != 3 or rgb.shape[2] != 3
+                                    or rgb.dtype != np.uint8):
+                raise ValueError(f"{name} must be an RGB uint8 (H, W, 3) image")
+        if image is None:
+            raise ValueError("image must be an RGB uint8 (H, W, 3) image")
+        snaps = tuple(h if isinstance(h, HintSnapshot) else HintSnapshot.of(h) for h in hints)
+        return cls(revision=revision, model=model, seed=seed, image=frozen_copy(image), hints=snaps,
+                   recolor=bool(recolor), palette=tuple(as_rgb(c) for c in palette),
+                   reference=None if reference is None else frozen_copy(reference),
+                   query=tuple((float(x), float(y)) for x, y in query))
+
+
+@dataclass(frozen=True)
 class Result:
     """What an engine returns for a request.
 

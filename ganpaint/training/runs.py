@@ -119,6 +119,28 @@ def update_ema(pairs, decay: float, step: int) -> None:
                 be.copy_(b)
 
 
+def add_run_arguments(parser: argparse.ArgumentParser, *, sample_every: int, checkpoint_every: int, keep_every: int,
+                      log_every: int, models_dir: str) -> None:
+    """The options every trainer shares: run folder and resume (``--out``, ``--resume``, ``--checkpoint``), compute
+    (``--device``, ``--threads``), the :class:`RunLoop` periods, ``--seed`` and export (``--export``,
+    ``--models-dir``, ``--export-fp32``); the defaults given are the trainer's own."""
+    parser.add_argument("--out", required=True, metavar="DIR", help="run folder: checkpoints, samples, log")
+    parser.add_argument("--resume", action="store_true", help="continue from OUT/last.pt (or --checkpoint)")
+    parser.add_argument("--checkpoint", metavar="PT", help="checkpoint to resume from instead of OUT/last.pt")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    parser.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0: all cores); use 1 on a "
+                        "CPU shared with other jobs")
+    parser.add_argument("--sample-every", type=int, default=sample_every, help="write a sample grid every N steps")
+    parser.add_argument("--checkpoint-every", type=int, default=checkpoint_every, help="write OUT/last.pt every N steps")
+    parser.add_argument("--keep-every", type=int, default=keep_every, help="keep a step_N.pt snapshot every N steps "
+                        "(0: never)")
+    parser.add_argument("--log-every", type=int, default=log_every, help="append to train_log.jsonl every N steps")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (new runs)")
+    parser.add_argument("--export", metavar="NAME", help="export the network as MODELS_DIR/NAME.{safetensors,json}")
+    parser.add_argument("--models-dir", default=models_dir, help="where --export writes")
+    parser.add_argument("--export-fp32", action="store_true", help="export fp32 weights instead of fp16")
+
+
 def standalone_main(task: str, add_arguments, run, argv: list[str] | None = None) -> int:
     """``python -m ganpaint.training.train_TASK ...``: the same options as ``ganpaint train TASK``."""
     parser = argparse.ArgumentParser(prog=f"ganpaint train {task}", formatter_class=argparse.ArgumentDefaultsHelpFormatter)
