@@ -38,7 +38,8 @@ def fake_models(tmp_path, monkeypatch):
     """
     import json
 
-    from tests.fakes import FakeInpaintEngine, FakeSegmentEngine, FakeSynthesisEngine, write_fake_model
+    from tests.fakes import (FakeInpaintEngine, FakeSegmentEngine, FakeSynthesisEngine, write_fake_model,
+                             write_tiny_colorize_model)
 
     from ganpaint.engines.registry import register_engine_class, unregister_engine_class
 
@@ -48,6 +49,7 @@ def fake_models(tmp_path, monkeypatch):
     write_fake_model(models, "fake-inpaint")
     write_fake_model(models, "fake-segment", "segment", "fake-segment", labels)
     write_fake_model(models, "fake-spade", "synthesize", "fake-spade", labels)
+    write_tiny_colorize_model(models, "tiny-colorize")
     monkeypatch.setenv("GANPAINT_MODELS_DIR", str(models))
     FakeInpaintEngine.reset()
     engines = (FakeInpaintEngine, FakeSegmentEngine, FakeSynthesisEngine)

@@ -103,3 +103,16 @@ class FakeSynthesisEngine(Engine):
         region = request.region if request.region is not None else np.ones(request.labels.shape, bool)
         out[region] = picture[region]
         return out
+
+
+def write_tiny_colorize_model(folder, name, mode="photo"):
+    """Export a tiny random compact colorization network (real engine, ``pin_hints`` on for photos) into ``folder``."""
+    from ganpaint.nets.colorization import LiteSIGGRAPHGenerator
+    from ganpaint.training.checkpoint import export_model
+    from ganpaint.training.train_colorize import colorize_card
+
+    cfg = {"widths": [8, 8, 8, 8], "middle": 1, "hint_channels": 2, "out_channels": 2, "global_bins": 529}
+    torch.manual_seed(0)
+    card = colorize_card(cfg, mode, dataset=[], training={"command": "none"})
+    card["resolution"] = 64
+    export_model(LiteSIGGRAPHGenerator(**cfg), folder, name, card)

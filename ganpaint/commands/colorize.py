@@ -17,6 +17,7 @@ import json
 import os
 import sys
 
+
 def load_hints_file(path: str | os.PathLike, width: int, height: int) -> list:
     """Read and validate a hints file for a ``width x height`` image: a list of
     :class:`~ganpaint.document.vectors.ColorHint`.
@@ -66,9 +67,11 @@ def _parse_palette(text: str) -> list[tuple[int, int, int]]:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from ganpaint.document.imageio import load_rgb, save_image
+    from ganpaint.commands.options import check_output, writing
+    from ganpaint.document.imageio import SAVE_FORMATS, load_rgb, save_image
     from ganpaint.engines.registry import ModelRegistry
 
+    check_output(args.output, suffixes=SAVE_FORMATS, force=args.force)
     image = load_rgb(args.image)
     hints = load_hints_file(args.hints, image.shape[1], image.shape[0]) if args.hints else []
     palette = _parse_palette(args.palette) if args.palette else []
@@ -85,13 +88,16 @@ def _run(args: argparse.Namespace) -> int:
     request = ColorizeRequest.snapshot(0, image, card.name, hints, recolor=args.recolor, palette=palette,
                                        reference=reference)
     output, elapsed = run_timed(engine, request)
-    save_image(args.output, output.image)
+    with writing(args.force):
+        save_image(args.output, output.image)
     print(f"coloured {image.shape[1]}x{image.shape[0]} {args.image} with '{card.name}' ({len(hints)} hints) "
           f"on {device} in {elapsed:.2f} s: wrote {args.output}")
     return 0
 
 
 def register(subparsers) -> None:
+    from ganpaint.commands.options import add_force
+
     parser = subparsers.add_parser(
         "colorize", help="colour a grayscale photo, recolour a photo, or fill line art, from colour hints",
         description="Colour IMAGE with a colorization model guided by colour hints and write OUT. Photo models keep "
@@ -108,6 +114,7 @@ def register(subparsers) -> None:
     parser.add_argument("--palette", metavar="#RRGGBB,...", help="global hint: colours the picture should use")
     parser.add_argument("--reference", metavar="IMAGE", help="global hint: an image whose colours to follow")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    add_force(parser)
     parser.set_defaults(func=_run)
 
 

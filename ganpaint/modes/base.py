@@ -73,6 +73,8 @@ class Mode:
         layer_title: the start of the names of the edit layers the mode's *Apply* adds ("Fill" -> "Fill 3").
         shows_partials: whether streamed partial pictures of a running request are shown.
         vector_layers: vector layers (``"hints"``, ``"strokes"``) the canvas draws over the picture.
+        debounce_while_editing: wait for a pause before computing while a stroke or drag is in progress
+            (False for fast engines whose result should follow the pointer, e.g. a dragged colour hint).
     """
 
     name: ClassVar[str] = ""
@@ -89,6 +91,7 @@ class Mode:
     layer_title: ClassVar[str] = "Edit"
     shows_partials: ClassVar[bool] = True
     vector_layers: ClassVar[frozenset[str]] = frozenset()
+    debounce_while_editing: ClassVar[bool] = True
 
     def __init__(self, ctx: ModeContext) -> None:
         self.ctx = ctx

@@ -5,7 +5,8 @@ from ganpaint.tools.brushes import EraserTool, LabelBrushTool, MaskBrushTool, Pa
 from ganpaint.tools.fill import EyedropperTool, FillTool
 from ganpaint.tools.hints import ColorHintTool
 
-#: every tool of the current toolbar, in order (the colour-hint tool belongs to the Colorize mode, not listed).
-TOOL_CLASSES: tuple[type[Tool], ...] = (PaintBrushTool, EraserTool, MaskBrushTool, LabelBrushTool, FillTool, EyedropperTool)
+#: every tool in toolbar order (each studio mode lists the ones it uses; choosing another switches modes).
+TOOL_CLASSES: tuple[type[Tool], ...] = (PaintBrushTool, EraserTool, MaskBrushTool, LabelBrushTool, FillTool, ColorHintTool,
+                                        EyedropperTool)
 
 __all__ = ["TOOL_CLASSES", "ColorHintTool", "Tool", "ToolSettings", "PaintBrushTool", "EraserTool", "MaskBrushTool", "LabelBrushTool", "FillTool", "EyedropperTool"]

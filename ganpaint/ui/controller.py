@@ -24,7 +24,6 @@ from ganpaint.labelsets import LabelSet, default_labelset
 from ganpaint.modes import MODE_CLASSES, Mode, ModeContext
 from ganpaint.modes.synthesize import is_blank_canvas
 from ganpaint.tools import TOOL_CLASSES, Tool, ToolSettings
-from ganpaint.tools.base import BrushStrokeTool
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +45,7 @@ class StudioController(QObject):
         seed_changed(int): the seed changed outside the panels (a project or a re-edited layer restored it).
         style_changed(object): the style reference's name (a file path) or None, when a re-edited layer
             restored it.
+        tool_settings_changed(): a panel changed the shared tool settings (the options bar shows them again).
     """
 
     document_replaced = Signal(object)
@@ -60,6 +60,7 @@ class StudioController(QObject):
     model_changed = Signal(str, str)
     seed_changed = Signal(int)
     style_changed = Signal(object)
+    tool_settings_changed = Signal()
     _worker_event = Signal(object)
 
     def __init__(self, registry, device: str = "auto", parent: QObject | None = None) -> None:
@@ -203,6 +204,11 @@ class StudioController(QObject):
         self._invalidate()
         self.request_inference()
 
+    def mode_inputs_changed(self) -> None:
+        """A mode's own inputs changed (a global colour hint, the recolour switch...): compute again."""
+        self._invalidate()
+        self.request_inference()
+
     def adopt_segmentation(self) -> None:
         """Replace the label map by a fresh reading of the photo (undoable)."""
         mode = self.modes.get("synthesize")
@@ -233,7 +239,7 @@ class StudioController(QObject):
                 self.tool = self.tools[name]  # keep it through the switch
                 self.set_mode(owner.name)
                 self.notice.emit(f"The {self.tools[name].title.lower()} works in the {owner.title} tab: switched to it.", "info")
-        if self.doc is not None and isinstance(self.tool, BrushStrokeTool) and self.tool.active:
+        if self.doc is not None and self.stroking:
             self.tool.cancel(self.doc)
         self.tool = self.tools[name]
 
@@ -288,7 +294,8 @@ class StudioController(QObject):
 
     @property
     def stroking(self) -> bool:
-        return isinstance(self.tool, BrushStrokeTool) and self.tool.active
+        """True while a gesture of the active tool is in progress (a brush stroke, a dragged hint...)."""
+        return bool(getattr(self.tool, "active", False))
 
     # ----------------------------------------------------------------- document edits
     def _on_document_changed(self, layers: set[str], rect) -> None:
@@ -298,7 +305,7 @@ class StudioController(QObject):
         relevant = self.active.invalidates(layers)
         if stroking:
             if self.live_preview and relevant:
-                self.request_inference(debounce=True)
+                self.request_inference(debounce=self.active.debounce_while_editing)
             return
         self.canvas_dirty.emit(rect)
         self.history_changed.emit()

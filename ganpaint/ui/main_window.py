@@ -178,7 +178,7 @@ class MainWindow(QMainWindow):
         self.compare_action.setCheckable(True)
         self.split_action = act("&Split view", self.toggle_split, "Shift+\\", "fa5s.columns")
         self.split_action.setCheckable(True)
-        self.vectors_action = act("Show &hints and strokes", self.toggle_vectors, "H", "fa5s.dot-circle")
+        self.vectors_action = act("Show &hints and strokes", self.toggle_vectors, "Shift+H", "fa5s.dot-circle")
         self.vectors_action.setCheckable(True)
         self.vectors_action.setChecked(True)
         for action in (
@@ -269,6 +269,7 @@ class MainWindow(QMainWindow):
         self.engine_tabs.currentChanged.connect(self._on_mode_tab)
         self.palette_panel.class_chosen.connect(self._on_class_chosen)
         c.labelset_changed.connect(self._on_labelset_changed)
+        c.tool_settings_changed.connect(self.options_bar.sync)
         c.mode_changed.connect(self._on_mode_changed)
         c.model_changed.connect(lambda task, name: self._update_model_label())
         self._update_history_actions()

@@ -108,5 +108,121 @@ class SemanticPanel(ModePanel):
         self.style_combo.blockSignals(False)
 
 
+
+
+
+
+class ColorizePanel(ModePanel):
+    """Colorization: model (photo or line art), hint tool mode (add / move or erase), the gamut-aware colour
+    picker with the network's suggestions, recent colours and a palette (also a global hint), a reference
+    picture as global hint, and whether a colour photo is recoloured or coloured anew."""
+
+    RECOLOR_CHOICES = (("Automatic", None), ("Recolour: keep other colours", True), ("Colour the whole picture", False))
+
+    def build_extras(self) -> None:
+        from PySide6.QtWidgets import QHBoxLayout, QPushButton, QWidget
+
+        from ganpaint.ui.color_picker import ColorPicker
+
+        self.hint_tool = self.controller.tools["hint"]
+        self.mode.selection = lambda: self.hint_tool.selected
+        row = QWidget()
+        buttons = QHBoxLayout(row)
+        buttons.setContentsMargins(0, 0, 0, 0)
+        self.add_button_ = QPushButton("Add / move")
+        self.erase_button = QPushButton("Erase")
+        for button, mode in ((self.add_button_, "paint"), (self.erase_button, "erase")):
+            button.setCheckable(True)
+            button.setAutoExclusive(True)
+            button.clicked.connect(lambda checked=False, m=mode: self._set_hint_mode(m))
+            buttons.addWidget(button)
+        self.add_button_.setChecked(True)
+        self.form.addRow("Hints", row)
+        self.recolor_combo = QComboBox()
+        self.recolor_combo.setToolTip("On a colour photo, keep its colours where the hints do not reach, or colour the "
+                                      "whole picture from its lightness (automatic: recolour colour photos)")
+        for title, value in self.RECOLOR_CHOICES:
+            self.recolor_combo.addItem(title, value)
+        self.form.addRow("Photo", self.recolor_combo)
+        self.picker = ColorPicker()
+        self.buttons.addWidget(self.picker)
+        self.reference_button = self.add_button("fa5s.image", "Colours of a picture...",
+                                                "Global hint: follow the colours of a reference picture")
+        self.clear_global_button = self.add_button("fa5s.times", "No global hint", "Forget the reference picture")
+        self.delete_hint_button = self.add_button("fa5s.trash", "Delete hint", "Remove the selected hint")
+        self.clear_hints_button = self.add_button("fa5s.broom", "Clear hints", "Remove every hint (one undo step)")
+        self.picker.colorPicked.connect(self._color_picked)
+        self.picker.globalPaletteChanged.connect(self._palette_changed)
+        self.recolor_combo.currentIndexChanged.connect(self._recolor_changed)
+        self.reference_button.clicked.connect(self._choose_reference)
+        self.clear_global_button.clicked.connect(lambda: self.set_reference(None))
+        self.delete_hint_button.clicked.connect(self._delete_hint)
+        self.clear_hints_button.clicked.connect(self._clear_hints)
+        self.controller.result_ready.connect(lambda result: self.show_suggestions())
+
+    # ------------------------------------------------------------------ actions
+    def _set_hint_mode(self, mode: str) -> None:
+        self.hint_tool.mode = mode
+        if self.controller.tool is not self.hint_tool:
+            self.controller.set_tool("hint")
+
+    def _color_picked(self, rgb: tuple) -> None:
+        """The picker's colour becomes the colour of new hints and of the selected hint."""
+        self.controller.settings.color = tuple(rgb)
+        doc = self.controller.doc
+        if doc is not None:
+            self.hint_tool.recolor_selected(doc, rgb)
+        self.controller.tool_settings_changed.emit()
+
+    def _palette_changed(self, colors: list) -> None:
+        self.mode.palette = [tuple(c) for c in colors]
+        self.controller.mode_inputs_changed()
+
+    def _recolor_changed(self, index: int) -> None:
+        self.mode.recolor = self.recolor_combo.itemData(index)
+        self.controller.mode_inputs_changed()
+
+    def _choose_reference(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
+        from ganpaint.ui.files import IMAGE_FILTER
+
+        path, _ = QFileDialog.getOpenFileName(self, "Reference picture", "", IMAGE_FILTER)
+        if path:
+            try:
+                self.set_reference(load_rgb(path))
+            except GanpaintError as error:
+                self.controller.notice.emit(str(error), "error")
+
+    def set_reference(self, image) -> None:
+        """Use RGB ``uint8 (h, w, 3)`` ``image``'s colours as the global hint (None: no reference)."""
+        self.mode.reference = image
+        self.controller.mode_inputs_changed()
+
+    def _delete_hint(self) -> None:
+        doc = self.controller.doc
+        if doc is not None:
+            self.hint_tool.erase_selected(doc)
+
+    def _clear_hints(self) -> None:
+        doc = self.controller.doc
+        if doc is not None and doc.hints:
+            self.hint_tool.selected = None
+            doc.set_hints([], "Clear hints")
+
+    def show_suggestions(self) -> None:
+        """Show the suggested colours (and the gamut at the lightness) of the hint being edited."""
+        suggestions = self.mode.suggestions
+        self.picker.set_lightness_editable(self.mode.lineart)
+        if suggestions:
+            self.picker.set_suggestions(suggestions[0])
+            if not self.mode.lineart:
+                self.picker.set_lightness(float(suggestions[0].lightness))
+        else:
+            self.picker.set_suggestions(None)
+        self.picker.set_color(self.controller.settings.color)
+
+
 #: mode name -> panel class.
-PANEL_CLASSES: dict[str, type[ModePanel]] = {"inpaint": InpaintPanel, "synthesize": SemanticPanel}
+PANEL_CLASSES: dict[str, type[ModePanel]] = {"inpaint": InpaintPanel, "synthesize": SemanticPanel,
+                                             "colorize": ColorizePanel}

@@ -131,7 +131,7 @@ class ToolOptionsBar(QWidget):
             "Size": tool.uses_size,
             "Hardness": tool.uses_hardness,
             "Opacity": tool.uses_opacity,
-            "Colour": tool.name == "brush" or (picks_target and target == "photo"),
+            "Colour": tool.name in ("brush", "hint") or (picks_target and target == "photo"),
             "Class": tool.name == "labels" or (picks_target and target == "labels"),
             "Tolerance": tool.name == "fill" and target == "photo",
             "Close gaps": tool.name == "fill" and target == "photo",
