@@ -14,6 +14,7 @@ TRAINERS: dict[str, tuple[str, str]] = {
     "inpaint": ("ganpaint.training.train_inpaint", "train the inpainting generator (gated convolutions, SN-PatchGAN)"),
     "spade": ("ganpaint.training.train_spade", "train a SPADE semantic synthesis generator (GauGAN)"),
     "segment": ("ganpaint.training.train_segment", "train a semantic segmentation network for a label set"),
+    "gan": ("ganpaint.training.train_gan", "train an unconditional GAN (light StyleGAN2 + DiffAugment) for projection"),
 }
 EVALUATORS: dict[str, tuple[str, str]] = {
     "inpaint": ("ganpaint.training.eval_inpaint", "evaluate inpainting on held-out images against baselines"),
