@@ -15,10 +15,13 @@ TRAINERS: dict[str, tuple[str, str]] = {
     "spade": ("ganpaint.training.train_spade", "train a SPADE semantic synthesis generator (GauGAN)"),
     "segment": ("ganpaint.training.train_segment", "train a semantic segmentation network for a label set"),
     "gan": ("ganpaint.training.train_gan", "train an unconditional GAN (light StyleGAN2 + DiffAugment) for projection"),
+    "encoder": ("ganpaint.training.train_encoder", "train the latent encoder of a GAN (iGAN's hybrid projection)"),
 }
 EVALUATORS: dict[str, tuple[str, str]] = {
     "inpaint": ("ganpaint.training.eval_inpaint", "evaluate inpainting on held-out images against baselines"),
     "spade": ("ganpaint.training.eval_spade", "evaluate semantic synthesis: segmenter mIoU and Frechet distance"),
+    "gan": ("ganpaint.training.eval_gan", "evaluate an unconditional GAN: KID/FD on VGG features, nearest neighbours"),
+    "igan": ("ganpaint.training.eval_igan", "evaluate projection and constrained editing on held-out photos"),
 }
 
 
