@@ -22,6 +22,8 @@ COMMAND_MODULES: dict[str, str] = {
     "inpaint": "ganpaint.commands.inpaint",
     "synthesize": "ganpaint.commands.synthesize",
     "segment": "ganpaint.commands.segment",
+    "project": "ganpaint.commands.manifold",
+    "igan": "ganpaint.commands.manifold",
     "train": "ganpaint.commands.tasks",
     "eval": "ganpaint.commands.tasks",
 }

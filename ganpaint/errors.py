@@ -23,3 +23,7 @@ class ModelError(GanpaintError):
 
 class EngineError(GanpaintError):
     """An engine could not run a request (bad request, unsupported device...)."""
+
+
+class InputError(GanpaintError):
+    """A command-line input (a strokes file, a region...) is malformed."""

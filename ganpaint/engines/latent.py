@@ -28,7 +28,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ganpaint.engines.constraints import ConstraintTensors, StrokeMaps, color_loss, edge_strength, sketch_loss
+from ganpaint.engines.constraints import ConstraintTensors, StrokeMaps, color_loss, sketch_loss
 from ganpaint.nets.latent_encoder import LatentEncoder
 from ganpaint.nets.stylegan2_lite import Generator
 
@@ -65,6 +65,32 @@ def _sobel(images: torch.Tensor) -> torch.Tensor:
     kernel = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]], device=images.device) / 8.0
     k = torch.stack([kernel, kernel.t()])[:, None].repeat(3, 1, 1, 1)  # (6, 1, 3, 3), grouped per channel
     return F.conv2d(F.pad(images, (1, 1, 1, 1), mode="replicate"), k.to(images.dtype), groups=3)
+
+
+class LatentAdam:
+    """Adam (Kingma & Ba 2015) for one latent tensor, in place: ``step()`` after ``backward()``.
+
+    ``torch.optim.Adam`` would do the same, but constructing any ``torch.optim`` optimiser imports
+    ``torch._dynamo`` on first use, several seconds on a CPU: too slow for the first projection in the studio.
+    """
+
+    def __init__(self, param: torch.Tensor, lr: float, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8) -> None:
+        self.param, self.lr, self.betas, self.eps = param, float(lr), betas, eps
+        self.m, self.v, self.t = torch.zeros_like(param), torch.zeros_like(param), 0
+
+    def step(self) -> None:
+        """Update the parameter from its ``.grad`` and clear the gradient."""
+        g = self.param.grad
+        if g is None:
+            return
+        b1, b2 = self.betas
+        self.t += 1
+        with torch.no_grad():
+            self.m.lerp_(g, 1 - b1)
+            self.v.mul_(b2).addcmul_(g, g, value=1 - b2)
+            denom = (self.v / (1 - b2 ** self.t)).sqrt_().add_(self.eps)
+            self.param.addcdiv_(self.m, denom, value=-self.lr / (1 - b1 ** self.t))
+        self.param.grad = None
 
 
 @dataclass
@@ -148,7 +174,7 @@ class ManifoldModel:
 
     def render(self, w: torch.Tensor | np.ndarray) -> np.ndarray:
         """``uint8 (N, R, R, 3)`` pictures of latents ``(N, w_dim)`` (or one ``(w_dim,)``)."""
-        w = torch.as_tensor(np.asarray(w, np.float32) if isinstance(w, np.ndarray) else w, device=self.device)
+        w = torch.tensor(w, dtype=torch.float32, device=self.device) if isinstance(w, np.ndarray) else w.to(self.device)
         with torch.no_grad():
             return to_uint8(self.G.synthesis(w.reshape(-1, w.shape[-1]).float()))
 
@@ -195,13 +221,12 @@ class ManifoldModel:
         if callback is not None:
             callback(0, steps, enc_image[None], np.array([np.nan], np.float32))
         u = self.to_u(w0).clone().requires_grad_(True)
-        opt = torch.optim.Adam([u], lr=lr)
+        opt = LatentAdam(u, lr)
         last_preview, done = time.perf_counter(), 0
         for step in range(1, steps + 1):
             with torch.enable_grad():
                 img = self.G.synthesis(self.to_w(u))
                 loss = F.mse_loss(img, x) + PROJ_GRAD * F.mse_loss(_sobel(img), x_grad) + prior * u.square().mean()
-                opt.zero_grad(set_to_none=True)
                 loss.backward()
             opt.step()
             done = step
@@ -210,7 +235,7 @@ class ManifoldModel:
             if callback is not None and (now - last_preview >= preview_every_s or step == steps or out_of_time):
                 pic = to_uint8(img)
                 history.append((now - t0, psnr(pic[0], target)))
-                callback(step, steps, pic, np.array([float(loss)], np.float32))
+                callback(step, steps, pic, np.array([float(loss.detach())], np.float32))
                 last_preview = now
             if out_of_time:
                 break
@@ -233,7 +258,7 @@ class ManifoldModel:
         """
         if candidates < 1:
             raise ValueError(f"candidates must be >= 1, got {candidates}")
-        w0_t = torch.as_tensor(np.asarray(w0, np.float32), device=self.device).reshape(1, -1)
+        w0_t = torch.tensor(np.asarray(w0, np.float32), device=self.device).reshape(1, -1)
         if w0_t.shape[1] != self.w_avg.shape[0]:
             raise ValueError(f"w0 must have {self.w_avg.shape[0]} values, got {w0_t.shape[1]}")
         c = ConstraintTensors.from_maps(maps, self.device)
@@ -241,7 +266,7 @@ class ManifoldModel:
         noise = torch.randn(candidates, u0.shape[1], generator=torch.Generator().manual_seed(int(seed))).to(self.device)
         noise[0] = 0.0
         u = (u0 + spread * noise).requires_grad_(True)
-        opt = torch.optim.Adam([u], lr=lr)
+        opt = LatentAdam(u, lr)
         run_steps = 0 if maps.empty else steps
         last_preview = time.perf_counter()
 
@@ -253,7 +278,6 @@ class ManifoldModel:
             with torch.enable_grad():
                 img = self.G.synthesis(self.to_w(u))
                 total, _ = losses(img, u)
-                opt.zero_grad(set_to_none=True)
                 total.sum().backward()
             opt.step()
             now = time.perf_counter()
@@ -279,8 +303,8 @@ class ManifoldModel:
         """
         if frames < 2:
             raise ValueError(f"a morph needs at least 2 frames, got {frames}")
-        a = torch.as_tensor(np.asarray(w0, np.float32), device=self.device).reshape(1, 1, -1)
-        b = torch.as_tensor(np.asarray(w1, np.float32), device=self.device)
+        a = torch.tensor(np.asarray(w0, np.float32), device=self.device).reshape(1, 1, -1)
+        b = torch.tensor(np.asarray(w1, np.float32), device=self.device)
         ends = b.reshape(-1, 1, b.shape[-1])
         t = torch.linspace(0.0, 1.0, frames, device=self.device).reshape(1, -1, 1)
         w = (a + t * (ends - a)).reshape(-1, b.shape[-1])
@@ -288,5 +312,5 @@ class ManifoldModel:
         return pics if b.dim() == 2 else pics[0]
 
 
-__all__ = ["Edit", "ManifoldModel", "PROJ_GRAD", "Projection", "StepCallback", "edge_strength", "psnr", "to_tensor",
+__all__ = ["Edit", "LatentAdam", "ManifoldModel", "PROJ_GRAD", "Projection", "StepCallback", "psnr", "to_tensor",
            "to_uint8"]

@@ -148,7 +148,8 @@ class ManifoldEngine(Engine):
             progress(0.9 * step / max(total, 1), pictures[int(np.argmin(losses))])
 
         edit = model.edit(request.latent, maps, candidates=request.candidates, steps=request.steps,
-                          lr=float(defaults.get("lr", 0.1)), closeness=request.closeness,
+                          lr=float(defaults.get("lr", 0.1)),
+                          closeness=float(defaults.get("closeness", 0.05)) if request.closeness is None else request.closeness,
                           w_color=float(defaults.get("w_color", 1.0)), w_sketch=float(defaults.get("w_sketch", 1.0)),
                           spread=float(defaults.get("spread", 0.5)), seed=request.seed, callback=callback)
         cancel.raise_if_cancelled()

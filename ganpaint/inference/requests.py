@@ -213,7 +213,8 @@ class LatentEditRequest(ManifoldRequest):
             sample shown alone: ``(0, 0, R, R)``).
         candidates: K results, from different random starts (``seed``).
         steps: optimisation steps.
-        closeness: weight of the term keeping each result close to ``latent``.
+        closeness: weight of the term keeping each result close to ``latent`` (None: the model card's
+            ``config.edit.closeness``).
         morph_frames: frames of each candidate's morph from ``latent``'s picture to the candidate.
 
     Progress partials: the best current candidate ``uint8 (R, R, 3)``. Result: the best candidate; extras
@@ -229,12 +230,12 @@ class LatentEditRequest(ManifoldRequest):
     rect: tuple[int, int, int, int] = (0, 0, 0, 0)
     candidates: int = 8
     steps: int = 40
-    closeness: float = 0.05
+    closeness: Optional[float] = None
     morph_frames: int = 8
 
     @classmethod
     def snapshot(cls, revision: int, latent: np.ndarray, strokes, rect, model: str, seed: int = 0,
-                 candidates: int = 8, steps: int = 40, closeness: float = 0.05,
+                 candidates: int = 8, steps: int = 40, closeness: Optional[float] = None,
                  morph_frames: int = 8) -> "LatentEditRequest":
         """Build a request (latent and strokes copied). Raises ValueError for bad values."""
         from ganpaint.document.vectors import SketchStroke
@@ -246,7 +247,8 @@ class LatentEditRequest(ManifoldRequest):
             raise ValueError("need candidates >= 1, steps >= 0 and morph_frames >= 2")
         copies = tuple(SketchStroke.from_json(s.to_json()) for s in strokes)
         return cls(revision=revision, model=model, seed=seed, latent=frozen_copy(latent), strokes=copies,
-                   rect=_rect(rect), candidates=int(candidates), steps=int(steps), closeness=float(closeness),
+                   rect=_rect(rect), candidates=int(candidates), steps=int(steps),
+                   closeness=None if closeness is None else float(closeness),
                    morph_frames=int(morph_frames))
 
 
