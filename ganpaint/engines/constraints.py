@@ -30,8 +30,9 @@ Rect = tuple[int, int, int, int]
 
 #: Luminance gradient (Sobel, per pixel, images in [-1, 1]) that counts as a clear edge: tanh(1) = 0.76.
 EDGE_SCALE = 0.5
-#: Narrowest stroke, in generator pixels, after scaling a stroke from the photo to the generator's grid.
-MIN_WIDTH = 1.5
+#: Narrowest stroke, in generator pixels, after scaling a stroke from the photo to the generator's grid;
+#: also the width of a sketch stroke's centre line.
+MIN_WIDTH = 2.0
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,8 @@ class StrokeMaps:
         color_mask: ``float32 (R, R)`` coverage of colour strokes in ``[0, 1]``.
         color_target: ``float32 (R, R, 3)`` stroke colour, RGB 0..255 (meaningful where ``color_mask > 0``;
             a later stroke paints over an earlier one).
-        sketch_mask: ``float32 (R, R)`` coverage of the sketch strokes' centre lines (1 px wide) in ``[0, 1]``.
+        sketch_mask: ``float32 (R, R)``: 1 on the sketch strokes' centre lines (about 2 px wide: an edge lies
+            between two pixels), else 0.
     """
 
     color_mask: np.ndarray
@@ -84,7 +86,8 @@ def rasterize_strokes(strokes: Iterable[SketchStroke], rect: Rect, resolution: i
 
     Coordinates are scaled per axis (a non-square region is squeezed like the photo crop); widths by the
     mean of the two scales, at least :data:`MIN_WIDTH` generator pixels. Sketch strokes keep a 1-pixel
-    centre line (an edge is thin whatever the brush). Strokes outside the region are ignored.
+    centre line of :data:`MIN_WIDTH` pixels (an edge is thin whatever the brush). Strokes outside the region
+    are ignored.
     """
     x0, y0, x1, y1 = rect
     sx, sy = resolution / max(x1 - x0, 1), resolution / max(y1 - y0, 1)
@@ -102,7 +105,7 @@ def rasterize_strokes(strokes: Iterable[SketchStroke], rect: Rect, resolution: i
         else:
             cov = _stroke_coverage(pts, MIN_WIDTH, shape)
             if cov is not None:
-                np.maximum(sketch_mask, cov, out=sketch_mask)
+                sketch_mask[cov >= 0.25] = 1.0
     return StrokeMaps(color_mask, color_target, sketch_mask)
 
 
@@ -137,16 +140,17 @@ def edge_strength(images: torch.Tensor) -> torch.Tensor:
 
 def color_loss(images: torch.Tensor, c: ConstraintTensors) -> torch.Tensor:
     """``(K,)``: mean squared error (per channel, [-1, 1] units) to the stroke colour under the colour mask
-    (0 when there is no colour stroke)."""
+    (0 when there is no colour stroke). Pictures are clamped to [-1, 1] first, as they will be shown."""
     denom = c.color_mask.sum().clamp_min(1.0) * 3
-    return ((images - c.color_target).square() * c.color_mask).sum(dim=(1, 2, 3)) / denom
+    return ((images.clamp(-1, 1) - c.color_target).square() * c.color_mask).sum(dim=(1, 2, 3)) / denom
 
 
 def sketch_loss(images: torch.Tensor, c: ConstraintTensors) -> torch.Tensor:
-    """``(K,)``: mean of ``(1 - edge_strength)^2`` on the sketch strokes' centre lines (0 without sketch)."""
+    """``(K,)``: mean of ``(1 - edge_strength)^2`` on the sketch strokes' centre lines (0 without sketch), on
+    pictures clamped to [-1, 1] (an edge beyond the displayable range would not show)."""
     if not bool(c.sketch_mask.any()):
         return images.new_zeros(images.shape[0])
-    miss = (1.0 - edge_strength(images)).square() * c.sketch_mask
+    miss = (1.0 - edge_strength(images.clamp(-1, 1))).square() * c.sketch_mask
     return miss.sum(dim=(1, 2, 3)) / c.sketch_mask.sum().clamp_min(1.0)
 
 
