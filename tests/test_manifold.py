@@ -326,3 +326,42 @@ def test_project_and_igan_commands(tiny_models_dir, tmp_path, capsys):
         assert main(argv) == 2
         err = capsys.readouterr().err.strip()
         assert err.startswith("ganpaint: error: ") and "\n" not in err
+
+
+def test_dcgan_import_and_engine(tmp_path):
+    """A DCGAN checkpoint in the gan-face-generate layout imports (weights_only) and serves the GAN engine."""
+    from ganpaint.engines.gan_import import import_dcgan
+    from ganpaint.engines.registry import ModelRegistry
+    from ganpaint.errors import ModelError
+    from ganpaint.inference.cancel import CancelToken
+    from ganpaint.inference.requests import ProjectRequest, SampleRequest
+    from ganpaint.nets.dcgan import DCGANGenerator, DCGANOptions
+
+    torch.manual_seed(0)
+    G = DCGANGenerator(DCGANOptions(nz=8, ngf=4))
+    ckpt = tmp_path / "weights.tar"
+    torch.save({"netG_state_dict": G.state_dict()}, ckpt)
+    models = tmp_path / "models"
+    card = json.loads(import_dcgan("toy-dcgan", ckpt, models_dir=models).read_text())
+    assert card["architecture"] == "dcgan" and card["config"]["options"] == {"nz": 8, "ngf": 4, "nc": 3}
+    with pytest.raises(ModelError):
+        import_dcgan("toy-dcgan", ckpt, models_dir=models)  # exists
+    engine = ModelRegistry([models]).create_engine("toy-dcgan")
+    engine.load(torch.device("cpu"))
+    sample = engine.run(SampleRequest(revision=0, model="toy-dcgan", seed=0), CancelToken(), lambda f, p: None)
+    assert sample.image.shape == (64, 64, 3) and sample.extras["latent"].shape == (8,)
+    photo = np.random.default_rng(0).integers(0, 256, (80, 80, 3), dtype=np.uint8)
+    proj = engine.run(ProjectRequest.snapshot(0, photo, (0, 0, 80, 80), "toy-dcgan", steps=5), CancelToken(),
+                      lambda f, p: None)
+    assert proj.extras["psnr"] > proj.extras["encoder_psnr"], "optimisation improves on the best random start"
+
+    class Evil:
+        def __reduce__(self):
+            return (print, ("pwned",))
+
+    torch.save({"netG_state_dict": G.state_dict(), "x": Evil()}, ckpt)
+    with pytest.raises(ModelError, match="safely"):
+        import_dcgan("evil", ckpt, models_dir=models)
+    torch.save({"main.0.weight": torch.zeros(8, 32, 4, 4)}, ckpt)
+    with pytest.raises(ModelError, match="does not match"):
+        import_dcgan("partial", ckpt, models_dir=models)

@@ -44,7 +44,18 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _import(args: argparse.Namespace) -> int:
-    """``ganpaint models import CHECKPOINT --arch spade --labels ade20k|coco|cityscapes --name NAME``."""
+    """``ganpaint models import CHECKPOINT --arch spade --labels ade20k|coco|cityscapes --name NAME``, or
+    ``ganpaint models import [CHECKPOINT] --arch dcgan --name NAME`` (default: the gan-face-generate package's)."""
+    from ganpaint.errors import ModelError
+
+    if args.arch == "dcgan":
+        from ganpaint.engines.gan_import import import_dcgan
+
+        card_path = import_dcgan(args.name, args.checkpoint, models_dir=args.models_dir, overwrite=args.overwrite)
+        print(f"imported model '{args.name}' (dcgan): {card_path}")
+        return 0
+    if args.checkpoint is None or args.labels is None:
+        raise ModelError("a SPADE import needs the checkpoint and --labels")
     from ganpaint.engines.spade_import import import_checkpoint
 
     overrides = {"ngf": args.ngf} if args.ngf else {}
@@ -65,10 +76,11 @@ def register(subparsers) -> None:
         description="Import a released generator checkpoint. It is read only with torch.load(weights_only=True), its "
                     "keys and shapes are checked strictly against the configuration, and NAME.safetensors + NAME.json "
                     "(model card with the label set's names and colours) are written to the user's models folder.")
-    imp.add_argument("checkpoint", help="checkpoint file, e.g. latest_net_G.pth")
-    imp.add_argument("--arch", required=True, choices=("spade",), help="network architecture of the checkpoint")
-    imp.add_argument("--labels", required=True, choices=("ade20k", "coco", "cityscapes"),
-                     help="label set / released configuration")
+    imp.add_argument("checkpoint", nargs="?", help="checkpoint file, e.g. latest_net_G.pth (dcgan: default the "
+                                                   "installed gan-face-generate package's weights.tar)")
+    imp.add_argument("--arch", required=True, choices=("spade", "dcgan"), help="network architecture of the checkpoint")
+    imp.add_argument("--labels", choices=("ade20k", "coco", "cityscapes"),
+                     help="label set / released configuration (spade)")
     imp.add_argument("--name", required=True, help="model name (letters, digits, '.', '_', '-')")
     imp.add_argument("--encoder", metavar="PTH", help="style encoder checkpoint (latest_net_E.pth) of a VAE model")
     imp.add_argument("--ngf", type=int, default=0, help="generator width if not the released 64 (reduced variants)")

@@ -6,7 +6,8 @@ Everything works in the generator's intermediate latent space ``w`` through the 
 ``u = (w - w_avg) / w_std`` (``w_std``: the per-dimension spread of ``w`` over random samples), so learning
 rates and the closeness terms do not depend on the scale of each dimension.
 
-* **Projection** (:meth:`ManifoldModel.project`): start from the encoder's ``w``, then minimise
+* **Projection** (:meth:`ManifoldModel.project`): start from the encoder's ``w`` (without an encoder: the
+  nearest of :data:`RANDOM_STARTS` random samples), then minimise
   ``MSE(G(w), x) + PROJ_GRAD * MSE(sobel(G(w)), sobel(x)) + prior * mean(u^2)`` with Adam; the gradient
   term keeps edges, the prior keeps ``w`` where the generator was trained.
 * **Editing** (:meth:`ManifoldModel.edit`): ``K`` latent codes start at the projection ``u0`` (the first one
@@ -36,6 +37,8 @@ from ganpaint.nets.stylegan2_lite import Generator
 PROJ_GRAD = 1.0
 #: Latent samples used to estimate ``w_std``.
 W_STD_SAMPLES = 2048
+#: Random latents tried as the start of a projection when the model has no encoder.
+RANDOM_STARTS = 32
 
 #: ``callback(step, total_steps, pictures uint8 (N, R, R, 3), losses float (N,))`` during optimisation.
 StepCallback = Callable[[int, int, np.ndarray, np.ndarray], None]
@@ -100,7 +103,8 @@ class Projection:
     Attributes:
         w: ``float32 (w_dim,)`` latent code.
         image: ``uint8 (R, R, 3)`` its picture.
-        encoder_image: ``uint8 (R, R, 3)`` the encoder's guess (before optimisation).
+        encoder_image: ``uint8 (R, R, 3)`` the encoder's guess (before optimisation; without an encoder the
+            best random start).
         mse, psnr: pixel error of ``image`` against the target (0..255 units; dB).
         encoder_psnr: PSNR of the encoder's guess.
         steps: optimisation steps run.
@@ -197,6 +201,16 @@ class ManifoldModel:
                 w = self.w_avg + self.E(x)
         return w.cpu().numpy().astype(np.float32)
 
+    def best_sample(self, target: np.ndarray, count: int = RANDOM_STARTS, psi: float = 0.7) -> np.ndarray:
+        """``float32 (1, w_dim)``: of ``count`` random latents (fixed seed, truncation ``psi``), the one whose
+        picture is nearest ``target`` (``uint8 (R, R, 3)``) in pixels: the start of projection without an
+        encoder (the average latent itself can be a flat spot of the generator, e.g. ``z = 0`` of a DCGAN)."""
+        ws = self.sample(0, count, psi)
+        x = to_tensor(target, self.device)
+        with torch.no_grad():
+            err = (self.G.synthesis(torch.from_numpy(ws).to(self.device)) - x).square().mean(dim=(1, 2, 3))
+        return ws[int(torch.argmin(err))][None]
+
     def project(self, target: np.ndarray, steps: int = 100, lr: float = 0.1, prior: float = 1e-3,
                 callback: Optional[StepCallback] = None, preview_every_s: float = 0.1,
                 time_limit_s: Optional[float] = None) -> Projection:
@@ -215,7 +229,7 @@ class ManifoldModel:
         t0 = time.perf_counter()
         x = to_tensor(target, self.device)
         x_grad = _sobel(x)
-        w0 = torch.from_numpy(self.encode(target)).to(self.device)
+        w0 = torch.from_numpy(self.encode(target) if self.E is not None else self.best_sample(target)).to(self.device)
         enc_image = self.render(w0)[0]
         history = [(time.perf_counter() - t0, psnr(enc_image, target))]
         if callback is not None:

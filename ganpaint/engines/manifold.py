@@ -6,7 +6,8 @@ requests of :mod:`ganpaint.inference.requests` (:class:`SampleRequest`, :class:`
 studio mode holds the latent codes and pictures it gets back and sends them with the next request.
 
 Weights (one safetensors file): the generator's keys as :class:`~ganpaint.nets.stylegan2_lite.Generator`
-names them, and the encoder's under ``encoder.`` (optional). Card ``config``: ``options`` (the
+(or, for architecture ``dcgan``, :class:`~ganpaint.nets.dcgan.DCGANGenerator`) names them, and the encoder's
+under ``encoder.`` (optional). Card ``config``: ``options`` (the
 :class:`~ganpaint.nets.stylegan2_lite.GANOptions`), ``encoder`` (the
 :class:`~ganpaint.nets.latent_encoder.EncoderOptions`, when trained), ``truncation_psi``, ``projection``
 and ``edit`` (defaults for steps, learning rates and loss weights, see :mod:`ganpaint.engines.latent`).
@@ -33,20 +34,27 @@ if TYPE_CHECKING:  # pragma: no cover
 ENCODER_PREFIX = "encoder."
 
 
-def build_model(state: "dict[str, torch.Tensor]", config: dict[str, Any], device: "torch.device") -> "ManifoldModel":
-    """A :class:`~ganpaint.engines.latent.ManifoldModel` from a weights dict and a card's ``config``.
+def build_model(state: "dict[str, torch.Tensor]", config: dict[str, Any], device: "torch.device",
+                architecture: str = "stylegan2-lite") -> "ManifoldModel":
+    """A :class:`~ganpaint.engines.latent.ManifoldModel` from a weights dict and a card's ``config`` and
+    ``architecture`` (``"stylegan2-lite"``: :mod:`ganpaint.nets.stylegan2_lite`; ``"dcgan"``:
+    :mod:`ganpaint.nets.dcgan`, imported by :mod:`ganpaint.engines.gan_import`).
 
     Raises:
         ModelError: the config lacks ``options`` or the weights do not fit it.
     """
     from ganpaint.engines.latent import ManifoldModel
+    from ganpaint.nets.dcgan import DCGANGenerator, DCGANOptions
     from ganpaint.nets.latent_encoder import EncoderOptions, LatentEncoder
     from ganpaint.nets.stylegan2_lite import GANOptions, Generator
 
     try:
-        opt = GANOptions.from_dict(config["options"])
-        G = Generator(opt)
-        G.load_state_dict({k: v.float() for k, v in state.items() if not k.startswith(ENCODER_PREFIX)})
+        if architecture == "dcgan":
+            G = DCGANGenerator(DCGANOptions.from_dict(config["options"]))
+        else:
+            G = Generator(GANOptions.from_dict(config["options"]))
+        G.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()
+                           if not k.startswith(ENCODER_PREFIX)})
         E = None
         if config.get("encoder"):
             E = LatentEncoder(EncoderOptions.from_dict(config["encoder"]))
@@ -66,7 +74,7 @@ class ManifoldEngine(Engine):
     docstring for what each returns)."""
 
     task = "manifold"
-    architectures = ("stylegan2-lite",)
+    architectures = ("stylegan2-lite", "dcgan")
     supports_half = False
 
     def __init__(self, card) -> None:
@@ -76,7 +84,7 @@ class ManifoldEngine(Engine):
     def load(self, device: "torch.device", half: bool = False) -> None:  # noqa: D102
         from ganpaint.engines.registry import load_state_dict
 
-        self.model = build_model(load_state_dict(self.card), self.card.config, device)
+        self.model = build_model(load_state_dict(self.card), self.card.config, device, self.card.architecture)
         self.device, self.half = device, False
 
     def _defaults(self, section: str) -> dict[str, Any]:

@@ -7,8 +7,8 @@ Protocol (``--split`` photos of ``--data``, at most ``--limit``; each whole phot
   - the encoder's guess alone,
   - the encoder's guess refined by ``--steps`` optimisation steps (iGAN's hybrid method, what the studio
     and ``ganpaint project`` do),
-  - the same optimisation started from the average latent instead (no encoder: the baseline the encoder
-    must beat);
+  - the same optimisation without the encoder, started from the nearest of 32 random samples (iGAN's
+    optimisation-only baseline, which the encoder must beat);
 * **editing**, from the hybrid projection, each photo gets one colour stroke and, separately, one sketch
   stroke (random polylines of 3 points from ``--seed``; colour strokes ``--stroke-width`` photo pixels
   wide, in a colour from :data:`PALETTE` far from the projection's colour there), edited with
@@ -227,7 +227,7 @@ def markdown_table(m: dict) -> str:
     g = m.get
     lines = ["| projection | PSNR (dB) | VGG distance |", "|---|---|---|"]
     for name, title in (("encoder", "encoder alone"), ("hybrid", "encoder + optimisation"),
-                        ("optimisation_only", "optimisation from the average latent")):
+                        ("optimisation_only", "optimisation from the best of 32 random samples")):
         lines.append(f"| {title} | {g(f'projection.{name}.psnr', float('nan')):.2f} | "
                      f"{g(f'projection.{name}.vgg', float('nan')):.3f} |")
     lines += ["", "| edit | before | after | change outside strokes (0..255) | change near strokes |", "|---|---|---|---|---|",
