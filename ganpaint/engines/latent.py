@@ -143,8 +143,11 @@ class Edit:
 class ManifoldModel:
     """A generator (and optional encoder) ready for latent-space work on one device.
 
+    The networks are put in eval mode, frozen and converted to channels-last memory format in place.
+
     Args:
-        generator: a :class:`~ganpaint.nets.stylegan2_lite.Generator` (eval mode, frozen).
+        generator: a :class:`~ganpaint.nets.stylegan2_lite.Generator` or
+            :class:`~ganpaint.nets.dcgan.DCGANGenerator`.
         encoder: a :class:`~ganpaint.nets.latent_encoder.LatentEncoder` predicting ``w - w_avg``, or None
             (projection then starts from ``w_avg``).
         w_std: ``float (w_dim,)`` spread of ``w``; None estimates it from :data:`W_STD_SAMPLES` samples of
@@ -156,7 +159,8 @@ class ManifoldModel:
         self.G, self.E = generator.eval(), encoder.eval() if encoder is not None else None
         for net in (self.G, self.E):
             if net is not None:
-                net.requires_grad_(False)
+                # in place; channels-last convolutions are about a quarter faster on a CPU (oneDNN)
+                net.requires_grad_(False).to(memory_format=torch.channels_last)
         self.device = next(self.G.parameters()).device
         self.resolution = self.G.opt.resolution
         self.w_avg = self.G.mapping.w_avg.detach().clone()

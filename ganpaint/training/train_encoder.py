@@ -106,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
     enc_opt = EncoderOptions.from_dict(state["options"]) if state is not None else \
         EncoderOptions(resolution=G.opt.resolution, w_dim=G.opt.w_dim)
     torch.manual_seed(args.seed)
-    E = LatentEncoder(enc_opt).to(device)
+    E = LatentEncoder(enc_opt).to(device, memory_format=torch.channels_last)
     opt_e = torch.optim.Adam(E.parameters(), lr=args.lr, betas=(0.9, 0.99))
     step, wall, rng, commands = restore_progress(state, args.seed)
     if state is not None:

@@ -107,12 +107,13 @@ def load_images(data: Path, split: str, size: int) -> np.ndarray:
 
 
 def real_batch(images: np.ndarray, rng: np.random.Generator, batch: int, device: torch.device) -> torch.Tensor:
-    """A random batch of ``images`` (``uint8 (N, 3, S, S)``), half of them flipped: ``float (B, 3, S, S)`` in [-1, 1]."""
+    """A random batch of ``images`` (``uint8 (N, 3, S, S)``), half of them flipped: ``float (B, 3, S, S)`` in [-1, 1]
+    (channels-last memory format)."""
     idx = rng.integers(0, len(images), batch)
     x = images[idx]
     flip = rng.random(batch) < 0.5
     x[flip] = x[flip][..., ::-1]
-    return torch.from_numpy(x).to(device).float().div_(127.5).sub_(1.0)
+    return torch.from_numpy(x).to(device).float().div_(127.5).sub_(1.0).contiguous(memory_format=torch.channels_last)
 
 
 def d_loss(D, G, real: torch.Tensor, z: torch.Tensor, policy, r1_gamma: float) -> tuple[torch.Tensor, dict]:
@@ -180,7 +181,9 @@ def run(args: argparse.Namespace) -> int:
     policy = parse_policy(args.augment)
 
     torch.manual_seed(args.seed)
-    G, D = Generator(opt).to(device), Discriminator(opt).to(device)
+    # channels-last activations: about a third faster convolutions on a CPU (oneDNN), same numbers
+    G = Generator(opt).to(device, memory_format=torch.channels_last)
+    D = Discriminator(opt).to(device, memory_format=torch.channels_last)
     G_ema = frozen_copy(G)
     opt_g = torch.optim.Adam(G.parameters(), lr=args.lr, betas=(0.0, 0.99))
     r1_ratio = args.r1_every / (args.r1_every + 1) if args.r1 > 0 else 1.0  # StyleGAN2's lazy-regularisation fix
