@@ -42,32 +42,6 @@ def find_package_weights() -> Path:
     return path
 
 
-def read_dcgan_state(path: str | os.PathLike) -> dict:
-    """The generator state dict of a DCGAN checkpoint (the package's ``{"netG_state_dict": ...}``, a
-    ``{"state_dict": ...}`` wrapper or a bare state dict), read with ``weights_only=True``.
-
-    Raises:
-        ModelError: unreadable or unsafe file, or no tensors in it.
-    """
-    import torch
-
-    path = Path(path)
-    if not path.is_file():
-        raise ModelError(f"checkpoint '{path}' does not exist")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # pickle errors, zip errors, unsafe globals
-        first = (str(exc).strip().splitlines() or [""])[0]
-        raise ModelError(f"checkpoint '{path}' could not be loaded safely (only tensors are allowed; "
-                         f"{type(exc).__name__}: {first})") from exc
-    for key in ("netG_state_dict", "state_dict"):
-        if isinstance(state, dict) and isinstance(state.get(key), dict):
-            state = state[key]
-    if not isinstance(state, dict) or not state or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise ModelError(f"checkpoint '{path}' holds no generator state dict")
-    return {str(k).removeprefix("module."): v for k, v in state.items()}
-
-
 def import_dcgan(name: str, path: Optional[str | os.PathLike] = None, models_dir: Optional[str | os.PathLike] = None,
                  overwrite: bool = False) -> Path:
     """Import a DCGAN generator checkpoint (default: the ``gan-face-generate`` package's) as model ``name``.
@@ -76,7 +50,7 @@ def import_dcgan(name: str, path: Optional[str | os.PathLike] = None, models_dir
     keys/shapes that do not match a DCGAN generator.
     """
     from ganpaint.engines.registry import user_models_dir
-    from ganpaint.engines.spade_import import check_state_dict
+    from ganpaint.engines.spade_import import check_state_dict, read_checkpoint
     from ganpaint.nets.dcgan import DCGANGenerator, DCGANOptions
     from ganpaint.training.checkpoint import export_model
 
@@ -84,7 +58,7 @@ def import_dcgan(name: str, path: Optional[str | os.PathLike] = None, models_dir
         raise ModelError(f"model name '{name}' must be letters, digits, '.', '_' or '-' (at most 64)")
     from_package = path is None
     path = find_package_weights() if from_package else Path(path)
-    state = read_dcgan_state(path)
+    state = read_checkpoint(path, ("netG_state_dict", "state_dict"))  # the package's layout, or a plain one
     first = state.get("main.0.weight")
     if first is None or first.dim() != 4:
         raise ModelError(f"checkpoint '{path}' is not a DCGAN generator (no main.0.weight)")
@@ -119,4 +93,4 @@ def import_dcgan(name: str, path: Optional[str | os.PathLike] = None, models_dir
     return card_path
 
 
-__all__ = ["ARCHITECTURE", "PACKAGE", "WEIGHTS_FILE", "find_package_weights", "import_dcgan", "read_dcgan_state"]
+__all__ = ["ARCHITECTURE", "PACKAGE", "WEIGHTS_FILE", "find_package_weights", "import_dcgan"]
