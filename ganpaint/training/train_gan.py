@@ -141,7 +141,9 @@ def gan_card(opt: GANOptions, *, data: Path, training: dict, metrics: dict | Non
         "resolution": int(opt.resolution),
         "config": {"options": opt.to_dict(), "category": category, "latent_space": "w",
                    "preprocess": f"whole photo (square centre crop) resized to {opt.resolution} px, RGB in [-1, 1]",
-                   "truncation_psi": 0.7},
+                   "truncation_psi": 0.7,
+                   "projection": {"lr": 0.1, "prior": 1e-3},
+                   "edit": {"lr": 0.1, "closeness": 0.05, "w_color": 1.0, "w_sketch": 1.0, "spread": 0.5}},
         "dataset": f"{data.name}: 'train' split of its splits.json (../shared/datasets/{data.name}; origin and terms "
                    f"in its SOURCE.md)",
         "licence": licence,
