@@ -365,3 +365,33 @@ def test_dcgan_import_and_engine(tmp_path):
     torch.save({"main.0.weight": torch.zeros(8, 32, 4, 4)}, ckpt)
     with pytest.raises(ModelError, match="does not match"):
         import_dcgan("partial", ckpt, models_dir=models)
+
+
+def test_worker_streams_projection_previews_and_delivers_extras(tiny_models_dir):
+    """Through the studio's worker thread: progress pictures at the GAN's size, then the result with extras."""
+    import queue
+
+    from ganpaint.engines.registry import ModelRegistry
+    from ganpaint.inference.events import Finished, Progress
+    from ganpaint.inference.requests import ProjectRequest
+    from ganpaint.inference.worker import InferenceWorker
+
+    events: queue.Queue = queue.Queue()
+    worker = InferenceWorker(ModelRegistry([tiny_models_dir]), device="cpu", on_event=events.put)
+    worker.start()
+    try:
+        photo = np.random.default_rng(2).integers(0, 256, (40, 60, 3), dtype=np.uint8)
+        worker.submit(ProjectRequest.snapshot(7, photo, (10, 0, 50, 40), "tiny-gan", steps=4))
+        seen = []
+        while True:
+            event = events.get(timeout=60)
+            seen.append(event)
+            if isinstance(event, Finished):
+                break
+        previews = [e for e in seen if isinstance(e, Progress) and e.partial is not None]
+        assert previews and previews[0].partial.shape == (16, 16, 3)
+        result = seen[-1].result
+        assert result.revision == 7 and result.image.shape == (16, 16, 3)
+        assert result.extras["latent"].shape == (16,) and not result.extras["latent"].flags.writeable
+    finally:
+        worker.stop()
