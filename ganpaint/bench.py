@@ -145,6 +145,11 @@ def run_bench(registry, device_preference: str = "auto", sizes=(256, 512), model
         engine = registry.create_engine(card.name)
         fp16 = use_half(device, engine.supports_half) if half is None else (half and device.type == "cuda")
         engine.load(device, half=fp16)
+        if card.task == "manifold":
+            for row in manifold_rows(engine, device_label(device), repeats, warmup):
+                rows.append(row)
+                progress(f"  {row.model} {row.case}: median {row.median_ms:.1f} ms")
+            continue
         jobs.append((card.name, card.task, engine, fp16, bench_cases(card.task, list(sizes)), repeats))
     if any(card.task == "colorize" for card in cards):
         # the paper's SIGGRAPH17 network (random weights) on the smallest case, for comparison (1.2 s a run)
@@ -175,6 +180,76 @@ def run_bench(registry, device_preference: str = "auto", sizes=(256, 512), model
                            float(np.median(times)), float(np.percentile(times, 95)), round(peak, 1), repeats)
             rows.append(row)
             progress(f"  {row.model} {row.case}: median {row.median_ms:.1f} ms")
+    return rows
+
+
+def _timed_progress(engine, request) -> tuple[list[float], float]:
+    """Run ``request``; ``(ms from the start to each progress call, total ms)``."""
+    marks: list[float] = []
+    start = time.perf_counter()
+    engine.run(request, CancelToken(), lambda f, p: marks.append((time.perf_counter() - start) * 1000.0))
+    return marks, (time.perf_counter() - start) * 1000.0
+
+
+def manifold_rows(engine, device: str, repeats: int = 10, warmup: int = 2) -> list[BenchRow]:
+    """iGAN timings of a GAN engine (:mod:`ganpaint.engines.manifold`), ``R`` = the model's resolution:
+
+    * ``sample (dice)``: one :class:`~ganpaint.inference.requests.SampleRequest`;
+    * ``project ...: first preview``: from the start of a projection request to its first progress picture
+      (the encoder's guess), on a 1024x768 photo with a 512 px region;
+    * ``project ...: 100 steps``: the whole request (encoder + 100 optimisation steps: usable);
+    * ``edit K=8: one optimisation step``: median time between the per-step callbacks of an edit with one
+      colour and one sketch stroke (8 candidates, 20 steps; :meth:`ManifoldModel.edit` called directly);
+    * ``edit K=8, 40 steps + morphs``: the whole edit request with 8-frame morphs;
+    * ``transfer 4000x3000 photo, 1000 px region``: the edit carried back onto a 12-megapixel photo.
+    """
+    from ganpaint.document.vectors import SketchStroke
+    from ganpaint.engines.constraints import rasterize_strokes
+    from ganpaint.inference.requests import EditTransferRequest, LatentEditRequest, ProjectRequest, SampleRequest
+
+    model, name = engine.model, engine.card.name
+    r = model.resolution
+    photo = np.array(_inpaint_request(1024, 768, None, 0).image)
+    rect = (256, 128, 768, 640)
+    strokes = [SketchStroke([(300, 300), (450, 350)], (230, 30, 30), 30, kind="color"),
+               SketchStroke([(300, 500), (700, 450)], (0, 0, 0), 4, kind="sketch")]
+    w0 = model.sample(0)[0]
+    big = np.array(_inpaint_request(4000, 3000, None, 1).image)
+    proj_pic, edit_pic = model.render(w0)[0], model.render(model.sample(1)[0])[0]
+
+    def request_ms(request) -> float:
+        return _timed_progress(engine, request)[1]
+
+    def first_preview_ms(request) -> float:
+        return _timed_progress(engine, request)[0][0]
+
+    maps = rasterize_strokes(strokes, rect, r)
+
+    def step_ms(steps: int) -> float:
+        marks: list[float] = []
+        model.edit(w0, maps, candidates=8, steps=steps, preview_every_s=0.0,
+                   callback=lambda *a: marks.append(time.perf_counter() * 1000.0))
+        return float(np.median(np.diff(marks)))
+
+    project = ProjectRequest.snapshot(0, photo, rect, name, steps=100)
+    cases = [
+        ("sample (dice)", r, r, request_ms, SampleRequest(revision=0, model=name, seed=3)),
+        (f"project 512 px region -> {r} px: first preview", 1024, 768, first_preview_ms, project),
+        (f"project 512 px region -> {r} px: 100 steps", 1024, 768, request_ms, project),
+        (f"edit K=8 at {r} px: one optimisation step", r, r, step_ms, 20),
+        (f"edit K=8 at {r} px: 40 steps + morphs", r, r, request_ms,
+         LatentEditRequest.snapshot(0, w0, strokes, rect, name, candidates=8, steps=40, morph_frames=8)),
+        ("transfer 4000x3000 photo, 1000 px region", 4000, 3000, request_ms,
+         EditTransferRequest.snapshot(0, big, (1500, 1000, 2500, 2000), proj_pic, edit_pic, name)),
+    ]
+    rows = []
+    for case, width, height, measure, request in cases:
+        for _ in range(warmup):
+            measure(request)
+        with _PeakRss() as rss:
+            times = [measure(request) for _ in range(repeats)]
+        rows.append(BenchRow(name, "manifold", case, width, height, device, "fp32", float(np.median(times)),
+                             float(np.percentile(times, 95)), round(rss.peak_mib, 1), repeats))
     return rows
 
 

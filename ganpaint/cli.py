@@ -30,6 +30,8 @@ COMMAND_MODULES: dict[str, str] = {
     "synthesize": "ganpaint.commands.synthesize",
     "segment": "ganpaint.commands.segment",
     "colorize": "ganpaint.commands.colorize",
+    "project": "ganpaint.commands.manifold",
+    "igan": "ganpaint.commands.manifold",
     "train": "ganpaint.commands.tasks",
     "eval": "ganpaint.commands.tasks",
     "desktop-install": "ganpaint.commands.desktop",

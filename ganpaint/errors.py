@@ -33,3 +33,5 @@ class DatasetError(GanpaintError):
     """A training or evaluation data folder is missing, empty or malformed."""
 class HintFileError(GanpaintError):
     """A colour-hint file (``ganpaint colorize --hints``) is unreadable, malformed or outside the image."""
+class InputError(GanpaintError):
+    """A command-line input (a strokes file, a region...) is malformed."""

@@ -309,6 +309,11 @@ def test_vector_items_json_round_trip_and_validation():
         SketchStroke.from_json({"points": [[1, 2, 3]], "rgb": [0, 0, 0], "width": 1})
     with pytest.raises(ValueError):
         SketchStroke([(0, 0)], (0, 0, 0), 0)
+    colour = SketchStroke([(1, 2)], (5, 6, 7), 3, kind="color")
+    assert SketchStroke.from_json(colour.to_json()) == colour
+    assert SketchStroke.from_json({"points": [], "rgb": [0, 0, 0], "width": 1}).kind == "sketch"
+    with pytest.raises(ValueError):
+        SketchStroke.from_json({"points": [], "rgb": [0, 0, 0], "width": 1, "kind": "warp"})
 
 
 def test_group_is_one_undo_step_across_layers():

@@ -44,9 +44,18 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _import(args: argparse.Namespace) -> int:
-    """``ganpaint models import CHECKPOINT --arch spade|siggraph17 --name NAME ...``."""
+    """``ganpaint models import CHECKPOINT --arch spade|siggraph17 --name NAME ...``, or
+    ``ganpaint models import [CHECKPOINT] --arch dcgan --name NAME`` (default: the gan-face-generate package's)."""
     from ganpaint.errors import ModelError
 
+    if args.arch == "dcgan":
+        from ganpaint.engines.gan_import import import_dcgan
+
+        card_path = import_dcgan(args.name, args.checkpoint, models_dir=args.models_dir, overwrite=args.overwrite)
+        print(f"imported model '{args.name}' (dcgan): {card_path}")
+        return 0
+    if args.checkpoint is None:
+        raise ModelError(f"a {args.arch} import needs the checkpoint file")
     if args.arch == "siggraph17":
         from ganpaint.engines.siggraph17_import import import_checkpoint as import_siggraph17
 
@@ -75,13 +84,14 @@ def register(subparsers) -> None:
     actions.add_parser("verify", help="check the sha256 of every model's weights").set_defaults(func=_verify)
     imp = actions.add_parser(
         "import", help="import a released checkpoint (weights only) into the user's models folder",
-        description="Import a released generator checkpoint: NVlabs SPADE (--arch spade --labels ...) or Zhang et al.'s "
-                    "SIGGRAPH 2017 user-guided colorization network with its distribution head (--arch siggraph17). It "
-                    "is read only with torch.load(weights_only=True), its keys and shapes are checked strictly against "
-                    "the configuration, and NAME.safetensors + NAME.json (model card) are written to the user's "
-                    "models folder.")
-    imp.add_argument("checkpoint", help="checkpoint file, e.g. latest_net_G.pth")
-    imp.add_argument("--arch", required=True, choices=("spade", "siggraph17"),
+        description="Import a released generator checkpoint: NVlabs SPADE (--arch spade --labels ...), Zhang et al.'s "
+                    "SIGGRAPH 2017 user-guided colorization network with its distribution head (--arch siggraph17) or a "
+                    "DCGAN generator (--arch dcgan, default: the gan-face-generate package's). It is read only with "
+                    "torch.load(weights_only=True), its keys and shapes are checked strictly against the configuration, "
+                    "and NAME.safetensors + NAME.json (model card) are written to the user's models folder.")
+    imp.add_argument("checkpoint", nargs="?", help="checkpoint file, e.g. latest_net_G.pth (dcgan: default the "
+                                                   "installed gan-face-generate package's weights.tar)")
+    imp.add_argument("--arch", required=True, choices=("spade", "siggraph17", "dcgan"),
                      help="network architecture of the checkpoint")
     imp.add_argument("--labels", choices=("ade20k", "coco", "cityscapes"),
                      help="SPADE: label set / released configuration (required)")

@@ -15,12 +15,16 @@ TRAINERS: dict[str, tuple[str, str]] = {
     "spade": ("ganpaint.training.train_spade", "train a SPADE semantic synthesis generator (GauGAN)"),
     "segment": ("ganpaint.training.train_segment", "train a semantic segmentation network for a label set"),
     "colorize": ("ganpaint.training.train_colorize", "train a user-guided colorization network (photo or line art)"),
+    "gan": ("ganpaint.training.train_gan", "train an unconditional GAN (light StyleGAN2 + DiffAugment) for projection"),
+    "encoder": ("ganpaint.training.train_encoder", "train the latent encoder of a GAN (iGAN's hybrid projection)"),
 }
 EVALUATORS: dict[str, tuple[str, str]] = {
     "inpaint": ("ganpaint.training.eval_inpaint", "evaluate inpainting on held-out images against baselines"),
     "spade": ("ganpaint.training.eval_spade", "evaluate semantic synthesis: segmenter mIoU and Frechet distance"),
     "colorize": ("ganpaint.training.eval_colorize", "evaluate colorization: PSNR vs hints (photo), region accuracy "
                  "and leaks (line art)"),
+    "gan": ("ganpaint.training.eval_gan", "evaluate an unconditional GAN: KID/FD on VGG features, nearest neighbours"),
+    "igan": ("ganpaint.training.eval_igan", "evaluate projection and constrained editing on held-out photos"),
 }
 
 

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["ColorHint", "SketchStroke", "as_rgb"]
+__all__ = ["STROKE_KINDS", "ColorHint", "SketchStroke", "as_rgb"]
 
 
 def _real(value: Any, name: str, minimum: float | None = None) -> float:
@@ -145,22 +145,29 @@ def _points(value: Any) -> list[tuple[float, float]]:
     return points
 
 
+#: Kinds of :class:`SketchStroke`: an outline (``"sketch"``: iGAN's sketch brush, an edge constraint) or a
+#: colour stroke (``"color"``: iGAN's colour brush, the picture should take ``rgb`` under the stroke).
+STROKE_KINDS = ("sketch", "color")
+
+
 @dataclass
 class SketchStroke:
-    """A sketch stroke: a polyline through ``points`` drawn in ``rgb``, ``width`` pixels wide.
+    """A stroke of a brush: a polyline through ``points`` drawn in ``rgb``, ``width`` pixels wide.
 
     Attributes:
         points: ``[(x, y), ...]`` image pixels (floats); may be empty or a single point (a dot).
         rgb: colour, three ints 0..255.
         width: line width in image pixels (> 0).
+        kind: one of :data:`STROKE_KINDS` (``"sketch"`` by default).
 
     Raises:
-        ValueError: malformed points, non-finite numbers, width <= 0 or an invalid colour.
+        ValueError: malformed points, non-finite numbers, width <= 0, an invalid colour or an unknown kind.
     """
 
     points: list[tuple[float, float]] = field(default_factory=list)
     rgb: tuple[int, int, int] = (0, 0, 0)
     width: float = 1.0
+    kind: str = "sketch"
 
     def __post_init__(self) -> None:
         self.points = _points(self.points)
@@ -168,12 +175,17 @@ class SketchStroke:
         self.width = _real(self.width, "width", 0.0)
         if self.width <= 0:
             raise ValueError(f"width must be > 0, not {self.width!r}")
+        if self.kind not in STROKE_KINDS:
+            raise ValueError(f"kind must be one of {', '.join(STROKE_KINDS)}, not {self.kind!r}")
 
     def to_json(self) -> dict[str, Any]:
-        """JSON-able dict ``{"points": [[x, y], ...], "rgb": [r, g, b], "width"}``."""
-        return {"points": [list(p) for p in self.points], "rgb": list(self.rgb), "width": self.width}
+        """JSON-able dict ``{"points": [[x, y], ...], "rgb": [r, g, b], "width", "kind"}``."""
+        return {"points": [list(p) for p in self.points], "rgb": list(self.rgb), "width": self.width,
+                "kind": self.kind}
 
     @classmethod
     def from_json(cls, data: Any) -> SketchStroke:
-        """Inverse of :meth:`to_json`. Raises ValueError for malformed data."""
-        return _from_mapping(cls, data, ("points", "rgb", "width"))
+        """Inverse of :meth:`to_json` (a missing ``kind`` means ``"sketch"``). Raises ValueError for malformed data."""
+        if isinstance(data, Mapping) and "kind" not in data:
+            data = {**data, "kind": "sketch"}
+        return _from_mapping(cls, data, ("points", "rgb", "width", "kind"))

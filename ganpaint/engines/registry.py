@@ -472,7 +472,7 @@ def load_frozen_network(net: "torch.nn.Module", card: ModelCard, state: "Optiona
 
 #: how the messages of :meth:`ModelRegistry.model_for` name each task.
 TASK_TITLES = {"inpaint": "inpainting", "synthesize": "semantic synthesis", "segment": "segmentation",
-               "colorize": "colorization"}
+               "colorize": "colorization", "manifold": "GAN (latent projection)"}
 
 
 def _as_state_dict(state: Any, path: Path, name: str) -> "dict[str, torch.Tensor]":

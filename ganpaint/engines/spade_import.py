@@ -164,10 +164,10 @@ def load_palette(labels: str) -> dict[str, Any]:
         raise ModelError(f"label set '{labels}' is not available ({path}: {exc})") from exc
 
 
-def read_checkpoint(path: str | os.PathLike) -> dict:
+def read_checkpoint(path: str | os.PathLike, wrappers: tuple[str, ...] = ("state_dict",)) -> dict:
     """A ``.pth``/``.pt`` generator checkpoint read with ``torch.load(path, map_location="cpu",
-    weights_only=True)`` only (no code can run); a ``{"state_dict": ...}`` wrapper and a DataParallel
-    ``module.`` prefix are removed.
+    weights_only=True)`` only (no code can run); ``{KEY: ...}`` wrappers named in ``wrappers`` (in order) and a
+    DataParallel ``module.`` prefix are removed.
 
     Raises:
         ModelError: unreadable file, a pickle with anything but tensors and containers, no tensors.
@@ -183,8 +183,9 @@ def read_checkpoint(path: str | os.PathLike) -> dict:
         first = (str(exc).strip().splitlines() or [""])[0]
         raise ModelError(f"checkpoint '{path}' could not be loaded safely (only tensors are allowed; "
                          f"{type(exc).__name__}: {first})") from exc
-    if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
-        state = state["state_dict"]
+    for key in wrappers:
+        if isinstance(state, dict) and isinstance(state.get(key), dict):
+            state = state[key]
     if not isinstance(state, dict) or not state or not all(
             isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()):
         raise ModelError(f"checkpoint '{path}' does not hold a mapping of parameter names to tensors")

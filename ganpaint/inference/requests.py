@@ -137,6 +137,148 @@ class SynthesisRequest(Request):
                    region=None if region is None else frozen_copy(region))
 
 
+def _rect(rect) -> tuple[int, int, int, int]:
+    """``(x0, y0, x1, y1)`` as four ints (ValueError otherwise; the engine checks it against the photo)."""
+    values = tuple(rect)
+    if len(values) != 4 or not all(isinstance(v, (int, np.integer)) for v in values):
+        raise ValueError(f"a region must be four integers (x0, y0, x1, y1), got {rect!r}")
+    return tuple(int(v) for v in values)  # type: ignore[return-value]
+
+
+def _rgb(name: str, image: np.ndarray) -> np.ndarray:
+    if not isinstance(image, np.ndarray) or image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+        raise ValueError(f"{name} must be an RGB uint8 (H, W, 3) image, got {getattr(image, 'dtype', type(image))} "
+                         f"{getattr(image, 'shape', '')}")
+    return frozen_copy(image)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ManifoldRequest(Request):
+    """Base of the requests of a GAN's latent space (iGAN, :mod:`ganpaint.engines.manifold`): one engine per
+    GAN model serves all of them (task ``"manifold"``) and dispatches on the request's class. Results are
+    generator pictures ``uint8 (R, R, 3)`` (``R`` = the model's resolution), except for
+    :class:`EditTransferRequest`, whose result is the whole photo."""
+
+    task: str = "manifold"
+
+
+@dataclass(frozen=True, kw_only=True)
+class SampleRequest(ManifoldRequest):
+    """A random picture of the GAN (the dice): ``z ~ N(0, I)`` from ``seed``, truncation ``psi`` in (0, 1].
+
+    Result: the picture; extras ``latent`` (``float32 (w_dim,)``), which edit requests start from.
+    """
+
+    psi: float = 0.7
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProjectRequest(ManifoldRequest):
+    """Project a region of a photo onto the GAN's pictures (encoder guess + optimisation).
+
+    Attributes:
+        photo: RGB ``uint8 (H, W, 3)`` of any size, read-only.
+        rect: region ``(x0, y0, x1, y1)`` in photo pixels, half-open; it is resized to ``R x R`` (pick a
+            square, e.g. with :func:`ganpaint.engines.transfer.square_rect`, to avoid squeezing).
+        steps: optimisation steps after the encoder's guess (0: the encoder alone).
+        time_limit_s: stop optimising after this many seconds (None: run every step).
+
+    Progress partials: the current projection ``uint8 (R, R, 3)``, the encoder's guess first. Result: the
+    projection; extras ``latent`` (``float32 (w_dim,)``), ``target`` (the region at ``R x R``),
+    ``encoder_image``, ``psnr`` and ``encoder_psnr`` (dB against ``target``), ``mse``, ``steps``, ``rect``.
+    """
+
+    photo: np.ndarray = field(default=None, repr=False)  # type: ignore[assignment]
+    rect: tuple[int, int, int, int] = (0, 0, 0, 0)
+    steps: int = 100
+    time_limit_s: Optional[float] = None
+
+    @classmethod
+    def snapshot(cls, revision: int, photo: np.ndarray, rect, model: str, steps: int = 100,
+                 time_limit_s: Optional[float] = None) -> "ProjectRequest":
+        """Build a request from the live photo (copied and frozen). Raises ValueError for a bad photo or rect."""
+        return cls(revision=revision, model=model, photo=_rgb("photo", photo), rect=_rect(rect), steps=int(steps),
+                   time_limit_s=time_limit_s)
+
+
+@dataclass(frozen=True, kw_only=True)
+class LatentEditRequest(ManifoldRequest):
+    """Edit a latent code with brush strokes as constraints, giving ``candidates`` results and morphs.
+
+    Attributes:
+        latent: ``float32 (w_dim,)`` start (a projection's or a sample's ``latent``), read-only.
+        strokes: the strokes (copies of :class:`~ganpaint.document.vectors.SketchStroke`, ``kind``
+            ``"color"`` or ``"sketch"``) in photo pixels.
+        rect: the region the latent's picture stands for, ``(x0, y0, x1, y1)`` in the strokes' pixels (for a
+            sample shown alone: ``(0, 0, R, R)``).
+        candidates: K results, from different random starts (``seed``).
+        steps: optimisation steps.
+        closeness: weight of the term keeping each result close to ``latent`` (None: the model card's
+            ``config.edit.closeness``).
+        morph_frames: frames of each candidate's morph from ``latent``'s picture to the candidate.
+
+    Progress partials: the best current candidate ``uint8 (R, R, 3)``. Result: the best candidate; extras
+    ``candidates`` (``uint8 (K, R, R, 3)``, best first), ``latents`` (``float32 (K, w_dim)``), ``morphs``
+    (``uint8 (K, morph_frames, R, R, 3)``, frame 0 = the start picture), ``losses`` and
+    ``constraint_losses`` (``float32 (K,)``), ``color_error`` (mean RGB error 0..255 under the colour
+    strokes per candidate, NaN without), ``start_image`` (``uint8 (R, R, 3)``), ``stroke_region``
+    (``bool (R, R)``: pixels under strokes).
+    """
+
+    latent: np.ndarray = field(default=None, repr=False)  # type: ignore[assignment]
+    strokes: tuple = ()
+    rect: tuple[int, int, int, int] = (0, 0, 0, 0)
+    candidates: int = 8
+    steps: int = 40
+    closeness: Optional[float] = None
+    morph_frames: int = 8
+
+    @classmethod
+    def snapshot(cls, revision: int, latent: np.ndarray, strokes, rect, model: str, seed: int = 0,
+                 candidates: int = 8, steps: int = 40, closeness: Optional[float] = None,
+                 morph_frames: int = 8) -> "LatentEditRequest":
+        """Build a request (latent and strokes copied). Raises ValueError for bad values."""
+        from ganpaint.document.vectors import SketchStroke
+
+        latent = np.asarray(latent, np.float32)
+        if latent.ndim != 1:
+            raise ValueError(f"latent must be a (w_dim,) vector, got shape {latent.shape}")
+        if candidates < 1 or steps < 0 or morph_frames < 2:
+            raise ValueError("need candidates >= 1, steps >= 0 and morph_frames >= 2")
+        copies = tuple(SketchStroke.from_json(s.to_json()) for s in strokes)
+        return cls(revision=revision, model=model, seed=seed, latent=frozen_copy(latent), strokes=copies,
+                   rect=_rect(rect), candidates=int(candidates), steps=int(steps),
+                   closeness=None if closeness is None else float(closeness),
+                   morph_frames=int(morph_frames))
+
+
+@dataclass(frozen=True, kw_only=True)
+class EditTransferRequest(ManifoldRequest):
+    """Carry an edit of a projected region back onto the full-resolution photo (iGAN section 5, see
+    :func:`ganpaint.engines.transfer.transfer_edit`).
+
+    Attributes:
+        image: the photo, RGB ``uint8 (H, W, 3)``, read-only.
+        rect: the projected region.
+        projection, edit: ``uint8 (R, R, 3)`` the projection and the chosen candidate (or morph frame).
+
+    Result: the photo with the edit inside ``rect``; every pixel outside ``rect`` is the photo's own.
+    Extras: ``weight`` (``float32`` region-sized blend weight), ``rect``.
+    """
+
+    image: np.ndarray = field(default=None, repr=False)  # type: ignore[assignment]
+    rect: tuple[int, int, int, int] = (0, 0, 0, 0)
+    projection: np.ndarray = field(default=None, repr=False)  # type: ignore[assignment]
+    edit: np.ndarray = field(default=None, repr=False)  # type: ignore[assignment]
+
+    @classmethod
+    def snapshot(cls, revision: int, image: np.ndarray, rect, projection: np.ndarray, edit: np.ndarray,
+                 model: str) -> "EditTransferRequest":
+        """Build a request (arrays copied and frozen). Raises ValueError for bad arrays or rect."""
+        return cls(revision=revision, model=model, image=_rgb("image", image), rect=_rect(rect),
+                   projection=_rgb("projection", projection), edit=_rgb("edit", edit))
+
+
 @dataclass(frozen=True)
 class HintSnapshot:
     """A frozen copy of one colour hint (:class:`ganpaint.document.vectors.ColorHint`).

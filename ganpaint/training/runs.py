@@ -83,7 +83,8 @@ def command_line(task: str, args: argparse.Namespace) -> str:
         return f"python -m ganpaint.training.{module} " + " ".join(shlex.quote(a) for a in argv[1:])
     data = args.data if isinstance(args.data, (list, tuple)) else [args.data]
     parts = ["--data", *(shlex.quote(str(d)) for d in data), "--out", shlex.quote(str(args.out)),
-             "--size", str(args.size), "--batch", str(args.batch), "--steps", str(args.steps)]
+             *(["--size", str(args.size)] if hasattr(args, "size") else []),
+             "--batch", str(args.batch), "--steps", str(args.steps)]
     if getattr(args, "resume", False):
         parts.append("--resume")
     return f"ganpaint train {task} " + " ".join(parts)
