@@ -39,7 +39,7 @@ def fake_models(tmp_path, monkeypatch):
     import json
 
     from tests.fakes import (FakeInpaintEngine, FakeSegmentEngine, FakeSynthesisEngine, write_fake_model,
-                             write_tiny_colorize_model)
+                             write_tiny_colorize_model, write_tiny_gan_model)
 
     from ganpaint.engines.registry import register_engine_class, unregister_engine_class
 
@@ -50,6 +50,7 @@ def fake_models(tmp_path, monkeypatch):
     write_fake_model(models, "fake-segment", "segment", "fake-segment", labels)
     write_fake_model(models, "fake-spade", "synthesize", "fake-spade", labels)
     write_tiny_colorize_model(models, "tiny-colorize")
+    write_tiny_gan_model(models, "tiny-gan")
     monkeypatch.setenv("GANPAINT_MODELS_DIR", str(models))
     FakeInpaintEngine.reset()
     engines = (FakeInpaintEngine, FakeSegmentEngine, FakeSynthesisEngine)

@@ -116,3 +116,19 @@ def write_tiny_colorize_model(folder, name, mode="photo"):
     card = colorize_card(cfg, mode, dataset=[], training={"command": "none"})
     card["resolution"] = 64
     export_model(LiteSIGGRAPHGenerator(**cfg), folder, name, card)
+
+
+def write_tiny_gan_model(folder, name):
+    """Export a tiny random light StyleGAN2 with its latent encoder (a real GAN engine, 16 px) into ``folder``."""
+    from ganpaint.engines.manifold import ENCODER_PREFIX
+    from ganpaint.nets.latent_encoder import EncoderOptions, LatentEncoder
+    from ganpaint.nets.stylegan2_lite import GANOptions, Generator
+    from ganpaint.training.checkpoint import export_model
+
+    torch.manual_seed(0)
+    G = Generator(GANOptions(resolution=16, z_dim=16, w_dim=16, channels=[32, 16, 8], d_channels=[8, 16, 32]))
+    E = LatentEncoder(EncoderOptions(resolution=16, w_dim=16, channels=[8, 16, 32]))
+    state = {**G.state_dict(), **{ENCODER_PREFIX + k: v for k, v in E.state_dict().items()}}
+    card = {"task": "manifold", "architecture": "stylegan2-lite", "resolution": 16,
+            "config": {"options": G.opt.to_dict(), "encoder": E.opt.to_dict()}}
+    export_model(state, folder, name, card, half=False)

@@ -285,6 +285,8 @@ SETTINGS_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "labels_source": (lambda v: v in ("user", "segmenter"), '"user" or "segmenter"'),
     "mode": (_is_name, "a studio mode name"),
     "layer_count": (_is_int_in(0, 10**9), "an integer from 0 to 1000000000"),
+    "region": (lambda v: isinstance(v, list) and len(v) == 4 and all(_is_int_in(0, 10**6)(x) for x in v)
+               and v[0] < v[2] and v[1] < v[3], "a rectangle [x0, y0, x1, y1] of pixel coordinates"),
 }
 """Known ``settings`` keys -> (check, what the value must be). Code that reads a new setting registers
 it here, so a project file can never hand it a value of the wrong type or range."""

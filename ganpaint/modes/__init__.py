@@ -3,9 +3,10 @@
 from ganpaint.modes.base import Mode, ModeContext
 from ganpaint.modes.colorize import ColorizeMode
 from ganpaint.modes.inpaint import InpaintMode
+from ganpaint.modes.manifold import ManifoldMode
 from ganpaint.modes.synthesize import SynthesizeMode
 
 #: every mode in tab order.
-MODE_CLASSES: tuple[type[Mode], ...] = (InpaintMode, SynthesizeMode, ColorizeMode)
+MODE_CLASSES: tuple[type[Mode], ...] = (InpaintMode, SynthesizeMode, ColorizeMode, ManifoldMode)
 
-__all__ = ["MODE_CLASSES", "ColorizeMode", "InpaintMode", "Mode", "ModeContext", "SynthesizeMode"]
+__all__ = ["MODE_CLASSES", "ColorizeMode", "InpaintMode", "ManifoldMode", "Mode", "ModeContext", "SynthesizeMode"]

@@ -43,6 +43,7 @@ class ModeContext:
         seed: the random seed of stochastic engines (int >= 0).
         style_image: a reference picture (RGB ``uint8 (h, w, 3)``) for style-aware engines, or None.
         style_name: where ``style_image`` came from (a file path), remembered by edit layers; or None.
+        replace_document: opens a new document in the studio (the GAN dice opens a sample as a picture).
     """
 
     registry: "ModelRegistry"
@@ -51,6 +52,7 @@ class ModeContext:
     seed: int = 0
     style_image: Optional[np.ndarray] = field(default=None, repr=False)
     style_name: Optional[str] = None
+    replace_document: Callable[["Document"], None] = lambda doc: None
 
     def card(self, task: str) -> "Optional[ModelCard]":
         """The card of the model chosen for ``task``, or None."""
@@ -75,6 +77,8 @@ class Mode:
         vector_layers: vector layers (``"hints"``, ``"strokes"``) the canvas draws over the picture.
         debounce_while_editing: wait for a pause before computing while a stroke or drag is in progress
             (False for fast engines whose result should follow the pointer, e.g. a dragged colour hint).
+        preview_while_editing: compute at all while a stroke is in progress (False for slow engines,
+            which run when the stroke is finished).
     """
 
     name: ClassVar[str] = ""
@@ -92,6 +96,7 @@ class Mode:
     shows_partials: ClassVar[bool] = True
     vector_layers: ClassVar[frozenset[str]] = frozenset()
     debounce_while_editing: ClassVar[bool] = True
+    preview_while_editing: ClassVar[bool] = True
 
     def __init__(self, ctx: ModeContext) -> None:
         self.ctx = ctx
@@ -142,10 +147,20 @@ class Mode:
         raise NotImplementedError
 
     def take_result(self, doc: "Document", result: "Result") -> bool:
-        """Consume a finished result for the submitted revision. Return True to show ``result.image`` as
-        the document's result; False when the mode used it itself (an intermediate step, e.g. a
-        segmentation) and a new request should be built."""
+        """Consume a finished result for the submitted revision. Return True to show it (see
+        :meth:`present`) as the document's result; False when the mode used it itself (an intermediate
+        step, e.g. a segmentation) and a new request should be built."""
         return True
+
+    def present(self, doc: "Document", result: "Result") -> Optional[np.ndarray]:
+        """The picture to show for a final result: RGB ``uint8 (H, W, 3)`` at the document's size, or None
+        to show nothing. Default: ``result.image`` itself (engines that return a smaller picture, such as
+        a GAN's, paste it into the document here)."""
+        return result.image
+
+    def present_partial(self, doc: "Document", picture: np.ndarray) -> Optional[np.ndarray]:
+        """The preview to show for a streamed partial picture (same rules as :meth:`present`)."""
+        return picture
 
     # ------------------------------------------------------------------ apply, re-edit and views
     def apply(self, doc: "Document") -> Optional[EditLayer]:
@@ -199,6 +214,11 @@ class Mode:
         for name in ("mask", "labels"):
             if name in layer.inputs:
                 doc.set_layer(name, pasted(getattr(doc, name), layer.inputs[name], layer.box), f"Re-edit {layer.name}")
+
+    def frame(self, doc: "Document") -> Optional[tuple[int, int, int, int]]:
+        """A rectangle ``(x0, y0, x1, y1)`` (image pixels) the canvas outlines, e.g. the region a GAN
+        projects; None for none."""
+        return None
 
     def before(self, doc: "Document", y0: int, y1: int, x0: int, x1: int) -> np.ndarray:
         """The "before" picture of before/after and split views inside rows ``y0:y1``, columns

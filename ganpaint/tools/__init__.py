@@ -2,11 +2,12 @@
 
 from ganpaint.tools.base import Tool, ToolSettings
 from ganpaint.tools.brushes import EraserTool, LabelBrushTool, MaskBrushTool, PaintBrushTool
+from ganpaint.tools.constraints import ColorStrokeTool, RegionTool, SketchStrokeTool
 from ganpaint.tools.fill import EyedropperTool, FillTool
 from ganpaint.tools.hints import ColorHintTool
 
 #: every tool in toolbar order (each studio mode lists the ones it uses; choosing another switches modes).
 TOOL_CLASSES: tuple[type[Tool], ...] = (PaintBrushTool, EraserTool, MaskBrushTool, LabelBrushTool, FillTool, ColorHintTool,
-                                        EyedropperTool)
+                                        ColorStrokeTool, SketchStrokeTool, RegionTool, EyedropperTool)
 
-__all__ = ["TOOL_CLASSES", "ColorHintTool", "Tool", "ToolSettings", "PaintBrushTool", "EraserTool", "MaskBrushTool", "LabelBrushTool", "FillTool", "EyedropperTool"]
+__all__ = ["TOOL_CLASSES", "ColorHintTool", "ColorStrokeTool", "RegionTool", "SketchStrokeTool", "Tool", "ToolSettings", "PaintBrushTool", "EraserTool", "MaskBrushTool", "LabelBrushTool", "FillTool", "EyedropperTool"]

@@ -86,7 +86,9 @@ class CanvasView(QWidget):
         self.busy_text: str | None = None
         #: vector layers drawn over the picture (``"hints"``, ``"strokes"``), set by the active mode
         self.vector_layers: frozenset[str] = frozenset()
-        self.show_vectors = True  # toggled with H
+        self.show_vectors = True  # toggled with Shift+H
+        #: callable(doc) -> (x0, y0, x1, y1) or None: a rectangle outlined over the picture (the active mode's)
+        self.frame_source = None
         self._spin_angle = 0
         self._spin_timer = QTimer(self)
         self._spin_timer.setInterval(SPINNER_MS)
@@ -298,6 +300,9 @@ class CanvasView(QWidget):
             painter.drawText(QPointF(split_x + 10, 20), "after")
         if self.show_vectors and self.vector_layers:
             self._paint_vectors(painter)
+        frame = self.frame_source(self._doc) if self.frame_source is not None else None
+        if frame is not None:
+            self._paint_frame(painter, frame)
         if self.busy_text is not None:
             self._paint_busy(painter)
         if self._hover is not None and self.brush_size > 0 and not self._space_down:
@@ -308,6 +313,21 @@ class CanvasView(QWidget):
             painter.drawEllipse(self._hover, radius, radius)
             painter.setPen(QPen(QColor(255, 255, 255, 230), 1))
             painter.drawEllipse(self._hover, radius, radius)
+
+    def _paint_frame(self, painter: QPainter, frame) -> None:
+        """A dashed rectangle (black under white) around image rectangle ``frame``."""
+        x0, y0, x1, y1 = frame
+        top_left, bottom_right = self.image_to_widget(x0, y0), self.image_to_widget(x1, y1)
+        rect = QRectF(top_left, bottom_right)
+        painter.save()
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.setPen(QPen(QColor(0, 0, 0, 200), 3))
+        painter.drawRect(rect)
+        pen = QPen(QColor(255, 255, 255, 230), 1.5)
+        pen.setStyle(Qt.PenStyle.DashLine)
+        painter.setPen(pen)
+        painter.drawRect(rect)
+        painter.restore()
 
     def _paint_vectors(self, painter: QPainter) -> None:
         """Colour hints as small discs in their colour (ideepcolor's look) and strokes as polylines, each

@@ -75,7 +75,8 @@ class StudioController(QObject):
         for task in sorted({task for cls in MODE_CLASSES for task in cls.tasks} | {"segment"}):
             card = registry.default_for(task)
             self.models[task] = card.name if card is not None else None
-        self.context = ModeContext(registry, self.models, notice=lambda message, level="info": self.notice.emit(message, level))
+        self.context = ModeContext(registry, self.models, notice=lambda message, level="info": self.notice.emit(message, level),
+                                   replace_document=self.set_document)
         self.modes: dict[str, Mode] = {cls.name: cls(self.context) for cls in MODE_CLASSES}
         self.active: Mode = self.modes[MODE_CLASSES[0].name]
         self.last_elapsed_ms: float | None = None
@@ -304,7 +305,7 @@ class StudioController(QObject):
             mode.document_changed(self.doc, layers, stroking)
         relevant = self.active.invalidates(layers)
         if stroking:
-            if self.live_preview and relevant:
+            if self.live_preview and relevant and self.active.preview_while_editing:
                 self.request_inference(debounce=self.active.debounce_while_editing)
             return
         self.canvas_dirty.emit(rect)
@@ -448,17 +449,23 @@ class StudioController(QObject):
         doc = self.doc
         if isinstance(event, events.Finished):
             result = event.result
-            if doc is None or result.revision != self._submitted_revision or result.image.shape[:2] != doc.shape:
+            if doc is None or result.revision != self._submitted_revision:
                 return  # a result for inputs the user has changed since: stale
+            if result.image.ndim == 2 and result.image.shape != doc.shape:
+                return  # a label map for another picture
             self.progress.emit(-1.0)
             if not self.active.take_result(doc, result):
-                self._submitted_revision = -1  # the mode used it as an intermediate step: ask again
-                doc.mark_changed(set(), None)  # repaint (e.g. the label map it filled in) and request again
-                self.request_inference()
+                if self.doc is doc:
+                    self._submitted_revision = -1  # the mode used it as an intermediate step: ask again
+                    doc.mark_changed(set(), None)  # repaint (e.g. the label map it filled in) and request again
+                    self.request_inference()
+                return
+            picture = self.active.present(doc, result)
+            if picture is None or picture.shape != (*doc.shape, 3):
                 return
             self.last_elapsed_ms = result.elapsed_ms
             self._shown_revision = result.revision
-            doc.set_result(np.array(result.image), result.revision - self._revision_base)  # listeners repaint the canvas
+            doc.set_result(np.array(picture), result.revision - self._revision_base)  # listeners repaint the canvas
             self.result_ready.emit(result)
         elif isinstance(event, events.Progress):
             if event.revision != self._submitted_revision:
@@ -466,9 +473,10 @@ class StudioController(QObject):
             self.running_loads = None  # the engine is computing
             self.progress.emit(event.fraction)
             partial = event.partial
-            if (partial is not None and doc is not None and self.active.shows_partials and event.revision == self._submitted_revision
-                    and partial.shape[:2] == doc.shape and partial.ndim == 3):
-                doc.set_result(np.array(partial), -1)  # a preview: "apply" waits for the final result
+            if partial is not None and doc is not None and self.active.shows_partials and partial.ndim == 3:
+                picture = self.active.present_partial(doc, partial)
+                if picture is not None and picture.shape == (*doc.shape, 3):
+                    doc.set_result(np.array(picture), -1)  # a preview: "apply" waits for the final result
         elif isinstance(event, events.Started):
             if event.revision == self._submitted_revision:
                 self.running_task = event.task

@@ -97,12 +97,20 @@ class MainWindow(QMainWindow):
     # ----------------------------------------------------------------- construction
     def _build_engine_panels(self, registry) -> None:
         """One tab per studio mode, each built from :data:`~ganpaint.ui.mode_panels.PANEL_CLASSES`."""
+        from PySide6.QtWidgets import QFrame, QScrollArea
+
         self.engine_tabs = QTabWidget()
+        self.engine_tabs.setUsesScrollButtons(True)
         self.mode_panels = {}
         for name, mode in self.controller.modes.items():
             panel = PANEL_CLASSES[name](mode, registry, self.controller)
             self.mode_panels[name] = panel
-            self.engine_tabs.addTab(panel, qta.icon(mode.icon), mode.title)
+            scroll = QScrollArea()  # a tall panel (the colour picker, the candidates) scrolls: the window fits any screen
+            scroll.setWidget(panel)
+            scroll.setWidgetResizable(True)
+            scroll.setFrameShape(QFrame.Shape.NoFrame)
+            scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+            self.engine_tabs.addTab(scroll, qta.icon(mode.icon), mode.title)
 
     def _build_docks(self) -> None:
         """Navigator, Engine, then Labels and Layers as tabs of one dock area (the mode raises its tab)."""
@@ -350,6 +358,7 @@ class MainWindow(QMainWindow):
             action.setToolTip(f"{self.controller.tools[tool_name].title} ({self.controller.tools[tool_name].shortcut})"
                               + ("" if tool_name in mode.tools else " - switches tab"))
         self.canvas.vector_layers = mode.vector_layers
+        self.canvas.frame_source = mode.frame
         self._show_tool()
         self._update_model_label()
         self.canvas.refresh()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 from PySide6.QtWidgets import QComboBox
 
 from ganpaint.document.imageio import load_rgb
@@ -223,6 +224,140 @@ class ColorizePanel(ModePanel):
         self.picker.set_color(self.controller.settings.color)
 
 
+
+class ManifoldPanel(ModePanel):
+    """Latent projection and constrained editing (iGAN): the GAN picker, the region, *Project* (its error
+    shown after), a random sample as a starting picture, the K candidates of the latest edit and a morph
+    slider from the projection to the chosen candidate."""
+
+    THUMB = 72
+
+    def build_extras(self) -> None:
+        from PySide6.QtCore import QSize, Qt
+        from PySide6.QtWidgets import QLabel, QListView, QListWidget, QSlider, QSpinBox
+
+        self.steps_spin = QSpinBox()
+        self.steps_spin.setRange(0, 2000)
+        self.steps_spin.setValue(self.mode.steps)
+        self.steps_spin.setToolTip("Optimisation steps after the encoder's guess (0: the encoder alone)")
+        self.form.addRow("Projection steps", self.steps_spin)
+        self.region_label = QLabel()
+        self.region_label.setWordWrap(True)
+        self.form.addRow("Region", self.region_label)
+        self.project_button = self.add_button("fa5s.crosshairs", "Project",
+                                              "Find the GAN picture closest to the region (encoder, then optimisation)")
+        self.centre_button = self.add_button("fa5s.compress", "Centre square",
+                                             "Project the largest centred square (forget the dragged region)")
+        self.sample_button = self.add_button("fa5s.dice", "Random sample", "Open a random picture of the GAN to edit")
+        self.error_label = QLabel("Project the photo (or a region dragged with R), then paint colour (C) and "
+                                  "sketch (K) strokes.")
+        self.error_label.setWordWrap(True)
+        self.buttons.addWidget(self.error_label)
+        self.gallery = QListWidget()
+        self.gallery.setViewMode(QListView.ViewMode.IconMode)
+        self.gallery.setIconSize(QSize(self.THUMB, self.THUMB))
+        self.gallery.setMovement(QListView.Movement.Static)
+        self.gallery.setResizeMode(QListView.ResizeMode.Adjust)
+        self.gallery.setMinimumHeight(2 * self.THUMB + 24)
+        self.gallery.setToolTip("Candidates of the latest edit, best first: click one to use it")
+        self.buttons.addWidget(QLabel("Candidates"))
+        self.buttons.addWidget(self.gallery)
+        self.morph_slider = QSlider(Qt.Orientation.Horizontal)
+        self.morph_slider.setToolTip("Morph from the projection (left) to the chosen candidate (right)")
+        self.morph_slider.setEnabled(False)
+        self.buttons.addWidget(QLabel("Morph: projection -> edit"))
+        self.buttons.addWidget(self.morph_slider)
+        self.project_button.clicked.connect(self.project)
+        self.centre_button.clicked.connect(self._centre)
+        self.sample_button.clicked.connect(self.sample)
+        self.gallery.currentRowChanged.connect(self._chosen)
+        self.morph_slider.valueChanged.connect(self._morphed)
+        self.steps_spin.valueChanged.connect(lambda v: setattr(self.mode, "steps", int(v)))
+        self.controller.result_ready.connect(lambda result: self.refresh())
+        self.controller.document_replaced.connect(lambda doc: self.refresh())
+        self.controller.canvas_dirty.connect(lambda rect: self._show_region())
+
+    # ------------------------------------------------------------------ actions
+    def project(self) -> None:
+        """Project the region (a long job: the status bar's Cancel or Esc stops it)."""
+        self.mode.project()
+        self.controller.mode_inputs_changed()
+
+    def sample(self) -> None:
+        """Open a random GAN picture (a new seed each time) as a new document."""
+        import random
+
+        self.mode.sample(random.randrange(0, 2**31 - 2))
+        self.controller.mode_inputs_changed()
+
+    def _centre(self) -> None:
+        from ganpaint.tools.constraints import REGION_KEY
+
+        doc = self.controller.doc
+        if doc is not None and doc.settings.pop(REGION_KEY, None) is not None:
+            doc.mark_changed({"region"}, None)
+
+    def _chosen(self, row: int) -> None:
+        if row >= 0 and self.mode.candidates is not None and row != self.mode.chosen:
+            self.mode.choose(row)
+            self._reset_slider()
+            self.controller.mode_inputs_changed()
+
+    def _morphed(self, value: int) -> None:
+        if self.mode.morphs is None:
+            return
+        last = self.morph_slider.maximum()
+        self.mode.choose(self.mode.chosen, None if value == last else value)
+        self.controller.mode_inputs_changed()
+
+    # ------------------------------------------------------------------ display
+    def _show_region(self) -> None:
+        doc = self.controller.doc
+        if doc is None:
+            return
+        x0, y0, x1, y1 = self.mode.frame(doc)
+        state = "projected" if self.mode.projected else "not projected yet"
+        self.region_label.setText(f"{x1 - x0} x {y1 - y0} px at ({x0}, {y0}), {state}")
+
+    def _reset_slider(self) -> None:
+        frames = 0 if self.mode.morphs is None else self.mode.morphs.shape[1]
+        self.morph_slider.blockSignals(True)
+        self.morph_slider.setRange(0, max(frames - 1, 0))
+        self.morph_slider.setValue(max(frames - 1, 0))
+        self.morph_slider.setEnabled(frames > 1)
+        self.morph_slider.blockSignals(False)
+
+    def refresh(self) -> None:
+        """Show the projection error, the candidates and the morph range of the mode's current state."""
+        from PySide6.QtGui import QIcon, QImage, QPixmap
+        from PySide6.QtWidgets import QListWidgetItem
+
+        mode = self.mode
+        self._show_region()
+        if mode.errors:
+            text = f"Projection: PSNR {mode.errors.get('psnr', float('nan')):.1f} dB"
+            if "encoder_psnr" in mode.errors:
+                text += f" (encoder alone {mode.errors['encoder_psnr']:.1f} dB)"
+            self.error_label.setText(text + ". Paint colour (C) or sketch (K) strokes to edit it.")
+        self.gallery.blockSignals(True)
+        self.gallery.clear()
+        if mode.candidates is not None:
+            for k, picture in enumerate(mode.candidates):
+                picture = np.ascontiguousarray(picture)
+                image = QImage(picture.data, picture.shape[1], picture.shape[0], 3 * picture.shape[1],
+                               QImage.Format.Format_RGB888).copy()
+                icon = QIcon(QPixmap.fromImage(image).scaled(self.THUMB, self.THUMB))
+                tip = f"candidate {k + 1}"
+                if mode.edit_errors is not None and np.isfinite(mode.edit_errors[k]):
+                    tip += f": colour error {float(mode.edit_errors[k]):.1f}"
+                item = QListWidgetItem(icon, str(k + 1))
+                item.setToolTip(tip)
+                self.gallery.addItem(item)
+            self.gallery.setCurrentRow(mode.chosen)
+        self.gallery.blockSignals(False)
+        if mode.morph_frame is None:
+            self._reset_slider()
+
 #: mode name -> panel class.
 PANEL_CLASSES: dict[str, type[ModePanel]] = {"inpaint": InpaintPanel, "synthesize": SemanticPanel,
-                                             "colorize": ColorizePanel}
+                                             "colorize": ColorizePanel, "manifold": ManifoldPanel}
