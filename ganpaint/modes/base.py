@@ -230,6 +230,30 @@ class Mode:
         return {}
 
 
+def apply_and_clear(mode: Mode, doc: "Document", vector: str) -> Optional[EditLayer]:
+    """``mode``'s :meth:`Mode.apply` plus emptying the vector layer ``vector`` (``"hints"`` or ``"strokes"``)
+    that made the result, as one undo step; returns the new edit layer (or None)."""
+    with doc.group(mode.apply_text):
+        layer = Mode.apply(mode, doc)
+        getattr(doc, f"set_{vector}")([], mode.apply_text)
+    return layer
+
+
+def restore_vector(doc: "Document", layer: EditLayer, vector: str) -> None:
+    """Put back the ``vector`` items (``"hints"`` / ``"strokes"``, stored as JSON in ``layer.settings``) that
+    made ``layer``; a damaged item of an old project is skipped, the others come back."""
+    from ganpaint.document.vectors import ColorHint, SketchStroke
+
+    kind = {"hints": ColorHint, "strokes": SketchStroke}[vector]
+    items = []
+    for item in layer.settings.get(vector, []):
+        try:
+            items.append(kind.from_json(item))
+        except ValueError:
+            continue
+    getattr(doc, f"set_{vector}")(items, f"Re-edit {layer.name}")
+
+
 def pasted(full: np.ndarray, crop: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
     """A copy of ``full`` (``(H, W)`` array) with ``crop`` written into ``box`` = ``(x0, y0, x1, y1)``."""
     out = np.array(full, copy=True)

@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any, Callable, Optional
 
 import numpy as np
 
-from ganpaint.document.vectors import ColorHint, as_rgb
+from ganpaint.document.vectors import as_rgb
 from ganpaint.inference.requests import ColorizeRequest
-from ganpaint.modes.base import Mode, ModeContext, missing_model
+from ganpaint.modes.base import Mode, ModeContext, apply_and_clear, missing_model, restore_vector
 
 if TYPE_CHECKING:  # pragma: no cover
     from ganpaint.document.layers import EditLayer
@@ -127,20 +127,11 @@ class ColorizeMode(Mode):
 
     def apply(self, doc: "Document"):
         """The colours become an edit layer remembering the hints; the hints are cleared (one undo step)."""
-        with doc.group(self.apply_text):
-            layer = super().apply(doc)
-            doc.set_hints([], self.apply_text)
-        return layer
+        return apply_and_clear(self, doc, "hints")
 
     def restore_inputs(self, doc: "Document", layer: "EditLayer") -> None:
         """Put the layer's hints (and palette / recolour choice) back, so the engine colours it again."""
-        hints = []
-        for item in layer.settings.get("hints", []):
-            try:
-                hints.append(ColorHint.from_json(item))
-            except ValueError:
-                continue  # a damaged hint in an old project: the others still come back
-        doc.set_hints(hints, f"Re-edit {layer.name}")
+        restore_vector(doc, layer, "hints")
         palette = layer.settings.get("palette")
         if isinstance(palette, list):
             self.palette = []

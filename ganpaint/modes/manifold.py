@@ -24,7 +24,7 @@ import numpy as np
 
 from ganpaint.document.vectors import SketchStroke
 from ganpaint.inference.requests import EditTransferRequest, LatentEditRequest, ProjectRequest, SampleRequest
-from ganpaint.modes.base import Mode, ModeContext, missing_model
+from ganpaint.modes.base import Mode, ModeContext, apply_and_clear, missing_model, restore_vector
 from ganpaint.tools.constraints import REGION_KEY, region_of
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -220,21 +220,13 @@ class ManifoldMode(Mode):
     def apply(self, doc: "Document"):
         """The transferred edit becomes an edit layer remembering the strokes; the strokes are cleared and a
         new projection is needed for the next edit (one undo step)."""
-        with doc.group(self.apply_text):
-            layer = super().apply(doc)
-            doc.set_strokes([], self.apply_text)
+        layer = apply_and_clear(self, doc, "strokes")
         self._clear()
         return layer
 
     def restore_inputs(self, doc: "Document", layer: "EditLayer") -> None:
         """Put the layer's strokes and region back; press Project to edit it again."""
-        strokes = []
-        for item in layer.settings.get("strokes", []):
-            try:
-                strokes.append(SketchStroke.from_json(item))
-            except ValueError:
-                continue
-        doc.set_strokes(strokes, f"Re-edit {layer.name}")
+        restore_vector(doc, layer, "strokes")
         rect = layer.settings.get("rect")
         if isinstance(rect, list) and len(rect) == 4 and all(isinstance(v, int) for v in rect):
             doc.settings[REGION_KEY] = rect
