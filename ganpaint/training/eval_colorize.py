@@ -65,7 +65,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-levin", action="store_true", help="skip the Levin et al. baseline (slow: a sparse "
                         "solve per image and N)")
     parser.add_argument("--json", metavar="OUT", default=None, help="write the results as JSON")
-    parser.add_argument("--grid", metavar="PNG", default=None, help="write a sample grid")
+    parser.add_argument("--grid", metavar="IMAGE", default=None, help="write a sample grid (.png or .jpg)")
     parser.add_argument("--card-metrics", action="store_true",
                         help="also store the results in the evaluated model's card (metrics.eval)")
     parser.add_argument("--device", default="cpu", help="auto, cpu, cuda, cuda:N or mps")
@@ -343,9 +343,10 @@ def run(args: argparse.Namespace) -> int:
         path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
         print(f"wrote {path}")
     if args.grid and rows:
-        from ganpaint.training.progress import sample_grid, save_png
+        from ganpaint.document.imageio import save_image
+        from ganpaint.training.progress import sample_grid
 
-        save_png(args.grid, sample_grid(rows))
+        save_image(args.grid, sample_grid(rows), quality=88)  # PNG or JPEG by the extension
         columns = ("gray | hints (N=10) | model, no hints | model | levin | truth" if report["mode"] == "photo"
                    else "drawing + hints (N=3) | model | raw network | levin | truth")
         print(f"wrote {args.grid} (columns: {columns})")
