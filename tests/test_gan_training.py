@@ -64,6 +64,38 @@ def test_train_gan_resume_export_then_encoder(dataset, tmp_path):
     assert train_encoder(["--gan", str(out / "last.pt")] + enc[2:] + ["--out", str(tmp_path / "enc2"), "--steps", "1"]) == 0
 
 
+def test_train_dcgan_then_encoder_then_engine(dataset, tmp_path):
+    """--arch dcgan: DCGAN networks and recipe, resumed from its checkpoint, exported as a 'dcgan' card whose
+    encoder trains and whose engine projects."""
+    from ganpaint.training.train_encoder import main as train_encoder
+    from ganpaint.training.train_gan import main as train_gan
+
+    out, models = tmp_path / "dcgan", tmp_path / "models"
+    common = ["--arch", "dcgan", "--ngf", "4", "--z-dim", "8", "--data", str(dataset), "--out", str(out), "--batch", "4",
+              "--threads", "1", "--sample-every", "2", "--checkpoint-every", "1", "--log-every", "1", "--keep-every", "0"]
+    assert train_gan(common + ["--steps", "2"]) == 0
+    state = ckpt.load_checkpoint(out / "last.pt")
+    assert state["arch"] == "dcgan" and state["options"]["ngf"] == 4 and state["options"]["nz"] == 8
+    log = [json.loads(line) for line in (out / "train_log.jsonl").read_text().splitlines()]
+    assert "r1" not in log[0], "DCGAN trains without R1 by default"
+    # resuming ignores --arch (the checkpoint's architecture wins) and exports a dcgan card
+    assert train_gan(common[2:] + ["--steps", "3", "--resume", "--export", "toy-dcgan", "--models-dir", str(models)]) == 0
+    card = json.loads((models / "toy-dcgan.json").read_text())
+    assert card["architecture"] == "dcgan" and card["config"]["latent_space"] == "z"
+    assert "(0.5, 0.999)" in card["training"]["optimizer"]
+
+    enc = ["--gan", str(models / "toy-dcgan.json"), "--data", str(dataset), "--out", str(tmp_path / "enc"), "--batch", "4",
+           "--threads", "1", "--w-vgg", "0", "--checkpoint-every", "1", "--log-every", "1", "--sample-every", "1",
+           "--keep-every", "0", "--steps", "2", "--export", "toy-dcgan", "--models-dir", str(models)]
+    assert train_encoder(enc) == 0
+
+    from ganpaint.engines.registry import ModelRegistry
+
+    engine = ModelRegistry([models]).create_engine("toy-dcgan")
+    engine.load(torch.device("cpu"))
+    assert engine.model.E is not None and engine.model.resolution == 64
+
+
 def test_nearest_neighbours():
     pool = np.stack([np.full((4, 4, 3), v, np.uint8) for v in (0, 100, 200)])
     queries = np.stack([np.full((4, 4, 3), 190, np.uint8), np.full((4, 4, 3), 10, np.uint8)])

@@ -22,11 +22,13 @@ from torch import nn
 
 @dataclass
 class DCGANOptions:
-    """``nz``: latent size; ``ngf``: generator width (64 in the tutorial); ``nc``: image channels."""
+    """``nz``: latent size; ``ngf``: generator width (64 in the tutorial); ``ndf``: discriminator width
+    (training only); ``nc``: image channels."""
 
     nz: int = 100
     ngf: int = 64
     nc: int = 3
+    ndf: int = 64
 
     @property
     def resolution(self) -> int:
@@ -86,4 +88,34 @@ class DCGANGenerator(nn.Module):
         return self.synthesis(self.w_from_z(z, psi))
 
 
-__all__ = ["DCGANGenerator", "DCGANOptions", "IdentityMapping"]
+class DCGANDiscriminator(nn.Module):
+    """The DCGAN discriminator: ``image (N, 3, 64, 64) in [-1, 1] -> logits (N,)`` (raw scores, real > fake).
+
+    Four 4x4 stride-2 convolutions (``ndf``, 2, 4, 8 x ``ndf`` channels; batch norm after all but the first,
+    LeakyReLU 0.2) down to 4 px, then a 4x4 convolution to one logit, as in Radford et al. 2016.
+    """
+
+    def __init__(self, opt: DCGANOptions) -> None:
+        super().__init__()
+        d = opt.ndf
+        layers: list[nn.Module] = [nn.Conv2d(opt.nc, d, 4, 2, 1), nn.LeakyReLU(0.2, True)]
+        for a, b in ((d, 2 * d), (2 * d, 4 * d), (4 * d, 8 * d)):
+            layers += [nn.Conv2d(a, b, 4, 2, 1, bias=False), nn.BatchNorm2d(b), nn.LeakyReLU(0.2, True)]
+        layers.append(nn.Conv2d(8 * d, 1, 4, 1, 0))
+        self.main = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # noqa: D102
+        return self.main(x).flatten()
+
+
+def init_dcgan_weights(module: nn.Module) -> None:
+    """DCGAN's initialisation (apply with ``module.apply``): convolutions ``N(0, 0.02)``, batch-norm scales
+    ``N(1, 0.02)`` and shifts 0."""
+    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
+        nn.init.normal_(module.weight, 0.0, 0.02)
+    elif isinstance(module, nn.BatchNorm2d):
+        nn.init.normal_(module.weight, 1.0, 0.02)
+        nn.init.zeros_(module.bias)
+
+
+__all__ = ["DCGANDiscriminator", "DCGANGenerator", "DCGANOptions", "IdentityMapping", "init_dcgan_weights"]

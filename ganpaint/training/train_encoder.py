@@ -33,12 +33,12 @@ import torch.nn.functional as F
 
 from ganpaint.engines.manifold import ENCODER_PREFIX
 from ganpaint.nets.latent_encoder import EncoderOptions, LatentEncoder
-from ganpaint.nets.stylegan2_lite import GANOptions, Generator, param_count
+from ganpaint.nets.stylegan2_lite import param_count
 from ganpaint.paths import SHIPPED_MODELS
 from ganpaint.training import checkpoint as ckpt
 from ganpaint.training.progress import sample_grid, save_png, to_uint8
 from ganpaint.training.runs import RunLoop, command_line, open_run, restore_progress, standalone_main
-from ganpaint.training.train_gan import cpu_description, load_images, real_batch
+from ganpaint.training.train_gan import ARCHITECTURE, build_networks, cpu_description, load_images, options_of, real_batch
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -69,7 +69,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--metrics", metavar="JSON", help="metrics JSON (from 'ganpaint eval igan --json') to merge into the card")
 
 
-def load_gan(source: str) -> tuple[Generator, dict | None, dict]:
+def load_gan(source: str) -> tuple["torch.nn.Module", dict | None, dict]:
     """``(generator, card dict or None, generator state dict)`` from a card path, a model name or a
     ``train gan`` checkpoint (its EMA generator).
 
@@ -83,13 +83,15 @@ def load_gan(source: str) -> tuple[Generator, dict | None, dict]:
         state = ckpt.load_checkpoint(path)
         if "generator_ema" not in state:
             raise SystemExit(f"{path} is not a 'ganpaint train gan' checkpoint")
-        opt, card, g_state = GANOptions.from_dict(state["options"]), None, state["generator_ema"]
+        arch, card, g_state = state.get("arch", ARCHITECTURE), None, state["generator_ema"]
+        opt = options_of(arch, state["options"])
     else:
         card_obj = ModelCard.from_json(path) if path.suffix == ".json" else ModelRegistry.default().get(source)
         card = json.loads(card_obj.card_path.read_text(encoding="utf-8"))
         g_state = {k: v for k, v in load_state_dict(card_obj).items() if not k.startswith(ENCODER_PREFIX)}
-        opt = GANOptions.from_dict(card["config"]["options"])
-    G = Generator(opt)
+        arch = card.get("architecture", ARCHITECTURE)
+        opt = options_of(arch, card["config"]["options"])
+    G = build_networks(arch, opt)[0]
     G.load_state_dict({k: v.float() for k, v in g_state.items()})
     G.eval().requires_grad_(False)
     return G, card, g_state

@@ -1,5 +1,7 @@
-"""``ganpaint train gan``: train an unconditional light StyleGAN2 (:mod:`ganpaint.nets.stylegan2_lite`) with
-DiffAugment, for latent projection and constrained editing (iGAN).
+"""``ganpaint train gan``: train an unconditional GAN with DiffAugment, for latent projection and constrained
+editing (iGAN): a light StyleGAN2 (``--arch stylegan2-lite``, :mod:`ganpaint.nets.stylegan2_lite`) or a DCGAN
+(``--arch dcgan``, :mod:`ganpaint.nets.dcgan`, 64 px, batch norm, Adam betas (0.5, 0.999), DCGAN's
+initialisation; the recipe iGAN edited with).
 
 Losses (StyleGAN2's defaults, Karras et al. 2020): the non-saturating logistic loss
 
@@ -7,7 +9,7 @@ Losses (StyleGAN2's defaults, Karras et al. 2020): the non-saturating logistic l
 
 where ``T`` is DiffAugment (``--augment``, Zhao et al. 2020) applied to real and fake images alike, plus
 the lazy R1 penalty ``gamma / 2 * |grad_x D(T(x))|^2`` every ``--r1-every`` steps (scaled by that
-interval). Adam with betas (0, 0.99); the exported generator is an exponential moving average of the
+interval; off by default for the DCGAN). Adam with betas (0, 0.99) (DCGAN: (0.5, 0.999)); the exported generator is an exponential moving average of the
 trained one (``--ema``).
 
 Data: every image of the ``--split`` split (shared layout: ``splits.json`` + ``images/``), resized as a
@@ -33,6 +35,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ganpaint.nets.dcgan import DCGANDiscriminator, DCGANGenerator, DCGANOptions, init_dcgan_weights
 from ganpaint.nets.stylegan2_lite import Discriminator, GANOptions, Generator, default_channels, param_count
 from ganpaint.paths import SHIPPED_MODELS
 from ganpaint.training import checkpoint as ckpt
@@ -44,6 +47,8 @@ from ganpaint.training.runs import (RunLoop, command_line, frozen_copy, open_run
 
 #: Model-card ``architecture`` of an exported generator (see :mod:`ganpaint.engines.manifold`).
 ARCHITECTURE = "stylegan2-lite"
+#: Trainable architectures: name -> (default learning rate, Adam betas, default R1 gamma).
+ARCHITECTURES = {"stylegan2-lite": (0.002, (0.0, 0.99), 0.05), "dcgan": (2e-4, (0.5, 0.999), 0.0)}
 DEFAULT_MODELS_DIR = SHIPPED_MODELS
 
 #: Dataset folder name -> (category, licence sentence), for cards.
@@ -59,6 +64,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", required=True, metavar="DIR", help="dataset folder (splits.json + images/, or plain image folder)")
     parser.add_argument("--out", required=True, metavar="DIR", help="run folder: checkpoints, samples, log")
     parser.add_argument("--split", default="train", help="training split of splits.json")
+    parser.add_argument("--arch", default=ARCHITECTURE, choices=tuple(ARCHITECTURES), help="network (new runs); dcgan is 64 px")
     parser.add_argument("--size", type=int, default=64, choices=(64, 128), help="output resolution in pixels (new runs)")
     parser.add_argument("--batch", type=int, default=16, help="batch size")
     parser.add_argument("--steps", type=int, default=20_000, help="total number of optimisation steps")
@@ -66,14 +72,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint", metavar="PT", help="checkpoint to resume from instead of OUT/last.pt")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     parser.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0: all cores; 1 on a shared CPU)")
-    parser.add_argument("--lr", type=float, default=0.002, help="learning rate of G and D (Adam, betas 0/0.99)")
-    parser.add_argument("--r1", type=float, default=0.05, help="R1 penalty weight gamma (0: off)")
+    parser.add_argument("--lr", type=float, default=None, help="learning rate of G and D (default: 0.002 for stylegan2-lite, 2e-4 for dcgan)")
+    parser.add_argument("--r1", type=float, default=None, help="R1 penalty weight gamma (0: off; default: 0.05 for stylegan2-lite, 0 for dcgan)")
     parser.add_argument("--r1-every", type=int, default=16, help="lazy R1: apply it every N steps")
     parser.add_argument("--augment", default="color,translation,cutout", help="DiffAugment policies ('none': off)")
     parser.add_argument("--ema", type=float, default=0.999, help="EMA decay of the exported generator (0: off)")
     parser.add_argument("--max-channels", type=int, default=256, help="channels at 4 px, halved per octave (new runs)")
     parser.add_argument("--min-channels", type=int, default=16, help="fewest channels at any resolution (new runs)")
     parser.add_argument("--z-dim", type=int, default=128, help="latent size z and w (new runs)")
+    parser.add_argument("--ngf", type=int, default=32, help="dcgan: generator and discriminator width (new runs)")
     parser.add_argument("--sample-every", type=int, default=250, help="write a sample grid every N steps")
     parser.add_argument("--checkpoint-every", type=int, default=100, help="write OUT/last.pt every N steps")
     parser.add_argument("--keep-every", type=int, default=2000, help="keep a step_N.pt snapshot every N steps (0: never)")
@@ -132,14 +139,48 @@ def d_loss(D, G, real: torch.Tensor, z: torch.Tensor, policy, r1_gamma: float) -
     return loss, logs
 
 
-def gan_card(opt: GANOptions, *, data: Path, training: dict, metrics: dict | None = None) -> dict:
-    """Model-card fields of an exported generator (name/weights/sha256 are added on export)."""
+def build_networks(arch: str, opt) -> tuple:
+    """``(generator, discriminator)`` of architecture ``arch`` (a key of :data:`ARCHITECTURES`) with options
+    ``opt`` (:class:`GANOptions` or :class:`DCGANOptions`), freshly initialised.
+
+    Raises:
+        ValueError: unknown ``arch``.
+    """
+    if arch == "dcgan":
+        G, D = DCGANGenerator(opt), DCGANDiscriminator(opt)
+        G.apply(init_dcgan_weights), D.apply(init_dcgan_weights)
+        return G, D
+    if arch == ARCHITECTURE:
+        return Generator(opt), Discriminator(opt)
+    raise ValueError(f"unknown GAN architecture '{arch}' (known: {', '.join(ARCHITECTURES)})")
+
+
+def options_of(arch: str, data: dict):
+    """The options dataclass of ``arch`` from its stored dict (checkpoint or card ``config.options``)."""
+    return DCGANOptions.from_dict(data) if arch == "dcgan" else GANOptions.from_dict(data)
+
+
+def describe(arch: str, opt, category: str) -> str:
+    """The card's one-paragraph description of a generator we trained."""
+    if arch == "dcgan":
+        return (f"DCGAN (Radford et al. 2016; nz {opt.nz}, ngf {opt.ngf}, batch norm) trained by us with DiffAugment "
+                f"(Zhao et al. 2020) on {category} at 64 px, the kind of generator iGAN (Zhu et al. 2016) edited. "
+                f"For latent projection and constrained editing.")
+    return (f"Light StyleGAN2 (Karras et al. 2020) trained by us with DiffAugment (Zhao et al. 2020) on "
+            f"{category} at {opt.resolution} px: 2-layer mapping network, one modulated convolution per "
+            f"resolution, channels {opt.channels}, no noise inputs. For latent projection and "
+            f"constrained editing (iGAN, Zhu et al. 2016).")
+
+
+def gan_card(opt, *, data: Path, training: dict, metrics: dict | None = None, arch: str = ARCHITECTURE) -> dict:
+    """Model-card fields of an exported generator of architecture ``arch`` (name/weights/sha256 are added
+    on export)."""
     category, licence = DATASET_FACTS.get(data.name, (data.name, f"Weights trained on {data.name}; see its SOURCE.md."))
     return {
         "task": "manifold",
-        "architecture": ARCHITECTURE,
+        "architecture": arch,
         "resolution": int(opt.resolution),
-        "config": {"options": opt.to_dict(), "category": category, "latent_space": "w",
+        "config": {"options": opt.to_dict(), "category": category, "latent_space": "z" if arch == "dcgan" else "w",
                    "preprocess": f"whole photo (square centre crop) resized to {opt.resolution} px, RGB in [-1, 1]",
                    "truncation_psi": 0.7,
                    "projection": {"lr": 0.1, "prior": 1e-3},
@@ -149,10 +190,7 @@ def gan_card(opt: GANOptions, *, data: Path, training: dict, metrics: dict | Non
         "licence": licence,
         "training": training,
         "metrics": metrics or {},
-        "description": (f"Light StyleGAN2 (Karras et al. 2020) trained by us with DiffAugment (Zhao et al. 2020) on "
-                        f"{category} at {opt.resolution} px: 2-layer mapping network, one modulated convolution per "
-                        f"resolution, channels {opt.channels}, no noise inputs. For latent projection and "
-                        f"constrained editing (iGAN, Zhu et al. 2016)."),
+        "description": describe(arch, opt, category),
     }
 
 
@@ -175,21 +213,29 @@ def run(args: argparse.Namespace) -> int:
     device, out, state, ckpt_path = open_run(args)
     data = Path(args.data)
     if state is not None:
-        opt = GANOptions.from_dict(state["options"])
+        arch = state.get("arch", ARCHITECTURE)
+        opt = options_of(arch, state["options"])
+    elif args.arch == "dcgan":
+        arch, opt = "dcgan", DCGANOptions(nz=args.z_dim, ngf=args.ngf, ndf=args.ngf)
     else:
+        arch = ARCHITECTURE
         ch = default_channels(args.size, args.max_channels, args.min_channels)
         opt = GANOptions(resolution=args.size, z_dim=args.z_dim, w_dim=args.z_dim, channels=ch,
                          d_channels=list(reversed(ch)))
     policy = parse_policy(args.augment)
+    default_lr, betas, default_r1 = ARCHITECTURES[arch]
+    args.lr = default_lr if args.lr is None else args.lr
+    args.r1 = default_r1 if args.r1 is None else args.r1
 
     torch.manual_seed(args.seed)
     # channels-last activations: about a third faster convolutions on a CPU (oneDNN), same numbers
-    G = Generator(opt).to(device, memory_format=torch.channels_last)
-    D = Discriminator(opt).to(device, memory_format=torch.channels_last)
+    G, D = build_networks(arch, opt)
+    G = G.to(device, memory_format=torch.channels_last)
+    D = D.to(device, memory_format=torch.channels_last)
     G_ema = frozen_copy(G)
-    opt_g = torch.optim.Adam(G.parameters(), lr=args.lr, betas=(0.0, 0.99))
+    opt_g = torch.optim.Adam(G.parameters(), lr=args.lr, betas=betas)
     r1_ratio = args.r1_every / (args.r1_every + 1) if args.r1 > 0 else 1.0  # StyleGAN2's lazy-regularisation fix
-    opt_d = torch.optim.Adam(D.parameters(), lr=args.lr * r1_ratio, betas=(0.0, 0.99 ** r1_ratio))
+    opt_d = torch.optim.Adam(D.parameters(), lr=args.lr * r1_ratio, betas=(betas[0], betas[1] ** r1_ratio))
     step, wall, rng, commands = restore_progress(state, args.seed)
     if state is not None:
         G.load_state_dict(state["generator"])
@@ -203,7 +249,7 @@ def run(args: argparse.Namespace) -> int:
 
     def snapshot() -> dict:
         return {"generator": G.state_dict(), "discriminator": D.state_dict(), "generator_ema": G_ema.state_dict(),
-                "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(), "options": opt.to_dict(),
+                "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(), "options": opt.to_dict(), "arch": arch,
                 "batch": args.batch, "data": data.name, "commands": commands}
 
     def export(step: int, wall: float) -> None:
@@ -213,10 +259,10 @@ def run(args: argparse.Namespace) -> int:
                     "wall_time": f"{wall / 60:.1f} min", "s_per_step": round(wall / max(step, 1), 3),
                     "losses": {"gan": "non-saturating logistic", "r1_gamma": args.r1, "r1_every": args.r1_every,
                                "diffaugment": ",".join(policy) or "none"},
-                    "optimizer": f"Adam betas (0, 0.99), lr {args.lr}", "ema": args.ema,
+                    "optimizer": f"Adam betas {betas}, lr {args.lr}", "ema": args.ema,
                     "params": {"generator": param_count(G), "discriminator": param_count(D)}}
         metrics = json.loads(Path(args.metrics).read_text()) if args.metrics else {}
-        card = gan_card(opt, data=data, training=training, metrics=metrics)
+        card = gan_card(opt, data=data, training=training, metrics=metrics, arch=arch)
         wp, cp = ckpt.export_model(G_ema if args.ema > 0 else G, args.models_dir, args.export, card,
                                    half=not args.export_fp32)
         print(f"exported {wp} and {cp}", file=sys.stderr)
@@ -237,7 +283,7 @@ def run(args: argparse.Namespace) -> int:
         save_png(out / "samples" / "latest.png", grid)
 
     loop = RunLoop(args, out, "gan", step, wall, snapshot, rng, write_samples)
-    loop.bar.write(f"training light StyleGAN2 G {param_count(G) / 1e6:.2f}M, D {param_count(D) / 1e6:.2f}M params on "
+    loop.bar.write(f"training {arch} G {param_count(G) / 1e6:.2f}M, D {param_count(D) / 1e6:.2f}M params on "
                    f"{len(images)} images of {data.name} at {opt.resolution} px, batch {args.batch}, DiffAugment "
                    f"{','.join(policy) or 'off'}, device {device}, threads {torch.get_num_threads()}")
     G.train(), D.train()
@@ -279,4 +325,4 @@ if __name__ == "__main__":
     raise SystemExit(main())
 
 
-__all__ = ["ARCHITECTURE", "add_arguments", "cpu_description", "d_loss", "gan_card", "load_images", "real_batch", "run"]
+__all__ = ["ARCHITECTURE", "ARCHITECTURES", "add_arguments", "build_networks", "describe", "options_of", "cpu_description", "d_loss", "gan_card", "load_images", "real_batch", "run"]
