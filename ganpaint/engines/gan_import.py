@@ -74,7 +74,8 @@ def import_dcgan(name: str, path: Optional[str | os.PathLike] = None, models_dir
         "task": "manifold",
         "architecture": ARCHITECTURE,
         "resolution": 64,
-        "config": {"options": {k: v for k, v in opt.to_dict().items() if k != "ndf"}, "category": "faces" if from_package else "unknown", "latent_space": "z",
+        "config": {"options": {k: v for k, v in opt.to_dict().items() if k != "ndf"},  # no discriminator here
+                   "category": "faces" if from_package else "unknown", "latent_space": "z",
                    "truncation_psi": 0.8, "projection": {"prior": 0.01}, "edit": {"spread": 0.5}},
         "dataset": ("DigiFace-1M (Bae et al., WACV 2023): synthetic faces rendered by Microsoft from consented head "
                     "scans" if from_package else "unknown (imported checkpoint)"),
