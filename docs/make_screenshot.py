@@ -7,6 +7,10 @@ on the split view (original photo | now) and saves the screen to ``docs/screensh
 ``--semantic``: a blank landscape canvas of sky, doodled with the label brush (grass, mountain, water,
 trees), waits for the SPADE picture, splits the view into label map | picture and saves
 ``docs/screenshot-semantic.png``; ``--seed N`` sets the style seed first (default 0).
+``--colorize``: a grayscale copy of ``chelsea.png`` in the Colorize tab, a few colour hints dropped with the
+hint tool, split view grayscale | colorized, saved to ``docs/screenshot-colorize.png``.
+``--manifold``: a random flower from the GAN (dice), a colour stroke, the candidates gallery, split view
+GAN picture | edited, saved to ``docs/screenshot-manifold.png``.
 """
 
 from __future__ import annotations
@@ -46,14 +50,32 @@ def paint_doodle(controller) -> None:
         controller.pointer_released(*points[-1])
 
 
+# colorize: (x, y, rgb) hints on chelsea.png (451x300): fur, eyes, background wall, the cat's nose
+HINTS = [(150, 150, (196, 120, 62)), (260, 200, (176, 104, 54)), (40, 40, (92, 96, 110)),
+         (420, 60, (104, 110, 120)), (232, 121, (160, 170, 60)), (321, 120, (160, 170, 60))]
+
+
+def drop_hints(controller) -> None:
+    """Click :data:`HINTS` with the colour-hint tool (each click a point hint, one undo step)."""
+    controller.set_tool("hint")
+    controller.settings.size = 6
+    for x, y, rgb in HINTS:
+        controller.settings.color = rgb
+        controller.pointer_pressed(x, y)
+        controller.pointer_released(x, y)
+
+
 def main() -> int:
     args = sys.argv[1:]
     semantic = "--semantic" in args
+    colorize, manifold = "--colorize" in args, "--manifold" in args
     seed = int(args[args.index("--seed") + 1]) if "--seed" in args else 0
-    out = DOCS / ("screenshot-semantic.png" if semantic else "screenshot.png")
+    name = "semantic" if semantic else "colorize" if colorize else "manifold" if manifold else ""
+    out = DOCS / (f"screenshot-{name}.png" if name else "screenshot.png")
     app = QApplication(sys.argv[:1])
     app.setApplicationName("GANPaint Studio")
-    window = create_window(None if semantic else str(SAMPLE), offer_recovery=False)
+    window = create_window(None if semantic or manifold else str(SAMPLE.with_name("chelsea.png") if colorize else SAMPLE),
+                           offer_recovery=False)
     window.confirm_discard = False
     window.resize(1360, 860)
     window.show()
@@ -67,6 +89,49 @@ def main() -> int:
         window.mode_panels["synthesize"].seed_spin.setValue(seed)  # as if typed into the Seed box
         paint_doodle(controller)
         window.set_tool("labels")
+        window.canvas.fit_to_window()
+        wait_for_result(doc)
+
+    def paint_colorize() -> None:
+        import numpy as np
+
+        from ganpaint.document.model import Document
+
+        photo = controller.doc.photo
+        doc = Document(np.repeat(photo.mean(axis=2, keepdims=True).astype(np.uint8), 3, axis=2))
+        controller.set_document(doc)
+        window.set_mode("colorize")
+        drop_hints(controller)
+        window.canvas.fit_to_window()
+        wait_for_result(doc)
+
+    def paint_manifold() -> None:
+        window.set_mode("manifold")
+        window.mode_panels["manifold"].sample_button.click()  # the dice: a flower from the GAN
+        QTimer.singleShot(300, stroke_manifold)
+
+    def stroke_manifold() -> None:
+        doc = controller.doc
+        if doc.result is None or not controller._result_is_current():
+            QTimer.singleShot(100, stroke_manifold)
+            return
+        window.mode_panels["manifold"].project_button.click()
+        QTimer.singleShot(300, lambda: wait_projected(doc))
+
+    def wait_projected(doc) -> None:
+        mode = controller.active
+        if not (getattr(mode, "projected", False) and controller._result_is_current()) and time.monotonic() < deadline:
+            QTimer.singleShot(100, lambda: wait_projected(doc))
+            return
+        window.set_tool("gan-color")
+        controller.settings.color = (230, 200, 40)  # yellow petals across the middle
+        controller.settings.size = 10
+        h, w = doc.shape
+        points = [(w * 0.3 + i * w * 0.04, h * 0.5) for i in range(11)]
+        controller.pointer_pressed(*points[0])
+        for point in points[1:]:
+            controller.pointer_moved(*point)
+        controller.pointer_released(*points[-1])
         window.canvas.fit_to_window()
         wait_for_result(doc)
 
@@ -97,7 +162,7 @@ def main() -> int:
             QTimer.singleShot(300, then)
         elif ready or time.monotonic() > deadline:
             window.split_action.trigger()  # semantic: label map | picture, as in the GauGAN demo
-            window.canvas.set_split(0.5 if semantic else 0.42)
+            window.canvas.set_split(0.42 if not name else 0.5)
             QTimer.singleShot(500, grab)
         else:
             QTimer.singleShot(100, lambda: wait_for_result(doc, then))
@@ -113,7 +178,8 @@ def main() -> int:
         window.close()
         app.quit()
 
-    QTimer.singleShot(800, paint_semantic if semantic else paint)
+    start = paint_semantic if semantic else paint_colorize if colorize else paint_manifold if manifold else paint
+    QTimer.singleShot(800, start)
     return app.exec()
 
 

@@ -45,7 +45,7 @@ from ganpaint.ui.space_pan import SpacePanFilter
 
 log = logging.getLogger(__name__)
 
-STATE_VERSION = 2
+STATE_VERSION = 3
 """Version of the saved dock and tool bar layout (``saveState``); bump it when docks change."""
 
 
@@ -726,8 +726,10 @@ class MainWindow(QMainWindow):
         geometry, state = self.qsettings.value("window/geometry"), self.qsettings.value("window/state")
         if geometry is not None:
             self.restoreGeometry(geometry)
-        if state is not None:
-            self.restoreState(state, STATE_VERSION)
+        if state is None or not self.restoreState(state, STATE_VERSION):
+            # first start (or a layout of an older version): the Engine dock wide enough for every mode's tab
+            self.resizeDocks([self.docks["Engine"]], [self.engine_tabs.tabBar().sizeHint().width() + 24],
+                             Qt.Orientation.Horizontal)
 
     def _save_layout(self) -> None:
         self.qsettings.setValue("window/geometry", self.saveGeometry())
