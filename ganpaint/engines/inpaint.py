@@ -235,7 +235,7 @@ def paste(out: np.ndarray, box: Box, fill: np.ndarray, weight: np.ndarray) -> No
 # --------------------------------------------------------------------------------------- engine
 
 _GENERATOR_KEYS = ("base_channels", "channel_mult", "dilations", "refine_blocks", "separable", "activation",
-                   "residual", "skips")
+                   "residual", "skips", "ffc_blocks", "upsample", "prefill", "output")
 
 
 class InpaintEngine(Engine):
