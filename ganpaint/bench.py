@@ -58,8 +58,14 @@ def bench_cases(task: str, sizes: list[int]) -> list[tuple[str, int, int, object
     if task == "inpaint":
         for size in sizes:
             cases.append((f"{size} crop", size, size, lambda model, s=size: _with_model(_inpaint_request(s, s, None, 0), model)))
+        # a 512 px hole (1024 px crop with its context): the network works at <= 512, detail comes from the photo
+        cases.append(("1024 photo, 512 px hole", 1024, 1024,
+                      lambda model: _with_model(_inpaint_request(1024, 1024, (256, 256, 768, 768), 0), model)))
         # a 12-megapixel photo with a small hole: should cost about a 512 crop
         cases.append(("4000x3000, 200 px hole", 4000, 3000, lambda model: _with_model(_inpaint_request(4000, 3000, (1900, 1400, 2100, 1600), 0), model)))
+        # ... and with a 1500 px hole: a 3000 px crop filled at 500 px + full-resolution detail (memory)
+        cases.append(("4000x3000, 1500 px hole", 4000, 3000,
+                      lambda model: _with_model(_inpaint_request(4000, 3000, (1250, 750, 2750, 2250), 0), model)))
     elif task == "segment":
         from ganpaint.inference.requests import SegmentRequest
 

@@ -229,3 +229,11 @@ def test_task_mismatch_between_card_and_engine(tmp_path):
             reg.ModelRegistry([tmp_path]).create_engine("wrong")
     finally:
         reg.unregister_engine_class(FakeArchEngine)
+
+
+def test_a_card_marked_default_wins_over_the_first_by_name(models):
+    make_model(models, "zeta", config={"channels": 8, "default": True})
+    r = reg.ModelRegistry([models])
+    assert r.default_for("inpaint").name == "zeta"
+    (models / "zeta.safetensors").unlink()  # without its weights it cannot be the default
+    assert reg.ModelRegistry([models]).default_for("inpaint").name == "beta"

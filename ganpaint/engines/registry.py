@@ -578,13 +578,17 @@ class ModelRegistry:
 
     def default_for(self, task: str) -> Optional[ModelCard]:
         """The model used for ``task`` when the user chose none: among the cards whose weights file
-        exists, one for the default label set (``config["label_set"]`` ==
+        exists, one marked ``config["default"] = true`` (a newer model that replaces an older one), else
+        one for the default label set (``config["label_set"]`` ==
         :data:`ganpaint.labelsets.DEFAULT_LABEL_SET`), else the first by name; with no weights present, the
         first card by name; ``None`` if no card serves ``task``."""
         from ganpaint.labelsets import DEFAULT_LABEL_SET
 
         cards = self.cards(task)
         present = [card for card in cards if card.weights_path.is_file()]
+        for card in present:
+            if isinstance(card.config, dict) and card.config.get("default") is True:
+                return card
         for card in present:
             if isinstance(card.config, dict) and card.config.get("label_set") == DEFAULT_LABEL_SET:
                 return card

@@ -51,7 +51,8 @@ class FourierUnit(nn.Module):
 class FFCResBlock(nn.Module):
     """Residual block with a local (gated ``3 x 3``) and a global (:class:`FourierUnit`) branch.
 
-    ``h -> h + proj(cat(local(h), global(h)))``; ``proj`` is a ``1 x 1`` convolution. Shape-preserving.
+    ``h -> h + proj(cat(local(h), global(h)))``; ``proj`` is a ``1 x 1`` convolution that starts near zero
+    (:meth:`start_near_identity`). Shape-preserving.
     """
 
     def __init__(self, channels: int, activation: str = "elu") -> None:
@@ -61,6 +62,12 @@ class FFCResBlock(nn.Module):
         self.local = GatedConv2d(channels, channels, 3, activation=activation)
         self.spectral = FourierUnit(channels)
         self.proj = nn.Conv2d(2 * channels, channels, 1)
+        self.start_near_identity()
+
+    def start_near_identity(self) -> None:
+        """Initialise ``proj`` to (almost) zero, so the block starts as (almost) the identity."""
+        nn.init.normal_(self.proj.weight, std=1e-3)
+        nn.init.zeros_(self.proj.bias)
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:  # noqa: D102
         return h + self.proj(torch.cat([self.local(h), self.spectral(h)], dim=1))

@@ -222,9 +222,8 @@ class InpaintGenerator(nn.Module):
                 nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
                 if m.bias is not None:
                     nn.init.zeros_(m.bias)
-        for block in self.ffc:  # Fourier blocks start as (almost) identities
-            nn.init.normal_(block.proj.weight, std=1e-3)
-            nn.init.zeros_(block.proj.bias)
+        for block in self.ffc:  # undo the generic initialisation above
+            block.start_near_identity()
         if output == "residual":  # an untrained network returns the pull-push fill
             nn.init.zeros_(self.to_rgb.weight)
             nn.init.zeros_(self.to_rgb.bias)
