@@ -134,3 +134,17 @@ def test_fully_masked_crops_terminate(v2_engine):
         image = np.full(shape + (3,), 90, np.uint8)
         out = _run(v2_engine, image, np.full(shape, 255, np.uint8))
         assert out.shape == image.shape
+
+
+def test_soft_brush_edges_do_not_let_the_removed_object_show_through(v2_engine):
+    image = np.full((120, 160, 3), 200, np.uint8)
+    image[36:84, 56:104] = 0  # a black object on a flat light background
+    mask = np.zeros((120, 160), np.uint8)
+    mask[36:84, 56:104] = 160  # the soft edge of the brush stroke (> 127: hole) ...
+    mask[40:80, 60:100] = 255  # ... painted over the object
+    edge = (mask > 127) & (mask < 255)
+    with torch.no_grad():
+        v2_engine.net.to_rgb.weight.zero_()  # the untrained residual: the fill is the membrane, 200 here
+    assert _run(v2_engine, image, mask)[edge].min() > 190  # no dark ring along the soft edge
+    v2_engine.soft_blend = True  # the old behaviour: soft values blend with the pixel under the hole
+    assert _run(v2_engine, image, mask)[edge].min() < 170

@@ -17,8 +17,9 @@ Pipeline of :meth:`InpaintEngine.run`:
    copied into the hole from the context by contextual residual aggregation (HiFill,
    :mod:`ganpaint.nets.cra`), so a large hole is not soft;
 5. the fill is pasted **only inside the hole** with a weight (:func:`feather_weights`: 0 outside the
-   hole, ramping to 1 over ``feather`` pixels inside it; soft brush-edge mask values blend softly), so
-   every pixel outside the mask is bit-exactly the input pixel.
+   hole, ramping to 1 over ``feather`` pixels inside it; the shipped cards use 1, a hard paste, since the
+   fill continues the context and any blend inside the hole would let the removed object show through),
+   so every pixel outside the mask is bit-exactly the input pixel.
 
 Only crops are ever converted to float, so a 4000x3000 photo with a small hole costs about one
 network run on that crop plus a copy of the image. The geometry helpers are pure numpy and can be
@@ -271,13 +272,17 @@ class InpaintEngine(Engine):
     """Serves ``InpaintRequest`` with an :class:`~ganpaint.nets.gated_conv.InpaintGenerator`.
 
     Model-card ``config`` keys: the generator's constructor arguments (``base_channels``, ...) plus
-    optional engine settings ``min_margin`` (32), ``margin_ratio`` (0.5), ``feather`` (1.5 px),
+    optional engine settings ``min_margin`` (32), ``margin_ratio`` (0.5), ``feather`` (1.0 px: a hard
+    paste; more blends the hole's outer pixels with what lies under the hole),
     ``work_size`` (longest network side; default ``card.resolution``), ``max_hole_radius`` (0 = off:
     crops whose hole is thicker than this many network pixels in inner radius are processed at a lower
     scale, so the network never sees holes much wider than in training) and ``detail`` (0 = off: strength
     of the full-resolution contextual residual aggregation for crops larger than the working size) and
     ``native_detail`` (0 = off: for crops filled at full resolution, strength of the same aggregation
-    replacing the finest octave of the network's fill by the photo's own, copied from the context).
+    replacing the finest octave of the network's fill by the photo's own, copied from the context) and
+    ``soft_blend`` (False: every hole pixel gets the fill at full weight; True: soft brush-edge mask
+    values blend the fill with the pixel under the hole, which lets the removed object show through as a
+    ring along the stroke's soft edge).
     """
 
     task = "inpaint"
@@ -291,11 +296,12 @@ class InpaintEngine(Engine):
         cfg = dict(card.config or {})
         self.min_margin = int(cfg.get("min_margin", 32))
         self.margin_ratio = float(cfg.get("margin_ratio", 0.5))
-        self.feather = float(cfg.get("feather", 1.5))
+        self.feather = float(cfg.get("feather", 1.0))
         self.work_size = int(cfg.get("work_size", card.resolution))
         self.max_hole_radius = int(cfg.get("max_hole_radius", 0) or 0)
         self.detail = float(cfg.get("detail", 0.0) or 0.0)
         self.native_detail = float(cfg.get("native_detail", 0.0) or 0.0)
+        self.soft_blend = bool(cfg.get("soft_blend", False))
 
     def load(self, device: "torch.device", half: bool = False) -> None:
         import torch
@@ -404,7 +410,8 @@ class InpaintEngine(Engine):
             crop_hole = hole[y0:y1, x0:x1]
             fill = self._fill_crop(image[y0:y1, x0:x1], crop_hole)
             cancel.raise_if_cancelled()
-            paste(out, crop.box, fill, feather_weights(crop_hole, self.feather, mask[y0:y1, x0:x1]))
+            soft = mask[y0:y1, x0:x1] if self.soft_blend else None
+            paste(out, crop.box, fill, feather_weights(crop_hole, self.feather, soft))
             # stream the picture with the crops done so far while more remain (the worker copies it)
             progress((i + 1) / len(crops), out if i + 1 < len(crops) else None)
         if not crops:

