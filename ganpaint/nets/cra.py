@@ -5,21 +5,23 @@ Inpainting", CVPR 2020 (HiFill): a network fills the hole on a downscaled copy o
 own high-frequency *residual* (the full-resolution image minus the upsampled low-resolution one) is
 then copied from the context into the hole, weighted by attention scores computed between hole patches
 and context patches of the low-resolution fill. HiFill takes the attention scores from a learned
-attention layer; here they come from distances between ``3 x 3`` patches of the (network-filled)
-low-resolution image on a coarse grid, i.e. the network's fill guides which real texture goes where,
-as in the "network-guided patch synthesis" of content-aware fill.
+attention layer; here the sources are chosen by distances between ``3 x 3`` patches of the
+(network-filled) low-resolution image on a coarse grid, i.e. the network's fill guides which real
+texture goes where, as in the "network-guided patch synthesis" of content-aware fill.
 
 Aggregation (per query cell of the attention grid, cell side ``B`` full-resolution pixels):
 
-1. the ``k`` nearest context cells by squared distance of their ``3 x 3`` low-resolution patch
-   descriptors, plus a proximity term (nearby texture is more likely right), get softmax weights
-   (``temperature`` relative to the best distance);
-2. the residual windows of ``2B x 2B`` centred on those cells are mixed with those weights and divided by
-   the root of the sum of squared weights, so the mixture keeps the residual's variance (residuals are
-   zero-mean textures);
-3. windows are overlap-added with a separable triangular window at stride ``B`` and again normalised by
-   the root of the summed squared window weights (variance-preserving blending), so block seams and
-   faded overlaps do not show.
+1. the ``k`` best context cells are found by squared distance of their ``3 x 3`` low-resolution patch
+   descriptors, plus a proximity term (nearby texture is more likely right) and an energy term: the
+   context's residual energy per cell is interpolated into the hole (a membrane, as for the pixels), and
+   a candidate whose own energy is far from the expected one is penalised (no lattice edges copied into
+   flat sky);
+2. one of the ``k`` candidates is drawn per cell (seeded), so neighbouring cells do not repeat one
+   source (no periodic pattern); its ``2B x 2B`` residual window is scaled down if it holds more energy
+   than expected;
+3. windows are overlap-added with a separable triangular window at stride ``B`` and normalised by the
+   root of the summed squared window weights (variance-preserving blending), so block seams and faded
+   overlaps do not show.
 
 Context cells qualify as sources only when their whole window lies in the crop at least two
 low-resolution cells away from the hole (so the bicubic upsampling under their residual never saw the
@@ -50,8 +52,8 @@ def _triangle(n: int, device, dtype) -> torch.Tensor:
 
 @torch.no_grad()
 def contextual_residual_aggregation(image: torch.Tensor, hole: torch.Tensor, coarse: torch.Tensor, factor: int,
-                                    grid: int = 64, k: int = 3, temperature: float = 0.5, proximity: float = 4.0,
-                                    chunk: int = 256, max_floats: float = 8e6) -> torch.Tensor:
+                                    grid: int = 64, k: int = 6, proximity: float = 40.0, energy_weight: float = 0.5,
+                                    seed: int = 0, chunk: int = 256, max_floats: float = 8e6) -> torch.Tensor:
     """Full-resolution residual detail for the hole (zero outside it).
 
     Args:
@@ -61,11 +63,13 @@ def contextual_residual_aggregation(image: torch.Tensor, hole: torch.Tensor, coa
             ``h = ceil(H / factor)``, ``w = ceil(W / factor)`` and known cells are box averages of ``image``.
         factor: integer downscaling factor between ``image`` and ``coarse`` (>= 2 to add anything).
         grid: longest side of the attention grid in cells (cost: ``(cells in the hole) x (context cells)``).
-        k: context cells mixed per hole cell.
-        temperature: softmax temperature, relative to each query's best patch distance (lower = closer
-            to copying the single best match).
+        k: candidates per hole cell; one of them, drawn with ``seed``, gives the cell's texture (so
+            neighbouring cells do not repeat the same source).
         proximity: weight of the squared distance between cells (in units of the grid's longest side)
             added to the patch distance, so nearby texture wins among similar patches.
+        energy_weight: weight of the squared log-ratio between a candidate's residual energy and the
+            energy expected at the hole cell (the context's residual energy interpolated into the hole).
+        seed: seed of the candidate draw (the same inputs and seed give the same detail).
         chunk: query cells processed at once, at most; fewer when their windows would exceed
             ``max_floats`` floats (bounds memory: 8e6 floats = 32 MB).
 
@@ -73,6 +77,8 @@ def contextual_residual_aggregation(image: torch.Tensor, hole: torch.Tensor, coa
         ``(1, 3, H, W)`` float residual to add to the bicubic upsampling of ``coarse`` inside the hole; zeros
         when no context cell qualifies or ``factor < 2``.
     """
+    from ganpaint.nets.ffc import pull_push_fill
+
     _, c, H, W = image.shape
     out = image.new_zeros(image.shape)
     if factor < 2:
@@ -97,12 +103,20 @@ def contextual_residual_aggregation(image: torch.Tensor, hole: torch.Tensor, coa
     source = (~g_bad).flatten().nonzero().flatten()
     if query.numel() == 0 or source.numel() == 0:
         return out
+    # residual energy per cell, known on clean cells, interpolated (membrane) into the hole and near it
+    res_e = F.pad(residual.pow(2).mean(dim=1, keepdim=True), (0, gw * block - w * factor, 0, gh * block - h * factor))
+    g_energy = F.avg_pool2d(res_e, block)
+    g_energy = pull_push_fill(g_energy, g_near.clamp(0, 1))[0, 0].flatten().clamp_min(1e-8)
+    log_e = g_energy.log()
+
     desc = F.unfold(F.pad(g_img, (1, 1, 1, 1), mode="replicate"), 3)[0].T  # (gh * gw, 27)
     src_desc = desc[source]
     gy, gx = torch.meshgrid(torch.arange(gh, device=image.device), torch.arange(gw, device=image.device), indexing="ij")
     pos = torch.stack([gy.flatten(), gx.flatten()], dim=1).to(image.dtype) / max(gh, gw)
     src_pos = pos[source]
     kk = min(k, source.numel())
+    generator = torch.Generator(device="cpu").manual_seed(int(seed))
+    pick = torch.randint(0, kk, (query.numel(),), generator=generator).to(image.device)
 
     # residual windows: 2B x 2B centred on grid cells, read from the residual padded by B/2 (+ B for the grid edge)
     half = block // 2
@@ -110,33 +124,30 @@ def contextual_residual_aggregation(image: torch.Tensor, hole: torch.Tensor, coa
     win = _triangle(2 * block, image.device, image.dtype)
     win2d = win[:, None] * win[None, :]
     acc = image.new_zeros((c, gh * block + 2 * block, gw * block + 2 * block))
-    energy = image.new_zeros(acc.shape[1:])
+    weight2 = image.new_zeros(acc.shape[1:])
     offs = torch.arange(2 * block, device=image.device)
-    chunk = max(1, min(chunk, int(max_floats // (c * kk * 4 * block * block))))
+    chunk = max(1, min(chunk, int(max_floats // (c * 4 * block * block))))
     for start in range(0, query.numel(), chunk):
         q = query[start:start + chunk]
         d = torch.cdist(desc[q], src_desc).pow_(2)  # (nq, ns)
         if proximity > 0:  # nearby texture is more likely the right texture
             d += proximity * torch.cdist(pos[q], src_pos).pow_(2)
-        best, idx = d.topk(kk, dim=1, largest=False)
-        scale = best[:, :1].clamp_min(1e-4) * temperature + 1e-4
-        a = torch.softmax(-(best - best[:, :1]) / scale, dim=1)  # (nq, kk)
-        a = a / a.pow(2).sum(dim=1, keepdim=True).sqrt()  # variance-preserving mixture
-        src = source[idx]  # (nq, kk) grid indices
+        if energy_weight > 0:  # as much detail as the context around the hole has
+            d += energy_weight * (log_e[q][:, None] - log_e[source][None, :]).pow_(2)
+        idx = d.topk(kk, dim=1, largest=False).indices  # (nq, kk)
+        src = source[idx.gather(1, pick[start:start + chunk, None])[:, 0]]  # (nq,)
+        gain = (g_energy[q] / g_energy[src]).sqrt().clamp_(max=1.0)  # never more detail than expected
         sy, sx = (src // gw) * block, (src % gw) * block
-        rows = (sy[..., None] + offs)[..., :, None]  # (nq, kk, 2B, 1)
-        cols = (sx[..., None] + offs)[..., None, :]  # (nq, kk, 1, 2B)
-        patches = res_p[0][:, rows, cols]  # (c, nq, kk, 2B, 2B)
-        mixed = (patches * a[None, :, :, None, None]).sum(dim=2) * win2d  # (c, nq, 2B, 2B)
+        patches = res_p[0][:, (sy[:, None] + offs)[:, :, None], (sx[:, None] + offs)[:, None, :]]  # (c, nq, 2B, 2B)
+        patches = patches * (gain[None, :, None, None] * win2d)
         qy, qx = (q // gw) * block, (q % gw) * block
         ty = (qy[:, None] + offs)[:, :, None].expand(-1, -1, 2 * block)
         tx = (qx[:, None] + offs)[:, None, :].expand(-1, 2 * block, -1)
         for ch in range(c):
-            acc[ch].index_put_((ty, tx), mixed[ch], accumulate=True)
-        energy.index_put_((ty, tx), (win2d * win2d).expand(q.numel(), -1, -1).contiguous(), accumulate=True)
-    detail = acc / energy.clamp_min(1e-6).sqrt()
-    detail = detail[:, half:half + H, half:half + W]
-    out[0] = detail * hole[0]
+            acc[ch].index_put_((ty, tx), patches[ch], accumulate=True)
+        weight2.index_put_((ty, tx), (win2d * win2d).expand(q.numel(), -1, -1).contiguous(), accumulate=True)
+    detail = acc / weight2.clamp_min(1e-6).sqrt()  # variance-preserving blend of the overlapping windows
+    out[0] = detail[:, half:half + H, half:half + W] * hole[0]
     return out
 
 

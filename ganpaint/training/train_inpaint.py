@@ -101,6 +101,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="random seed (new runs)")
     parser.add_argument("--export", metavar="NAME", help="export the EMA generator as MODELS_DIR/NAME.{safetensors,json}")
     parser.add_argument("--models-dir", default=str(DEFAULT_MODELS_DIR), help="where --export writes")
+    parser.add_argument("--work-size", type=int, default=256,
+                        help="exported card's resolution: the engine's working size (longest network side, pixels)")
+    parser.add_argument("--engine-config", action="append", default=[], metavar="KEY=JSON",
+                        help="engine setting stored in the exported card's config (feather, detail, native_detail, "
+                             "max_hole_radius, default, ...); repeatable, e.g. --engine-config detail=1.0")
     parser.add_argument("--export-fp32", action="store_true", help="export fp32 weights instead of fp16")
 
 
@@ -157,6 +162,26 @@ class InpaintPerceptualLoss(torch.nn.Module):
         perc = perc + sum(w * F.l1_loss(f, r) for w, f, r in zip(self.HRF_WEIGHTS, fake_h, real_h))
         style = sum(w * F.l1_loss(gram(f), gram(r)) for w, f, r in zip(self.WEIGHTS, fake_f, real_f))
         return perc, style
+
+
+def engine_settings(pairs: list[str]) -> dict:
+    """``["detail=1.0", "default=true"]`` -> ``{"detail": 1.0, "default": True}`` (values parsed as JSON).
+
+    Raises:
+        SystemExit: a pair without ``=`` or with a value that is not JSON.
+    """
+    import json
+
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            sep = ""
+        if not sep or not key:
+            raise SystemExit(f"--engine-config expects KEY=JSON, got {pair!r}")
+    return out
 
 
 def inpaint_card(config: dict, *, resolution: int, dataset: list[str], training: dict, metrics: dict | None = None,
@@ -248,7 +273,8 @@ def run(args: argparse.Namespace) -> int:
         if not args.export:
             return
         computes = sorted({p["compute"] for p in phases}) or ["unknown (checkpoint written before phases were recorded)"]
-        card = inpaint_card(g_config, resolution=256, dataset=data_names, training={
+        card = inpaint_card({**g_config, **engine_settings(args.engine_config)}, resolution=args.work_size,
+                            dataset=data_names, training={
             "command": " ; ".join(history_cmds), "steps": step, "batch": card_batch, "size": card_size,
             "compute": "; ".join(computes), "wall_time": f"{wall / 60:.1f} min", "phases": phases,
             "exported": "EMA generator" if args.ema > 0 else "generator"})
