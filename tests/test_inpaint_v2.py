@@ -148,3 +148,14 @@ def test_soft_brush_edges_do_not_let_the_removed_object_show_through(v2_engine):
     assert _run(v2_engine, image, mask)[edge].min() > 190  # no dark ring along the soft edge
     v2_engine.soft_blend = True  # the old behaviour: soft values blend with the pixel under the hole
     assert _run(v2_engine, image, mask)[edge].min() < 170
+
+
+def test_edge_ramp_grows_from_the_hole_edge():
+    hole = np.zeros((40, 60), bool)
+    hole[10:30, 10:50] = True
+    r = E.edge_ramp(hole, 8.0)[0, 0].numpy()
+    assert (r[~hole] == 0).all()
+    assert r[10, 30] == pytest.approx(1 / 8) and r[20, 30] == 1.0  # edge row vs 10 px inside
+    coarse = E.edge_ramp(hole, 8.0, factor=4)[0, 0].numpy()
+    assert coarse.shape == hole.shape and (coarse[~hole] == 0).all() and coarse[20, 30] == 1.0
+    assert (E.edge_ramp(np.ones((5, 5), bool), 8.0) == 1).all()  # nothing kept: no edge

@@ -262,6 +262,33 @@ def masked_downscale(x: "torch.Tensor", hole: "torch.Tensor", factor: int) -> "t
     return num / den.clamp_min(1e-6), F.max_pool2d(hole, factor)
 
 
+def edge_ramp(hole: np.ndarray, ramp: float, factor: int = 1) -> "torch.Tensor":
+    """``float32 (1, 1, H, W)`` tensor: ``min(1, d / ramp)`` inside the hole, 0 outside, where ``d`` is the
+    Euclidean distance in pixels to the nearest kept pixel (1 on the hole's outer ring).
+
+    ``hole`` is ``bool (H, W)``. With ``factor > 1`` the distance is computed on a ``factor``-times coarser
+    grid (any hole pixel makes a cell hole) and upsampled, so large crops stay cheap. A hole without any
+    kept pixel gets 1 everywhere.
+    """
+    import torch
+    import torch.nn.functional as F
+    from scipy.ndimage import distance_transform_edt
+
+    h, w = hole.shape
+    if not (~hole).any():
+        return torch.from_numpy(hole.astype(np.float32))[None, None]
+    if factor > 1:
+        gh, gw = -(-h // factor), -(-w // factor)
+        padded = np.zeros((gh * factor, gw * factor), bool)
+        padded[:h, :w] = hole
+        coarse = padded.reshape(gh, factor, gw, factor).any(axis=(1, 3))
+        dist = torch.from_numpy(distance_transform_edt(coarse).astype(np.float32) * factor)[None, None]
+        dist = F.interpolate(dist, scale_factor=float(factor), mode="bilinear", align_corners=False)[..., :h, :w]
+    else:
+        dist = torch.from_numpy(distance_transform_edt(hole).astype(np.float32))[None, None]
+    return (dist / float(ramp)).clamp_(max=1.0) * torch.from_numpy(hole.astype(np.float32))[None, None]
+
+
 # --------------------------------------------------------------------------------------- engine
 
 _GENERATOR_KEYS = ("base_channels", "channel_mult", "dilations", "refine_blocks", "separable", "activation",
@@ -279,7 +306,9 @@ class InpaintEngine(Engine):
     scale, so the network never sees holes much wider than in training) and ``detail`` (0 = off: strength
     of the full-resolution contextual residual aggregation for crops larger than the working size) and
     ``native_detail`` (0 = off: for crops filled at full resolution, strength of the same aggregation
-    replacing the finest octave of the network's fill by the photo's own, copied from the context) and
+    replacing the finest ``native_octaves`` (1) octaves of the network's fill by the photo's own, copied
+    from the context), ``detail_ramp`` (0 = off: the copied detail fades in over this many pixels from the
+    hole's edge, see :func:`edge_ramp`, so thin scratches stay smooth and accurate) and
     ``soft_blend`` (False: every hole pixel gets the fill at full weight; True: soft brush-edge mask
     values blend the fill with the pixel under the hole, which lets the removed object show through as a
     ring along the stroke's soft edge).
@@ -301,6 +330,8 @@ class InpaintEngine(Engine):
         self.max_hole_radius = int(cfg.get("max_hole_radius", 0) or 0)
         self.detail = float(cfg.get("detail", 0.0) or 0.0)
         self.native_detail = float(cfg.get("native_detail", 0.0) or 0.0)
+        self.native_octaves = max(1, int(cfg.get("native_octaves", 1)))
+        self.detail_ramp = float(cfg.get("detail_ramp", 0.0) or 0.0)
         self.soft_blend = bool(cfg.get("soft_blend", False))
 
     def load(self, device: "torch.device", half: bool = False) -> None:
@@ -373,15 +404,18 @@ class InpaintEngine(Engine):
             y = self.net((xi * (1.0 - mi)).to(dtype), mi.to(dtype)).float()[:, :, :sh, :sw].clamp_(-1.0, 1.0)
             coarse = torch.where(m_low > 0, y, x_low)
             if f == 1 and self.native_detail > 0:
-                # the network's finest octave is replaced by the photo's own, copied from the context
-                f = 2
-                coarse = F.avg_pool2d(F.pad(coarse, (0, w % 2, 0, h % 2), mode="replicate"), 2)
+                # the network's finest octaves are replaced by the photo's own, copied from the context
+                f = 2 ** self.native_octaves
+                coarse = F.avg_pool2d(F.pad(coarse, (0, -w % f, 0, -h % f), mode="replicate"), f)
                 strength = self.native_detail
             else:
                 strength = self.detail
             fill = upsample(coarse, f, (h, w))
             if strength > 0 and f > 1:
-                fill = fill + strength * contextual_residual_aggregation(x, m, coarse, f)
+                detail = contextual_residual_aggregation(x, m, coarse, f)
+                if self.detail_ramp > 0:  # near the edge the fill is known well: less invented texture
+                    detail = detail * edge_ramp(hole, self.detail_ramp, f).to(detail)
+                fill = fill + strength * detail
             fill = fill.clamp_(-1.0, 1.0).add_(1.0).mul_(127.5)
             return fill[0].permute(1, 2, 0).cpu().numpy()
 

@@ -66,7 +66,8 @@ METHODS = ("model", "previous", "telea", "ns", "shiftmap", "mean")
 #: methods evaluated when ``--methods`` is not given (``shiftmap`` only where OpenCV-contrib is installed)
 DEFAULT_METHODS = ("model", "telea", "ns", "shiftmap", "mean")
 _ENGINE_OPTIONS = {"feather": float, "max_hole_radius": int, "work_size": int, "min_margin": int, "margin_ratio": float,
-                   "detail": float, "native_detail": float}
+                   "detail": float, "native_detail": float, "native_octaves": int,
+                   "detail_ramp": float}
 HOLE_GREY = 127
 
 
