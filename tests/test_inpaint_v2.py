@@ -159,3 +159,17 @@ def test_edge_ramp_grows_from_the_hole_edge():
     coarse = E.edge_ramp(hole, 8.0, factor=4)[0, 0].numpy()
     assert coarse.shape == hole.shape and (coarse[~hole] == 0).all() and coarse[20, 30] == 1.0
     assert (E.edge_ramp(np.ones((5, 5), bool), 8.0) == 1).all()  # nothing kept: no edge
+
+
+def test_flip_average_is_the_mean_of_the_fill_and_the_mirrored_fill(v2_engine):
+    rng = np.random.default_rng(2)
+    image = rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    mask = np.zeros((64, 64), np.uint8)
+    mask[20:44, 12:40] = 255  # the whole 64 px photo is one crop at the working size
+    plain = _run(v2_engine, image, mask).astype(float)
+    mirrored = _run(v2_engine, image[:, ::-1].copy(), mask[:, ::-1].copy())[:, ::-1].astype(float)
+    assert np.abs(plain - mirrored)[mask > 0].max() > 4  # the tiny network is not mirror-symmetric
+    v2_engine.flip_average = True
+    both = _run(v2_engine, image, mask).astype(float)
+    assert np.array_equal(both[mask == 0], image[mask == 0])
+    assert np.abs(both - (plain + mirrored) / 2)[mask > 0].max() <= 1.0  # 8-bit rounding only

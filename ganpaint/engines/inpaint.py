@@ -308,7 +308,8 @@ class InpaintEngine(Engine):
     ``native_detail`` (0 = off: for crops filled at full resolution, strength of the same aggregation
     replacing the finest ``native_octaves`` (1) octaves of the network's fill by the photo's own, copied
     from the context), ``detail_ramp`` (0 = off: the copied detail fades in over this many pixels from the
-    hole's edge, see :func:`edge_ramp`, so thin scratches stay smooth and accurate) and
+    hole's edge, see :func:`edge_ramp`, so thin scratches stay smooth and accurate), ``flip_average``
+    (False: True averages the fill with the mirrored image's, twice the network time) and
     ``soft_blend`` (False: every hole pixel gets the fill at full weight; True: soft brush-edge mask
     values blend the fill with the pixel under the hole, which lets the removed object show through as a
     ring along the stroke's soft edge).
@@ -332,6 +333,7 @@ class InpaintEngine(Engine):
         self.native_detail = float(cfg.get("native_detail", 0.0) or 0.0)
         self.native_octaves = max(1, int(cfg.get("native_octaves", 1)))
         self.detail_ramp = float(cfg.get("detail_ramp", 0.0) or 0.0)
+        self.flip_average = bool(cfg.get("flip_average", False))
         self.soft_blend = bool(cfg.get("soft_blend", False))
 
     def load(self, device: "torch.device", half: bool = False) -> None:
@@ -401,7 +403,11 @@ class InpaintEngine(Engine):
                 mode = "reflect" if (ph - sh) < sh and (pw - sw) < sw else "replicate"
                 xi = F.pad(xi, (0, pw - sw, 0, ph - sh), mode=mode)
                 mi = F.pad(mi, (0, pw - sw, 0, ph - sh), mode=mode)
-            y = self.net((xi * (1.0 - mi)).to(dtype), mi.to(dtype)).float()[:, :, :sh, :sw].clamp_(-1.0, 1.0)
+            xi, mi = (xi * (1.0 - mi)).to(dtype), mi.to(dtype)
+            y = self.net(xi, mi).float()
+            if self.flip_average:  # test-time augmentation: the mean of the fill and of the mirrored fill
+                y = 0.5 * (y + self.net(xi.flip(-1), mi.flip(-1)).float().flip(-1))
+            y = y[:, :, :sh, :sw].clamp_(-1.0, 1.0)
             coarse = torch.where(m_low > 0, y, x_low)
             if f == 1 and self.native_detail > 0:
                 # the network's finest octaves are replaced by the photo's own, copied from the context

@@ -200,6 +200,14 @@ def engine_settings(pairs: list[str]) -> dict:
     return out
 
 
+_V1_DESCRIPTION = ("Single-stage gated-convolution inpainting generator (DeepFill v2 family, Yu et al. 2019) trained with "
+                   "an SN-PatchGAN hinge loss, L1 and discriminator feature matching on procedural free-form/stroke/box masks.")
+_V2_DESCRIPTION = ("Gated-convolution inpainting generator whose hole is pre-filled by a multigrid pull-push membrane "
+                   "and which predicts a residual on top of it, with LaMa Fourier (FFC) bottleneck blocks (Suvorov et al. "
+                   "2022) and bilinear resize-convolutions; trained with L1, VGG perceptual and style losses, an "
+                   "SN-PatchGAN hinge loss and discriminator feature matching on procedural stroke/box/blob masks.")
+
+
 def inpaint_card(config: dict, *, resolution: int, dataset: list[str], training: dict, metrics: dict | None = None,
                  description: str = "") -> dict:
     """Model-card fields of an exported inpainting generator (name/weights/sha256 are added on export)."""
@@ -214,9 +222,7 @@ def inpaint_card(config: dict, *, resolution: int, dataset: list[str], training:
                    + ", ".join(dataset) + "); see each dataset's SOURCE.md.",
         "training": training,
         "metrics": metrics or {},
-        "description": description or (
-            "Single-stage gated-convolution inpainting generator (DeepFill v2 family, Yu et al. 2019) trained with "
-            "an SN-PatchGAN hinge loss, L1 and discriminator feature matching on procedural free-form/stroke/box masks."),
+        "description": description or (_V2_DESCRIPTION if config.get("prefill") == "pullpush" else _V1_DESCRIPTION),
     }
 
 
