@@ -7,6 +7,7 @@ import torch
 
 from ganpaint.engines import inpaint as E
 from ganpaint.engines.registry import ModelRegistry
+from ganpaint.errors import EngineError
 from ganpaint.inference.cancel import CancelToken
 from ganpaint.inference.requests import InpaintRequest
 from ganpaint.nets.cra import contextual_residual_aggregation, upsample
@@ -129,11 +130,17 @@ def _to_half(engine):
     return engine
 
 
-def test_fully_masked_crops_terminate(v2_engine):
+def test_almost_fully_masked_crops_terminate_and_a_full_mask_is_refused(v2_engine):
     for shape in ((1, 1), (40, 40)):
         image = np.full(shape + (3,), 90, np.uint8)
-        out = _run(v2_engine, image, np.full(shape, 255, np.uint8))
-        assert out.shape == image.shape
+        with pytest.raises(EngineError, match="covers the whole picture"):
+            _run(v2_engine, image, np.full(shape, 255, np.uint8))
+    image = np.full((40, 40, 3), 90, np.uint8)
+    mask = np.full((40, 40), 255, np.uint8)
+    image[39, 39] = 200
+    mask[39, 39] = 0  # one kept pixel: the crop is all hole but one
+    out = _run(v2_engine, image, mask)
+    assert out.shape == image.shape and (out[39, 39] == 200).all()
 
 
 def test_soft_brush_edges_do_not_let_the_removed_object_show_through(v2_engine):
