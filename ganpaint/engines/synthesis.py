@@ -162,9 +162,12 @@ class SynthesisEngine(Engine):
         self.margin_ratio = float(cfg.get("margin_ratio", MARGIN_RATIO))
         self.color_match = bool(cfg.get("color_match", True))
         self.resolution = int(card.resolution)
+        self.use_photo_editor = bool(cfg.get("use_photo_editor", True))
         self.net = None
         self.encoder = None
+        self.editor = None  # the label set's SemanticEditEngine, which serves photo edits when installed
         self.last_crops: list = []
+        self.last_generator: Optional[str] = None  # model that painted the latest request
         self._style_cache: Optional[tuple] = None  # (fingerprint of the last style image, its code)
 
     # ------------------------------------------------------------------------------------ loading
@@ -201,6 +204,22 @@ class SynthesisEngine(Engine):
             self.encoder = self.encoder.to(device=device, dtype=dtype)
         self.device, self.half = device, half
         self._style_cache = None
+        self._load_photo_editor(device, half)
+
+    def _load_photo_editor(self, device: "torch.device", half: bool) -> None:
+        """Load (or move) the label set's semantic photo editor, found through :attr:`registry` with
+        :func:`~ganpaint.engines.semantic_edit.find_photo_editor_card`; without a registry, with
+        ``use_photo_editor`` off, or when none is installed, photo edits use this SPADE model."""
+        if self.editor is None:
+            if not self.use_photo_editor or self.registry is None:
+                return
+            from ganpaint.engines.semantic_edit import SemanticEditEngine, find_photo_editor_card
+
+            card = find_photo_editor_card(self.registry, self.card)
+            if card is None or not card.weights_path.is_file():
+                return
+            self.editor = SemanticEditEngine(card)
+        self.editor.load(device, half)
 
     # ------------------------------------------------------------------------------------ helpers
 
@@ -279,6 +298,10 @@ class SynthesisEngine(Engine):
 
         labels = self._check(request)
         cancel.raise_if_cancelled()
+        if request.photo is not None and self.editor is not None:
+            self.last_generator = self.editor.card.name
+            return self.editor.edit(request.photo, labels, request.region, cancel, progress)
+        self.last_generator = self.card.name
         z = self.style_code(request)
         if request.photo is None:
             h, w = labels.shape
@@ -292,33 +315,12 @@ class SynthesisEngine(Engine):
 
     def _edit_photo(self, request: "SynthesisRequest", labels: np.ndarray, z, cancel: "CancelToken",
                     progress: ProgressCallback) -> np.ndarray:
-        from ganpaint.engines.inpaint import feather_weights, paste, plan_crops, working_size
-
-        import math
-
-        from ganpaint.engines.inpaint import Crop
+        from ganpaint.engines.inpaint import feather_weights, paste, working_size
 
         photo = request.photo
         region = np.ones(labels.shape, bool) if request.region is None else np.asarray(request.region, bool)
         out = np.array(photo, copy=True, order="C")
-        rows, cols = np.flatnonzero(region.any(axis=1)), np.flatnonzero(region.any(axis=0))
-        if rows.size == 0:
-            self.last_crops = []
-            progress(1.0, None)
-            return out
-        # Plan inside a window around the region: wide enough for the band and any crop margin, so the
-        # crops are those of the whole image, while a small edit of a huge photo scans only its window.
-        band = self.paste_band
-        side = max(rows[-1] + 1 - rows[0], cols[-1] + 1 - cols[0]) + 2 * band
-        pad = band + max(self.margin, int(math.ceil(self.margin_ratio * side))) + 1
-        h, w = labels.shape
-        wy0, wx0 = max(0, int(rows[0]) - pad), max(0, int(cols[0]) - pad)
-        wy1, wx1 = min(h, int(rows[-1]) + 1 + pad), min(w, int(cols[-1]) + 1 + pad)
-        grown = np.zeros(labels.shape, bool)
-        grown[wy0:wy1, wx0:wx1] = dilate(region[wy0:wy1, wx0:wx1], band)
-        crops = [Crop(box=(c.box[0] + wx0, c.box[1] + wy0, c.box[2] + wx0, c.box[3] + wy0),
-                      hole_box=(c.hole_box[0] + wx0, c.hole_box[1] + wy0, c.hole_box[2] + wx0, c.hole_box[3] + wy0))
-                 for c in plan_crops(grown[wy0:wy1, wx0:wx1], self.margin, self.margin_ratio)]
+        grown, crops = plan_edit(region, self.paste_band, self.margin, self.margin_ratio)
         self.last_crops = crops
         m = self.opt.size_multiple
         for i, crop in enumerate(crops):
@@ -336,7 +338,39 @@ class SynthesisEngine(Engine):
             paste(out, crop.box, rgb, feather_weights(grown[y0:y1, x0:x1], self.feather))
             # stream the picture with the crops done so far while more remain (the worker copies it)
             progress((i + 1) / len(crops), out if i + 1 < len(crops) else None)
+        if not crops:
+            progress(1.0, None)
         return out
+
+
+def plan_edit(region: np.ndarray, band: int, margin: int, margin_ratio: float) -> tuple[np.ndarray, list]:
+    """Where a photo edit works: ``(grown, crops)``.
+
+    ``grown`` (``bool (H, W)``) is ``region`` dilated by ``band`` pixels (the pixels that are repainted and
+    feathered); ``crops`` the :class:`ganpaint.engines.inpaint.Crop` s that cover it with context margins
+    (:func:`ganpaint.engines.inpaint.plan_crops`: ``max(margin, margin_ratio * side)`` per side, overlapping
+    crops merged), in image coordinates. Planning happens inside a window around the region's bounding
+    box, wide enough for the band and any margin, so the crops are those of the whole image while a small
+    edit of a huge photo scans only its window. An empty region gives no crops.
+    """
+    import math
+
+    from ganpaint.engines.inpaint import Crop, plan_crops
+
+    grown = np.zeros(region.shape, bool)
+    rows, cols = np.flatnonzero(region.any(axis=1)), np.flatnonzero(region.any(axis=0))
+    if rows.size == 0:
+        return grown, []
+    side = max(rows[-1] + 1 - rows[0], cols[-1] + 1 - cols[0]) + 2 * band
+    pad = band + max(margin, int(math.ceil(margin_ratio * side))) + 1
+    h, w = region.shape
+    wy0, wx0 = max(0, int(rows[0]) - pad), max(0, int(cols[0]) - pad)
+    wy1, wx1 = min(h, int(rows[-1]) + 1 + pad), min(w, int(cols[-1]) + 1 + pad)
+    grown[wy0:wy1, wx0:wx1] = dilate(region[wy0:wy1, wx0:wx1], band)
+    crops = [Crop(box=(c.box[0] + wx0, c.box[1] + wy0, c.box[2] + wx0, c.box[3] + wy0),
+                  hole_box=(c.hole_box[0] + wx0, c.hole_box[1] + wy0, c.hole_box[2] + wx0, c.hole_box[3] + wy0))
+             for c in plan_crops(grown[wy0:wy1, wx0:wx1], margin, margin_ratio)]
+    return grown, crops
 
 
 def labelset_of(card) -> "LabelSet":
@@ -351,6 +385,12 @@ def labelset_of(card) -> "LabelSet":
     return labelset_from_card(card)
 
 
+def label_names(labels) -> set[tuple[int, str]]:
+    """``{(id, name)}`` of a card's ``labels`` with names lower-cased and ``_`` read as a space, to compare
+    label sets."""
+    return {(int(e["id"]), str(e["name"]).strip().lower().replace("_", " ")) for e in labels or []}
+
+
 def find_segmenter_card(registry, card):
     """The segmentation model for a synthesis model's label set: the card's ``config["segmenter"]`` if that
     model is installed, else the registry's first ``segment`` model (by name, weights present first) whose
@@ -360,11 +400,8 @@ def find_segmenter_card(registry, card):
         found = registry.get(wanted)
         if found.task == "segment":
             return found
-    def names(labels) -> set[tuple[int, str]]:
-        return {(int(e["id"]), str(e["name"]).strip().lower().replace("_", " ")) for e in labels or []}
-
-    ours = names(card.labels)
-    candidates = [c for c in registry.cards("segment") if c.labels and names(c.labels) <= ours]
+    ours = label_names(card.labels)
+    candidates = [c for c in registry.cards("segment") if c.labels and label_names(c.labels) <= ours]
     candidates.sort(key=lambda c: (not c.weights_path.is_file(), c.name))
     return candidates[0] if candidates else None
 

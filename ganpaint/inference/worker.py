@@ -20,7 +20,7 @@ import torch
 from ganpaint.engines.base import EngineOutput
 from ganpaint.errors import EngineError, GanpaintError
 from ganpaint.inference.cancel import Cancelled, CancelToken
-from ganpaint.inference.device import device_label, select_device, use_half
+from ganpaint.inference.device import apply_interactive_threads, device_label, select_device, use_half
 from ganpaint.inference.events import (
     DeviceChanged,
     Dropped,
@@ -76,6 +76,9 @@ class InferenceWorker:
             exceptions it raises are logged and ignored.
         debounce_s: seconds a ``debounce=True`` submit waits before it may start.
         clock: monotonic clock in seconds (tests may inject one; waits use real time).
+        threads: torch's CPU intra-op threads, set process-wide (None: the policy of
+            :func:`~ganpaint.inference.device.interactive_threads`, every core with a passive OpenMP wait,
+            else one fewer; 0: leave torch's setting alone).
 
     Raises:
         EngineError: ``device`` names a device this machine lacks.
@@ -93,10 +96,13 @@ class InferenceWorker:
         debounce_s: float = 0.15,
         *,
         clock: Callable[[], float] = time.monotonic,
+        threads: Optional[int] = None,
     ) -> None:
         self._registry = registry
         self._on_event = on_event
         self._clock = clock
+        if threads != 0:  # the CPU thread policy of ganpaint.inference.device, so a busy machine costs little
+            apply_interactive_threads(threads)
         self._device = select_device(device)
         self._device_label = device_label(self._device)
         self._cond = threading.Condition()
