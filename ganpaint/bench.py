@@ -80,6 +80,10 @@ def bench_cases(task: str, sizes: list[int]) -> list[tuple[str, int, int, object
 
         for size in sizes:
             cases.append((f"{size} label map", size, size, lambda model, s=size: bench_request(model, s, s)))
+        for size in sizes:  # a photo edit whose relabelled ellipse spans half the photo (the photo editor's work)
+            box = (size // 4, size // 4, size * 3 // 4, size * 3 // 4)
+            cases.append((f"{size} photo, half-size edited region", size, size,
+                          lambda model, s=size, b=box: bench_request(model, s, s, region=b)))
         # a 12-megapixel photo with a 200 px relabelled region: should cost about that region's crop
         cases.append(("4000x3000 photo, 200 px edited region", 4000, 3000,
                       lambda model: bench_request(model, 4000, 3000, region=(1900, 1400, 2100, 1600))))

@@ -39,14 +39,15 @@ def test_train_resume_export(dataset, tmp_path):
     common = ["--data", str(dataset), "--out", str(out), "--size", "32", "--batch", "2", "--threads", "1", "--ngf", "4",
               "--spade-hidden", "8", "--z-dim", "8", "--ndf", "8", "--sample-every", "2", "--checkpoint-every", "1",
               "--log-every", "1", "--keep-every", "0"]
-    assert main(common + ["--steps", "2"]) == 0
+    assert main(common + ["--steps", "2", "--w-vgg", "0", "--w-l1", "5"]) == 0
     state = ckpt.load_checkpoint(out / "last.pt")
     assert state["step"] == 2 and state["options"]["label_nc"] == 2 and state["options"]["contain_dontcare_label"]
     assert (out / "samples" / "latest.png").is_file() and len((out / "train_log.jsonl").read_text().splitlines()) == 2
     assert main(common + ["--steps", "3", "--resume", "--export", "toy-spade", "--models-dir", str(models)]) == 0
     card = json.loads((models / "toy-spade.json").read_text())
     assert card["training"]["steps"] == 3
-    assert "no pretrained VGG" in card["training"]["losses"]["vgg"]
+    assert card["training"]["losses"]["w_vgg"] == 10.0 and "pix2pixHD VGG16" in card["training"]["losses"]["vgg"]
+    assert "VGG16 perceptual loss" in card["description"]
     assert [e["name"] for e in card["labels"]] == ["sky", "grass", "unknown"]
 
     from ganpaint.engines.registry import ModelRegistry
@@ -57,6 +58,22 @@ def test_train_resume_export(dataset, tmp_path):
     engine.load(torch.device("cpu"))
     assert engine.encoder is not None
     assert synthesize_array(engine, np.zeros((40, 50), np.uint8)).shape == (40, 50, 3)
+
+
+def test_fine_tune_starts_from_a_shipped_model(dataset, tmp_path):
+    from .test_spade_engine import tiny_model
+
+    card_path = tiny_model(tmp_path / "init")  # 4 classes, as the toy data set after one more class
+    classes = json.loads((dataset / "classes.json").read_text())
+    classes["3"] = classes.pop("2")
+    classes["2"] = {"name": "tree", "color": [30, 110, 40]}
+    (dataset / "classes.json").write_text(json.dumps(classes))
+    out = tmp_path / "ft"
+    assert main(["--data", str(dataset), "--out", str(out), "--size", "64", "--batch", "2", "--threads", "1",
+                 "--ndf", "8", "--steps", "1", "--w-vgg", "0", "--checkpoint-every", "1", "--keep-every", "0",
+                 "--sample-every", "0", "--init-from", str(card_path.with_suffix(".safetensors"))]) == 0
+    state = ckpt.load_checkpoint(out / "last.pt")
+    assert state["init"] == "tiny-spade" and state["options"]["ngf"] == 4
 
 
 def test_label_options():

@@ -147,43 +147,33 @@ class SemanticEditEngine(Engine):
             Cancelled: ``cancel`` was set.
             EngineError: not loaded, bad arrays or label ids.
         """
-        from ganpaint.engines.inpaint import feather_weights, paste, working_size
-        from ganpaint.engines.synthesis import plan_edit, resize_labels, resize_rgb
+        from ganpaint.engines.synthesis import edit_in_crops, resize_labels, resize_rgb
 
         self._check(photo, labels, region)
         region = np.ones(labels.shape, bool) if region is None else np.asarray(region, bool)
-        out = np.array(photo, copy=True, order="C")
-        grown, crops = plan_edit(region, self.paste_band, self.margin, self.margin_ratio)
-        self.last_crops = crops
-        m = self.opt.size_multiple
-        for i, crop in enumerate(crops):
-            cancel.raise_if_cancelled()
-            x0, y0, x1, y1 = crop.box
-            h, w = y1 - y0, x1 - x0
-            sh, sw, ph, pw = working_size(h, w, self.resolution, m)
-            pad2, pad3 = ((0, ph - sh), (0, pw - sw)), ((0, ph - sh), (0, pw - sw), (0, 0))
-            hole_c = grown[y0:y1, x0:x1]
-            small_photo = np.pad(resize_rgb(photo[y0:y1, x0:x1], sh, sw), pad3, mode="edge")
-            small_hole = np.pad(resize_hole(hole_c, sh, sw), pad2)
-            small_labels = np.pad(resize_labels(labels[y0:y1, x0:x1], sh, sw), pad2, mode="edge")
-            rgb = self.paint(small_photo, small_hole, small_labels)[:sh, :sw]
-            cancel.raise_if_cancelled()
-            if (sh, sw) != (h, w):
-                rgb = resize_rgb(np.clip(np.rint(rgb), 0, 255).astype(np.uint8), h, w).astype(np.float32)
-            paste(out, crop.box, rgb, feather_weights(hole_c, self.feather))
-            progress((i + 1) / len(crops), out if i + 1 < len(crops) else None)
-        if not crops:
-            progress(1.0, None)
+
+        def paint(box, hole, size, padded):
+            x0, y0, x1, y1 = box
+            pad2 = ((0, padded[0] - size[0]), (0, padded[1] - size[1]))
+            small_photo = np.pad(resize_rgb(photo[y0:y1, x0:x1], *size), pad2 + ((0, 0),), mode="edge")
+            small_hole = np.pad(resize_hole(hole, *size), pad2)
+            small_labels = np.pad(resize_labels(labels[y0:y1, x0:x1], *size), pad2, mode="edge")
+            rgb = self.paint(small_photo, small_hole, small_labels)[:size[0], :size[1]]
+            if size != (y1 - y0, x1 - x0):
+                rgb = resize_rgb(np.clip(np.rint(rgb), 0, 255).astype(np.uint8), y1 - y0, x1 - x0).astype(np.float32)
+            return rgb
+
+        out, self.last_crops = edit_in_crops(photo, region, paint, self.paste_band, self.feather, self.margin,
+                                             self.margin_ratio, self.resolution, self.opt.size_multiple, cancel,
+                                             progress)
         return out
 
     def _check(self, photo, labels, region) -> None:
         if self.net is None:
             raise EngineError("the semantic photo-editing engine was used before its model was loaded")
-        if not isinstance(labels, np.ndarray) or labels.dtype != np.uint8 or labels.ndim != 2 or 0 in labels.shape:
-            raise EngineError("the label map must be a non-empty uint8 (H, W) array of class ids")
-        if int(labels.max()) >= self.opt.num_labels:
-            raise EngineError(f"label id {int(labels.max())} is not a class of model '{self.card.name}' "
-                              f"(ids 0..{self.opt.num_labels - 1})")
+        from ganpaint.engines.synthesis import check_label_map
+
+        check_label_map(labels, self.opt.num_labels, self.card.name)
         if (not isinstance(photo, np.ndarray) or photo.dtype != np.uint8 or photo.ndim != 3 or photo.shape[2] != 3
                 or photo.shape[:2] != labels.shape):
             raise EngineError("the photo must be an RGB uint8 (H, W, 3) image of the label map's size")

@@ -19,11 +19,17 @@ Blank-canvas mode (``photo`` None): the label map is resized (nearest neighbour)
 (:func:`~ganpaint.nets.spade.snap_size`: aspect kept, longer side near ``card.resolution``, sides
 multiples of ``2**stages``), the picture is generated and resized (bicubic) to the label map's size.
 
-Photo-edit mode (``photo`` given; ``region`` = pixels whose labels changed, None = all):
+Photo-edit mode (``photo`` given; ``region`` = pixels whose labels changed, None = all): when the label
+set has a semantic photo editor (a ``semantic-edit`` model: the card's ``config["photo_editor"]``, else one
+with the same labels, found through the registry that created this engine;
+:func:`ganpaint.engines.semantic_edit.find_photo_editor_card`), the edit goes to it: SESAME-style semantic
+inpainting that paints the region from the photo around it (:mod:`ganpaint.engines.semantic_edit`);
+``last_generator`` names the model that painted. Without one (or with ``config["use_photo_editor"]``
+false, or an engine built without a registry), SPADE paints the region on its own:
 
 1. the region is dilated by ``paste_band`` pixels (default :data:`PASTE_BAND` = 8, chessboard distance);
-2. the dilated region is split into crops with context margins by
-   :func:`ganpaint.engines.inpaint.plan_crops` (``max(margin, margin_ratio * side)`` per side, overlapping
+2. the dilated region is split into crops with context margins by :func:`plan_edit`
+   (:func:`ganpaint.engines.inpaint.plan_crops`: ``max(margin, margin_ratio * side)`` per side, overlapping
    crops merged), planned inside a window around the region's bounding box, so the work grows with the
    edited area, not with the photo (beyond one copy of the photo and one pass to find the region);
 3. each crop's labels are resized to at most ``card.resolution`` on the longer side (never enlarged),
@@ -49,8 +55,9 @@ Speed (``torch.inference_mode``, ``torch.set_num_threads(2)``, fp32, 2-core AMD 
   code takes 3.97 s on this machine), 1.85 s in the worst case (random noise labels, every pixel on a
   class boundary).
 
-On a machine whose two cores are busy with other jobs, two intra-op threads wait for each other: the
-compact network then ran 5-10x slower with 2 threads than with 1 (0.12-0.2 s at 256 px with 1).
+On a machine whose two cores are busy with other jobs, two intra-op threads that spin while waiting for
+each other made the compact network 5-10x slower than one thread; the studio's passive OpenMP wait and
+thread policy (:mod:`ganpaint.inference.device`) avoid that.
 """
 
 from __future__ import annotations
@@ -142,7 +149,8 @@ class SynthesisEngine(Engine):
 
     Model-card ``config``: ``options`` (the generator's :class:`~ganpaint.nets.spade.SPADEOptions`),
     ``has_encoder``, and optional engine settings ``paste_band`` (8 px), ``feather`` (= paste_band),
-    ``margin`` (32 px), ``margin_ratio`` (0.5), ``color_match`` (true).
+    ``margin`` (32 px), ``margin_ratio`` (0.5), ``color_match`` (true), ``photo_editor`` (the name of the
+    label set's ``semantic-edit`` model) and ``use_photo_editor`` (true).
     """
 
     task = "synthesize"
@@ -268,12 +276,7 @@ class SynthesisEngine(Engine):
         if self.net is None:
             raise EngineError("the synthesis engine was used before its model was loaded")
         labels = request.labels
-        if not isinstance(labels, np.ndarray) or labels.dtype != np.uint8 or labels.ndim != 2 or 0 in labels.shape:
-            raise EngineError("the label map must be a non-empty uint8 (H, W) array of class ids")
-        top = int(labels.max())
-        if top >= self.opt.num_labels:
-            raise EngineError(f"label id {top} is not a class of model '{self.card.name}' "
-                              f"(ids 0..{self.opt.num_labels - 1})")
+        check_label_map(labels, self.opt.num_labels, self.card.name)
         for name in ("photo", "style"):
             img = getattr(request, name)
             if img is not None and (not isinstance(img, np.ndarray) or img.dtype != np.uint8 or img.ndim != 3
@@ -315,32 +318,69 @@ class SynthesisEngine(Engine):
 
     def _edit_photo(self, request: "SynthesisRequest", labels: np.ndarray, z, cancel: "CancelToken",
                     progress: ProgressCallback) -> np.ndarray:
-        from ganpaint.engines.inpaint import feather_weights, paste, working_size
-
         photo = request.photo
         region = np.ones(labels.shape, bool) if request.region is None else np.asarray(request.region, bool)
-        out = np.array(photo, copy=True, order="C")
-        grown, crops = plan_edit(region, self.paste_band, self.margin, self.margin_ratio)
-        self.last_crops = crops
-        m = self.opt.size_multiple
-        for i, crop in enumerate(crops):
-            cancel.raise_if_cancelled()
-            x0, y0, x1, y1 = crop.box
-            h, w = y1 - y0, x1 - x0
-            sh, sw, ph, pw = working_size(h, w, self.resolution, m)
-            small = np.pad(resize_labels(labels[y0:y1, x0:x1], sh, sw), ((0, ph - sh), (0, pw - sw)), mode="edge")
-            rgb = self.generate(small, z)[:sh, :sw]
-            cancel.raise_if_cancelled()
-            if (sh, sw) != (h, w):
-                rgb = resize_rgb(np.clip(np.rint(rgb), 0, 255).astype(np.uint8), h, w).astype(np.float32)
+
+        def paint(box, hole, size, padded):
+            x0, y0, x1, y1 = box
+            small = np.pad(resize_labels(labels[y0:y1, x0:x1], *size),
+                           ((0, padded[0] - size[0]), (0, padded[1] - size[1])), mode="edge")
+            rgb = self.generate(small, z)[:size[0], :size[1]]
+            if size != (y1 - y0, x1 - x0):
+                rgb = resize_rgb(np.clip(np.rint(rgb), 0, 255).astype(np.uint8), y1 - y0, x1 - x0).astype(np.float32)
             if self.color_match:
                 rgb = match_colors(rgb, photo[y0:y1, x0:x1], ~region[y0:y1, x0:x1])
-            paste(out, crop.box, rgb, feather_weights(grown[y0:y1, x0:x1], self.feather))
-            # stream the picture with the crops done so far while more remain (the worker copies it)
-            progress((i + 1) / len(crops), out if i + 1 < len(crops) else None)
-        if not crops:
-            progress(1.0, None)
+            return rgb
+
+        out, self.last_crops = edit_in_crops(photo, region, paint, self.paste_band, self.feather, self.margin,
+                                             self.margin_ratio, self.resolution, self.opt.size_multiple, cancel,
+                                             progress)
         return out
+
+
+def edit_in_crops(photo: np.ndarray, region: np.ndarray, paint, band: int, feather: float, margin: int,
+                  margin_ratio: float, resolution: int, multiple: int, cancel: "CancelToken",
+                  progress: ProgressCallback) -> tuple[np.ndarray, list]:
+    """The crop loop of a photo edit, shared by the SPADE path and the semantic photo editor.
+
+    The region grown by ``band`` px is covered by crops (:func:`plan_edit`); for each crop ``box``,
+    ``paint(box, hole, (sh, sw), (ph, pw))`` returns ``float32 (h, w, 3)`` in 0..255 for the whole crop, where
+    ``hole`` is the grown region inside the crop (``bool (h, w)``),
+    ``(sh, sw)`` is the crop's network size (longer side at most ``resolution``, never enlarged) and ``(ph,
+    pw)`` that size padded up to a multiple of ``multiple`` (:func:`ganpaint.engines.inpaint.working_size`).
+    It is pasted with :func:`ganpaint.engines.inpaint.feather_weights` of the grown region (ramp of
+    ``feather`` px): pixels outside region + band are never written (bit-exact). ``cancel`` is checked
+    around every crop and ``progress`` called after each (with the picture so far while crops remain).
+
+    Returns ``(uint8 (H, W, 3) picture, crops)``.
+    """
+    from ganpaint.engines.inpaint import feather_weights, paste, working_size
+
+    out = np.array(photo, copy=True, order="C")
+    grown, crops = plan_edit(region, band, margin, margin_ratio)
+    for i, crop in enumerate(crops):
+        cancel.raise_if_cancelled()
+        x0, y0, x1, y1 = crop.box
+        sh, sw, ph, pw = working_size(y1 - y0, x1 - x0, resolution, multiple)
+        hole = grown[y0:y1, x0:x1]
+        rgb = paint(crop.box, hole, (sh, sw), (ph, pw))
+        cancel.raise_if_cancelled()
+        paste(out, crop.box, rgb, feather_weights(hole, feather))
+        # stream the picture with the crops done so far while more remain (the worker copies it)
+        progress((i + 1) / len(crops), out if i + 1 < len(crops) else None)
+    if not crops:
+        progress(1.0, None)
+    return out, crops
+
+
+def check_label_map(labels, num_labels: int, model: str) -> None:
+    """Raise :class:`~ganpaint.errors.EngineError` unless ``labels`` is a non-empty ``uint8 (H, W)`` array of ids
+    below ``num_labels`` (the classes of model ``model``)."""
+    if not isinstance(labels, np.ndarray) or labels.dtype != np.uint8 or labels.ndim != 2 or 0 in labels.shape:
+        raise EngineError("the label map must be a non-empty uint8 (H, W) array of class ids")
+    top = int(labels.max())
+    if top >= num_labels:
+        raise EngineError(f"label id {top} is not a class of model '{model}' (ids 0..{num_labels - 1})")
 
 
 def plan_edit(region: np.ndarray, band: int, margin: int, margin_ratio: float) -> tuple[np.ndarray, list]:
@@ -442,6 +482,6 @@ def synthesize_array(engine: SynthesisEngine, labels: np.ndarray, seed: int = 0,
 
 
 __all__ = [
-    "PASTE_BAND", "SynthesisEngine", "bench_request", "dilate", "find_segmenter_card", "labelset_of", "match_colors", "resize_labels",
-    "resize_rgb", "synthesize_array",
+    "PASTE_BAND", "SynthesisEngine", "bench_request", "check_label_map", "dilate", "find_segmenter_card", "label_names", "labelset_of",
+    "edit_in_crops", "match_colors", "plan_edit", "resize_labels", "resize_rgb", "synthesize_array",
 ]

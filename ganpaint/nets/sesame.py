@@ -198,7 +198,7 @@ class FastSESAMEGenerator(nn.Module):
 
     def __init__(self, generator: SESAMEGenerator, copy_weights: bool = True) -> None:
         super().__init__()
-        from ganpaint.nets.spade_fast import FastResBlock, fold_spectral_norm, parse_norm_g
+        from ganpaint.nets.spade_fast import FastResBlock, fold_spectral_norm, freeze_channels_last, parse_norm_g
 
         g = fold_spectral_norm(copy.deepcopy(generator) if copy_weights else generator).eval()
         self.opt = g.opt
@@ -208,18 +208,14 @@ class FastSESAMEGenerator(nn.Module):
         self.names = g.block_names()
         self.blocks = nn.ModuleDict({name: FastResBlock(getattr(g, name), self.num_labels) for name in self.names})
         self._ups = g._ups
-        for p in self.parameters():
-            p.requires_grad_(False)
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                m.to(memory_format=torch.channels_last)
+        freeze_channels_last(self)
 
     @classmethod
     def from_generator(cls, generator: SESAMEGenerator, copy_weights: bool = True) -> "FastSESAMEGenerator":
         return cls(generator, copy_weights).eval()
 
     def forward(self, photo: torch.Tensor, hole: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        from ganpaint.nets.spade_fast import _resize_labels, build_level
+        from ganpaint.nets.spade_fast import LevelCache
 
         n, _, h, w = photo.shape
         m = self.opt.size_multiple
@@ -231,14 +227,7 @@ class FastSESAMEGenerator(nn.Module):
         onehot.scatter_(1, labels[:, None], 1.0)
         x_in = encoder_input(photo.to(dtype), hole.to(dtype), onehot).contiguous(memory_format=torch.channels_last)
         feats = self.encoder(x_in)
-        levels: dict[tuple[int, int], object] = {}
-
-        def level_for(lh: int, lw: int):
-            if (lh, lw) not in levels:
-                small = labels if (lh, lw) == (h, w) else _resize_labels(labels, lh, lw)
-                levels[(lh, lw)] = build_level(small, self.num_labels, self.kernel, dtype)
-            return levels[(lh, lw)]
-
+        level_for = LevelCache(labels, self.num_labels, self.kernel, dtype)
         x = self.fc(feats[-1])
         level = self.opt.stages
         for name in self.names:

@@ -59,6 +59,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--editor", default=None, help="semantic photo-editing model (default: the label set's)")
     parser.add_argument("--editor-checkpoint", metavar="PT", default=None, help="evaluate a 'ganpaint train sesame' checkpoint as the photo editor")
     parser.add_argument("--edits-per-photo", type=int, default=3, help="label edits painted into each photo")
+    parser.add_argument("--painters", default="flat,spade_paste,sesame",
+                        help="photo-edit painters to compare (flat, spade_paste, sesame)")
     parser.add_argument("--edit-grid", metavar="PNG", default=None, help="photo-edit grid (photo | new labels | painters ...), crops")
     parser.add_argument("--reference-split", default="train", help="split whose photos are the KID reference")
     parser.add_argument("--reference-limit", type=int, default=None, help="at most N reference photos")
@@ -387,7 +389,9 @@ def photo_edits(args, registry, card, engine, segmenter, ds, train_ds, flat_lut,
         "flat": lambda photo, e: np.where(e.region[..., None], flat_lut[e.target][None, None], photo).astype(np.uint8),
         "spade_paste": lambda photo, e: synthesize_array(engine, e.labels, seed=args.seed, photo=photo, region=e.region),
     }
-    if editor_card is not None and editor_card.task == "semantic-edit":
+    wanted = {p.strip() for p in args.painters.split(",")}
+    painters = {k: v for k, v in painters.items() if k in wanted}
+    if "sesame" in wanted and editor_card is not None and editor_card.task == "semantic-edit":
         editor = SemanticEditEngine(editor_card)
         editor.load(device)
         painters["sesame"] = lambda photo, e: editor.edit(photo, e.labels, e.region, CancelToken(), lambda f, p: None)
@@ -404,9 +408,10 @@ def photo_edits(args, registry, card, engine, segmenter, ds, train_ds, flat_lut,
     result, kept = evaluate_edits(photos, raws, painters, segmenter.segment, names, targets, void,
                                   per_photo=args.edits_per_photo, seed=args.seed, embed=embed, reference=reference,
                                   keep=args.grid_rows if args.edit_grid else 0, log=log)
-    result["painters"] = {"flat": "region filled with the class's mean training-photo colour",
-                          "spade_paste": f"'{card.name}' alone: synthesis in the photo's style, colour-matched, pasted "
-                                         f"(the previous photo-edit path)"}
+    described = {"flat": "region filled with the class's mean training-photo colour",
+                 "spade_paste": f"'{card.name}' alone: synthesis in the photo's style, colour-matched, pasted "
+                                f"(the previous photo-edit path)"}
+    result["painters"] = {k: v for k, v in described.items() if k in painters}
     if "sesame" in painters:
         result["painters"]["sesame"] = f"'{editor_card.name}': semantic inpainting of the region in the photo's context"
     result["segmenter"] = segmenter.card.name

@@ -177,6 +177,18 @@ def restore_progress(state: Optional[dict], seed: int):
             list(state.get("commands", [])))
 
 
+def load_training_state(state: dict, modules: dict, optimizers: dict) -> None:
+    """Resume networks and optimisers from a checkpoint dict: ``modules`` maps checkpoint keys to modules
+    (``{"generator": G, "generator_ema": G_ema, ...}``), ``optimizers`` maps keys to ``(optimizer, lr)``; every
+    optimiser's learning rate is then set to the given one (this run's ``--lr``), not the checkpoint's."""
+    for key, module in modules.items():
+        module.load_state_dict(state[key])
+    for key, (optimizer, lr) in optimizers.items():
+        optimizer.load_state_dict(state[key])
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+
+
 class RunLoop:
     """The outer loop of a training run: progress bar, step log, stop signal, samples and checkpoints.
 

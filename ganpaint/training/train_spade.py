@@ -53,8 +53,8 @@ from ganpaint.engines.spade_import import ARCHITECTURE, ENCODER_PREFIX, card_con
 from ganpaint.nets.spade import (ConvEncoder, MultiscaleDiscriminator, SPADEGenerator, SPADEOptions, compact_options,
                                  kld_loss, param_count, reparameterize, semantic_input)
 from ganpaint.training import checkpoint as ckpt
-from ganpaint.training.runs import (RunLoop, command_line, frozen_copy, open_run, restore_progress, standalone_main,
-                                    update_ema)
+from ganpaint.training.runs import (RunLoop, command_line, frozen_copy, load_training_state, open_run, restore_progress,
+                                    standalone_main, update_ema)
 from ganpaint.training.losses import d_hinge_loss, feature_matching_loss, g_hinge_loss
 from ganpaint.training.seg_data import SegmentationDataset, find_void_id, read_classes
 from ganpaint.training.progress import sample_grid, save_png, to_uint8
@@ -299,17 +299,8 @@ def run(args: argparse.Namespace) -> int:
     opt_d = torch.optim.Adam(D.parameters(), lr=args.lr_d, betas=(0.0, 0.9))
     step, wall, rng, commands = restore_progress(state, args.seed)
     if state is not None:
-        G.load_state_dict(state["generator"])
-        E.load_state_dict(state["encoder"])
-        D.load_state_dict(state["discriminator"])
-        G_ema.load_state_dict(state["generator_ema"])
-        E_ema.load_state_dict(state["encoder_ema"])
-        opt_g.load_state_dict(state["opt_g"])
-        opt_d.load_state_dict(state["opt_d"])
-        for group in opt_g.param_groups:
-            group["lr"] = args.lr
-        for group in opt_d.param_groups:
-            group["lr"] = args.lr_d
+        load_training_state(state, {"generator": G, "encoder": E, "discriminator": D, "generator_ema": G_ema,
+                                    "encoder_ema": E_ema}, {"opt_g": (opt_g, args.lr), "opt_d": (opt_d, args.lr_d)})
         print(f"resumed from {ckpt_path} at step {step}", file=sys.stderr)
     commands.append(command_line("spade", args))
     G_ema.to(device)
