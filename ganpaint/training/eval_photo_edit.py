@@ -14,7 +14,8 @@ Protocol (deterministic for a given ``seed``):
   in the photo's style, colour-matched, pasted), ``sesame`` (the semantic photo editor, when one is given);
 * **read-back**: the label set's segmenter labels each edited photo; an edit is *read back* when the
   segmenter's most frequent class over the region is the target class (also reported: the share of
-  region pixels it labels with the target class);
+  region pixels it labels with the target class). The judge's own ceiling, ``real_regions``: the same test
+  on the real regions of those classes (3-40 % of a photo) in the unedited photos;
 * **KID-VGG of the edited areas**: square crops around each region (its bounding box grown to 1.5x its
   longer side, clipped to the photo), embedded with :func:`ganpaint.training.perceptual.vgg_embeddings`
   (ImageNet VGG16, spatial mean of relu5_3, 512-d, crops resized to ``size`` px), against a reference of
@@ -163,6 +164,8 @@ def evaluate_edits(photos: Sequence[np.ndarray], labels: Sequence[np.ndarray], p
         ``(metrics, kept)``: metrics as described in the module docstring; ``kept`` a list of
         ``(edit, photo, {painter: picture})``.
     """
+    from ganpaint.training.semantic_edits import regions
+
     per_class = {p: {t: [] for t in targets} for p in painters}
     shares = {p: [] for p in painters}
     crops = {p: [] for p in ["real", *painters]}
@@ -171,7 +174,11 @@ def evaluate_edits(photos: Sequence[np.ndarray], labels: Sequence[np.ndarray], p
     cases = 0
     import time
 
+    real_regions = {t: [] for t in targets}
     for i, (photo, lab) in enumerate(zip(photos, labels)):
+        pred = segment(photo)
+        for t, region in regions(lab, skip=[c for c in np.unique(lab) if int(c) not in targets], cover=EDIT_COVER):
+            real_regions[t].append(readback(pred, region, t)[0])
         for edit in plan_edits(lab, i, targets, per_photo, void, seed):
             cases += 1
             x0, y0, x1, y1 = edit.box
@@ -193,12 +200,13 @@ def evaluate_edits(photos: Sequence[np.ndarray], labels: Sequence[np.ndarray], p
 
     result: dict = {"cases": cases, "targets": [names[t] for t in targets], "per_photo": per_photo,
                     "readback": {}, "seconds_per_edit": {p: round(seconds[p] / max(cases, 1), 4) for p in painters}}
+    for name, table in [("real_regions", real_regions), *((p, per_class[p]) for p in painters)]:
+        rates = {names[t]: (round(float(np.mean(v)), 4) if v else None) for t, v in table.items()}
+        allv = [ok for v in table.values() for ok in v]
+        result["readback"][name] = {"rate": round(float(np.mean(allv)), 4) if allv else None, "per_class": rates,
+                                    "cases": len(allv)}
     for name in painters:
-        rates = {names[t]: (round(float(np.mean(v)), 4) if v else None) for t, v in per_class[name].items()}
-        allv = [ok for v in per_class[name].values() for ok in v]
-        result["readback"][name] = {"rate": round(float(np.mean(allv)), 4) if allv else None,
-                                    "mean_target_share": round(float(np.mean(shares[name])), 4) if shares[name] else None,
-                                    "per_class": rates}
+        result["readback"][name]["mean_target_share"] = round(float(np.mean(shares[name])), 4) if shares[name] else None
     if embed is not None and reference is not None and cases >= 2:
         result.update(kid_table({k: (embed_real or embed)(v) if k == "real" else embed(v) for k, v in crops.items()},
                                 reference))

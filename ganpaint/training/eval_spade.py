@@ -473,19 +473,23 @@ def markdown_report(result: dict) -> str:
             lines += [kid["features"] + ".", ""]
     edit = result.get("photo_edit")
     if edit:
-        painters = list(edit["readback"])
+        painters = [p for p in edit["readback"] if p != "real_regions"]
         lines += ["", f"Photo edits: {edit['cases']} edits ({edit['per_photo']} per photo; classes "
                       f"{', '.join(edit['targets'])}), read back by `{edit['segmenter']}`.", "",
                   "| painter | read back | mean target share | " + " | ".join(edit["targets"]) + " | KID-VGG | KID / real | s per edit |",
                   "|---|---|---|" + "---|" * len(edit["targets"]) + "---|---|---|"]
         kids, ratios = edit.get("kid_vgg", {}), edit.get("kid_ratio_to_real", {})
-        if kids:
-            lines.append("| real photos (unedited) | | | " + " | ".join("" for _ in edit["targets"])
-                         + f" | {kids['real']} | 1 | |")
+
+        def per_class(r):
+            return " | ".join("" if r["per_class"][t] is None else f"{r['per_class'][t]:.2f}" for t in edit["targets"])
+
+        real = edit["readback"].get("real_regions")
+        if real:
+            lines.append(f"| real regions of the class, unedited (the judge's ceiling; {real['cases']} regions) | "
+                         f"{real['rate']:.3f} | | {per_class(real)} | {kids.get('real', '')} | 1 | |")
         for p in painters:
             r = edit["readback"][p]
-            cls = " | ".join("" if r["per_class"][t] is None else f"{r['per_class'][t]:.2f}" for t in edit["targets"])
-            lines.append(f"| {p} | {r['rate']:.3f} | {r['mean_target_share']:.3f} | {cls} | {kids.get(p, '')} | "
+            lines.append(f"| {p} | {r['rate']:.3f} | {r['mean_target_share']:.3f} | {per_class(r)} | {kids.get(p, '')} | "
                          f"{ratios.get(p, '')} | {edit['seconds_per_edit'][p]} |")
         lines += [""] + [f"- {k}: {v}" for k, v in edit["painters"].items()]
         if "features" in edit:
