@@ -5,11 +5,20 @@ CPU threads on a busy machine: torch runs a network's layers on an OpenMP team o
 each layer ends at a barrier where the threads wait for each other. libgomp's default wait is a spin of
 up to ~300,000 iterations before sleeping, so when other processes hold the cores, a thread that finished
 its share burns its time slice spinning while the thread it waits for is not even scheduled. Measured on a
-2-core x86-64 CPU VM shared with other jobs (load average 7-9), ``spade-landscape`` 256 px in the engine,
-median of 12 runs: 2 threads with the default wait 4.6 s (9.6 s with two extra busy-loop processes),
-1 thread 0.58 s (1.1 s), **2 threads with ``OMP_WAIT_POLICY=PASSIVE`` 0.09 s (0.22 s)**: passive waiters
-sleep at once, and with the scheduler's per-thread fair share two threads get more CPU than one. So the
-command line sets ``OMP_WAIT_POLICY=PASSIVE`` before torch loads (:func:`ganpaint.cli.main`, unless the
+2-core x86-64 CPU VM shared with other jobs (load average 7-8 from four other trainings), ``spade-landscape``
+256 px through the engine, median of 12 runs, each configuration in a fresh process:
+
+=====================================  ===============  ========================================
+threads, OpenMP wait                   median           with two more busy-loop processes
+=====================================  ===============  ========================================
+2, default (spin, then sleep)          3.7-5.8 s        9.6 s
+1                                      0.46-0.58 s      1.1 s
+2, ``OMP_WAIT_POLICY=PASSIVE``         0.09-0.48 s      0.22 s
+=====================================  ===============  ========================================
+
+(the spread follows the other jobs' load at the time; an idle machine was not available for these runs:
+the earlier idle measurement, default wait, 2 threads, is 77 ms). Passive waiters sleep at once, and with
+the scheduler's per-thread fair share two threads get at least as much CPU as one. So the command line sets ``OMP_WAIT_POLICY=PASSIVE`` before torch loads (:func:`ganpaint.cli.main`, unless the
 user set it) and the worker uses every core (:func:`interactive_threads`); where the passive policy is not
 in force, one thread fewer than the cores.
 """

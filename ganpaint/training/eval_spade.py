@@ -486,7 +486,7 @@ def markdown_report(result: dict) -> str:
         real = edit["readback"].get("real_regions")
         if real:
             lines.append(f"| real regions of the class, unedited (the judge's ceiling; {real['cases']} regions) | "
-                         f"{real['rate']:.3f} | | {per_class(real)} | {kids.get('real', '')} | 1 | |")
+                         f"{real['rate']:.3f} | | {per_class(real)} | {kids.get('real', '')} | {1 if kids else ''} | |")
         for p in painters:
             r = edit["readback"][p]
             lines.append(f"| {p} | {r['rate']:.3f} | {r['mean_target_share']:.3f} | {per_class(r)} | {kids.get(p, '')} | "
