@@ -2,7 +2,8 @@
 
 Run under a display, e.g. ``xvfb-run -s "-screen 0 1400x900x24" python docs/make_screenshot.py [--semantic]``.
 Default: it opens ``resources/samples/coffee.png``, paints a mask stroke over part of the cup, waits for
-the inpainting result, turns on the split view and saves the screen to ``docs/screenshot.png``.
+the inpainting result, applies it (an edit layer), paints a second hole, waits for its live fill, turns
+on the split view (original photo | now) and saves the screen to ``docs/screenshot.png``.
 ``--semantic``: a blank landscape canvas of sky, doodled with the label brush (grass, mountain, water,
 trees), waits for the SPADE picture, splits the view into label map | picture and saves
 ``docs/screenshot-semantic.png``; ``--seed N`` sets the style seed first (default 0).
@@ -63,7 +64,7 @@ def main() -> int:
         window.set_mode("synthesize")
         controller.settings.label = 0  # sky
         doc = window.start_blank_canvas(640, 448)
-        window.synth_panel.seed_spin.setValue(seed)  # as if typed into the Seed box
+        window.mode_panels["synthesize"].seed_spin.setValue(seed)  # as if typed into the Seed box
         paint_doodle(controller)
         window.set_tool("labels")
         window.canvas.fit_to_window()
@@ -78,20 +79,28 @@ def main() -> int:
         for point in points[1:]:
             controller.pointer_moved(*point)
         controller.pointer_released(*points[-1])
+        wait_for_result(doc, then=apply_and_paint_more)
+
+    def apply_and_paint_more() -> None:
+        doc = controller.doc
+        controller.apply_result()  # the fill becomes the edit layer "Fill 1" (Layers dock)
         controller.settings.size = 40
-        controller.pointer_pressed(150, 300)
-        controller.pointer_released(150, 300)
+        controller.pointer_pressed(470, 330)  # a speck on the saucer, right of the split: its live fill
+        controller.pointer_released(470, 330)
         window.set_tool("mask")
         window.canvas.fit_to_window()
         wait_for_result(doc)
 
-    def wait_for_result(doc) -> None:
-        if doc.result is not None and doc.result_revision == doc.revision or time.monotonic() > deadline:
+    def wait_for_result(doc, then=None) -> None:
+        ready = doc.result is not None and doc.result_revision == doc.revision and controller._result_is_current()
+        if ready and then is not None:
+            QTimer.singleShot(300, then)
+        elif ready or time.monotonic() > deadline:
             window.split_action.trigger()  # semantic: label map | picture, as in the GauGAN demo
             window.canvas.set_split(0.5 if semantic else 0.42)
             QTimer.singleShot(500, grab)
         else:
-            QTimer.singleShot(100, lambda: wait_for_result(doc))
+            QTimer.singleShot(100, lambda: wait_for_result(doc, then))
 
     def grab() -> None:
         screen = app.primaryScreen()

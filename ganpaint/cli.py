@@ -1,13 +1,19 @@
 """The ``ganpaint`` command line.
 
 ``ganpaint [FILE] [--device D]`` opens the studio (FILE: a photo or a ``.ganpaint`` project);
-``ganpaint COMMAND ...`` runs a command (``models``, ``bench``, ``inpaint``, ``train``, ``eval``).
-A :class:`~ganpaint.errors.GanpaintError` becomes one line on stderr and exit status 2, never a traceback.
+``ganpaint COMMAND ...`` runs a command (``models``, ``bench``, ``inpaint``, ``train``, ``eval``,
+``desktop-install``...).
+A :class:`~ganpaint.errors.GanpaintError`, and any usage error of the options, becomes one line
+``ganpaint: error: ...`` on stderr and exit status 2, never a traceback. A first word that is neither a
+command nor something that looks like a file (it exists, or has a folder or an extension) is an
+unknown command, not a file for the studio. Output never fails on file names that are not valid text:
+stdout and stderr replace what they cannot encode.
 """
 
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib
 import os
 import sys
@@ -25,11 +31,23 @@ COMMAND_MODULES: dict[str, str] = {
     "segment": "ganpaint.commands.segment",
     "train": "ganpaint.commands.tasks",
     "eval": "ganpaint.commands.tasks",
+    "desktop-install": "ganpaint.commands.desktop",
 }
 
 
+class UsageError(GanpaintError):
+    """A command line that does not parse (unknown command or option, bad value)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one-line :class:`UsageError` s (subparsers inherit the class)."""
+
+    def error(self, message: str):  # type: ignore[override]
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
 def _command_parser(only: str | None) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="ganpaint",
         description="GANPaint Studio: paint with generative networks. "
         "Run 'ganpaint [FILE]' to open the studio, or one of the commands below.",
@@ -53,7 +71,7 @@ def _command_parser(only: str | None) -> argparse.ArgumentParser:
 
 
 def _gui_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ganpaint", description="Open GANPaint Studio.")
+    parser = _Parser(prog="ganpaint", description="Open GANPaint Studio.")
     parser.add_argument("file", nargs="?", help="a photo (PNG, JPEG...) or a .ganpaint project to open")
     parser.add_argument("--device", default=None, help="inference device: auto, cpu, cuda, cuda:N or mps")
     return parser
@@ -76,13 +94,46 @@ def prefer_passive_openmp_wait() -> bool:
     return os.environ.get("OMP_WAIT_POLICY", "").upper() == "PASSIVE"
 
 
+def _looks_like_a_file(word: str) -> bool:
+    """Whether a first word that is no command names a file for the studio (rather than a typo'd command)."""
+    return os.path.lexists(word) or os.sep in word or "/" in word or bool(os.path.splitext(word)[1])
+
+
+def _unknown_command(word: str) -> UsageError:
+    names = sorted({*COMMAND_MODULES, "gui"})
+    known = {**{name: name for name in names}, "list": "models list", "verify": "models verify",
+             "import": "models import"}
+    close = difflib.get_close_matches(word, list(known), n=1)
+    hint = f"; did you mean 'ganpaint {known[close[0]]}'?" if close else ""
+    shown = word if len(word) <= 40 else word[:37] + "..."
+    return UsageError(f"unknown command '{shown}' (commands: {', '.join(names)}){hint}")
+
+
+def _tolerant_streams() -> None:
+    """Make stdout and stderr replace characters they cannot encode (e.g. a file name that is not valid
+    UTF-8, printed to a strict stream) instead of raising UnicodeEncodeError."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            try:
+                reconfigure(errors="backslashreplace")
+            except (ValueError, OSError):  # pragma: no cover - a closed or detached stream
+                pass
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``ganpaint`` command; returns the process exit status (2 on a user error)."""
     prefer_passive_openmp_wait()
+    _tolerant_streams()
     argv = list(sys.argv[1:] if argv is None else argv)
     first = argv[0] if argv else None
+    if argv == ["--version"]:  # answered before any command module (and torch) is imported
+        print(f"ganpaint {__version__}")
+        return 0
     try:
         if first is None or (first not in COMMAND_MODULES and first not in ("gui", "-h", "--help", "--version")):
+            if first is not None and not first.startswith("-") and not _looks_like_a_file(first):
+                raise _unknown_command(first)
             return _run_gui(_gui_parser().parse_args(argv))
         if first == "gui":
             return _run_gui(_gui_parser().parse_args(argv[1:]))
@@ -90,7 +141,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
         return int(args.func(args) or 0)
     except GanpaintError as error:
-        print(f"ganpaint: error: {error}", file=sys.stderr)
+        message = " ".join(str(error).split())  # one line, whatever the message held
+        print(f"ganpaint: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("ganpaint: interrupted", file=sys.stderr)

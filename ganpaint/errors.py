@@ -23,3 +23,11 @@ class ModelError(GanpaintError):
 
 class EngineError(GanpaintError):
     """An engine could not run a request (bad request, unsupported device...)."""
+
+
+class ReadOnlyFileError(GanpaintError):
+    """A save would overwrite a read-only file (the GUI asks first, the CLI needs ``--force``)."""
+
+
+class DatasetError(GanpaintError):
+    """A training or evaluation data folder is missing, empty or malformed."""

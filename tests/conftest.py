@@ -18,6 +18,7 @@ def isolated_user_data(tmp_path_factory, monkeypatch):
     """Autosaves, user models and settings of every test go to a fresh folder, never the user's."""
     data_dir = tmp_path_factory.mktemp("userdata")
     monkeypatch.setenv("GANPAINT_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("GANPAINT_CONFIG_DIR", str(data_dir / "config"))
     return data_dir
 
 

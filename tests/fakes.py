@@ -34,7 +34,7 @@ def write_fake_model(folder, name, task="inpaint", architecture="fake-inpaint", 
 
 class FakeInpaintEngine(Engine):
     """Fills holes (mask > 127) with :data:`FILL_COLOR`. ``fail_next`` makes the next run raise;
-    clearing ``release`` holds runs until the test sets it again."""
+    clearing ``release`` holds runs (after reporting 40 % progress) until the test sets it again."""
 
     task = "inpaint"
     architectures = ("fake-inpaint",)
@@ -53,7 +53,9 @@ class FakeInpaintEngine(Engine):
         self.device = device
 
     def run(self, request, cancel, progress):
+        progress(0.4, None)  # as a real engine reports its crops or blocks
         type(self).release.wait(10)
+        cancel.raise_if_cancelled()
         type(self).runs += 1
         if type(self).fail_next:
             type(self).fail_next = False

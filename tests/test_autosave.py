@@ -34,12 +34,23 @@ def _doc(path=None):
     return doc
 
 
-def _foreign_session(folder: Path, session: str, pid: int, original: str | None = "/pics/cat.ganpaint"):
-    """Files as another instance with process id ``pid`` would have left them."""
+def _foreign_session(folder: Path, session: str, pid: int | None = None, original: str | None = "/pics/cat.ganpaint"):
+    """Files as another instance would have left them: it crashed (``pid`` None: its lock was released
+    by the operating system), or an older version wrote ``{"pid": pid}`` into the lock file."""
     other = Autosave(folder)
     other.session = session
     other.write(_doc(original))
-    (folder / f"{session}.lock").write_text(json.dumps({"pid": pid}))
+    other.abandon()  # the process is gone: the OS dropped its lock, the files stay
+    if pid is not None:
+        (folder / f"{session}.lock").write_text(json.dumps({"pid": pid}))
+    return other
+
+
+def _running_session(folder: Path, session: str, original: str | None = "/pics/dog.ganpaint"):
+    """Another running instance (it holds its session lock as long as the returned object lives)."""
+    other = Autosave(folder)
+    other.session = session
+    other.write(_doc(original))
     return other
 
 
@@ -73,7 +84,7 @@ def test_write_keeps_document_state_and_close_clean_removes(data_dir):
     assert path.parent == data_dir / "autosave" and path.suffix == ".ganpaint"
     assert doc.path == "/pics/original.ganpaint" and doc.dirty  # autosave is not a save
     names = sorted(p.name for p in path.parent.iterdir())
-    assert names == sorted(f"{saver.session}{s}" for s in (".ganpaint", ".json", ".lock"))
+    assert names == sorted(f"{saver.session}{s}" for s in (".ganpaint", ".json", ".lock", ".png"))
     assert saver.pending() == []  # its own autosave is never offered
     saver.write(doc)  # overwrite in place
     saver.close_clean()
@@ -102,11 +113,13 @@ def test_crashed_session_offered_recovered_and_discarded(data_dir):
 
 def test_running_instance_not_offered(data_dir):
     folder = autosave_dir()
-    _foreign_session(folder, "running", os.getpid())  # a live process holds that lock
+    running = _running_session(folder, "running")  # holds its lock
+    _foreign_session(folder, "legacy-running", os.getpid())  # an older version's lock naming a live pid
     _foreign_session(folder, "dead", _dead_pid(), original=None)
     entries = Autosave().pending()
     assert [e.session for e in entries] == ["dead"]
     assert entries[0].original_path is None
+    running.close_clean()
 
 
 def test_missing_lock_and_corrupt_sidecar_still_offered(data_dir):
@@ -132,3 +145,176 @@ def test_pid_alive():
     assert pid_alive(os.getpid())
     assert not pid_alive(_dead_pid())
     assert not pid_alive(0) and not pid_alive(-1)
+
+
+# ------------------------------------------------------------------ issue #8.4 / #9.5: recovery loses nothing
+
+import signal  # noqa: E402
+import stat  # noqa: E402
+import time  # noqa: E402
+
+from ganpaint.errors import ProjectError  # noqa: E402
+
+
+def _files(folder):
+    return sorted(p.name for p in folder.iterdir())
+
+
+def test_accepted_recovery_keeps_the_autosave_until_saved_or_discarded(data_dir):
+    folder = autosave_dir()
+    _foreign_session(folder, "crashed")
+    before = _files(folder)
+    saver = Autosave()
+    [entry] = saver.pending()
+    doc = saver.recover(entry)
+    assert _files(folder) == before  # nothing deleted before anything is saved
+    assert saver.session == "crashed"  # it carries on in the recovered session
+    doc.set_layer("mask", np.zeros(doc.shape, np.uint8), "Clear")
+    saver.write(doc)
+    assert _files(folder) == before
+    saver.abandon()  # a second crash within the autosave interval
+    [again] = Autosave().pending()
+    assert again.session == "crashed"
+    assert not Autosave().recover(again).mask.any()  # with the latest autosave
+
+
+def test_recovered_session_goes_when_the_user_saves(data_dir):
+    folder = autosave_dir()
+    _foreign_session(folder, "crashed")
+    saver = Autosave()
+    saver.recover(saver.pending()[0])
+    saver.close_clean()  # what the window does after a save
+    assert _files(folder) == []
+
+
+def test_recovery_after_own_autosave_adopts_and_cleans_both(data_dir):
+    folder = autosave_dir()
+    _foreign_session(folder, "crashed")
+    saver = Autosave()
+    saver.write(_doc())
+    [entry] = saver.pending()
+    saver.recover(entry)
+    assert set(saver.owned_sessions) == {saver.session, "crashed"}
+    assert Autosave().pending() == []  # held by this instance now
+    saver.close_clean()
+    assert _files(folder) == []
+
+
+def test_declining_keeps_every_entry_and_discard_is_per_entry(data_dir):
+    folder = autosave_dir()
+    for session in ("one", "two", "three"):
+        _foreign_session(folder, session)
+    saver = Autosave()
+    entries = saver.pending()
+    assert len(entries) == 3
+    assert len(Autosave().pending()) == 3  # asking again (declining) deletes nothing
+    target = next(e for e in entries if e.session == "two")
+    assert saver.discard(target) is True
+    assert sorted(e.session for e in saver.pending()) == ["one", "three"]
+    assert not [name for name in _files(folder) if name.startswith("two.")]
+
+
+def test_entries_carry_name_size_and_thumbnail(data_dir):
+    folder = autosave_dir()
+    _foreign_session(folder, "named", original="/pics/cat.ganpaint")
+    doc = Document.blank(300, 200, (200, 10, 10))
+    doc.settings["source_name"] = "holiday.jpg"
+    other = Autosave(folder)
+    other.session = "photo"
+    other.write(doc)
+    other.abandon()
+    entries = {e.session: e for e in Autosave().pending()}
+    assert entries["named"].name == "cat.ganpaint" and entries["named"].size == (5, 4)
+    photo = entries["photo"]
+    assert photo.name == "holiday.jpg" and photo.size == (300, 200) and photo.original_path is None
+    from PIL import Image
+
+    with Image.open(photo.thumbnail) as thumb:
+        assert max(thumb.size) == 160 and thumb.getpixel((5, 5)) == (200, 10, 10)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="permission bits")
+def test_autosave_files_are_private(data_dir):
+    (data_dir / "autosave").mkdir(parents=True)
+    os.chmod(data_dir / "autosave", 0o755)  # left by an older version
+    saver = Autosave()
+    saver.write(_doc())
+    assert stat.S_IMODE(os.stat(saver.directory).st_mode) == 0o700
+    for path in saver.directory.iterdir():
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600, path.name
+    saver.close_clean()
+
+
+def test_prune_removes_only_entries_older_than_seven_days(data_dir):
+    folder = autosave_dir()
+    _foreign_session(folder, "old")
+    _foreign_session(folder, "recent")
+    running = _running_session(folder, "old-but-running")
+    eight_days_ago = time.time() - 8 * 24 * 3600
+    for session in ("old", "old-but-running"):
+        os.utime(folder / f"{session}.ganpaint", (eight_days_ago, eight_days_ago))
+    (folder / "debris.json").write_text("{}")  # a sidecar whose project is gone
+    pruned = Autosave().prune()
+    assert [e.session for e in pruned] == ["old"]
+    assert sorted({name.split(".")[0] for name in _files(folder)}) == ["old-but-running", "recent"]
+    running.close_clean()
+
+
+def test_a_running_instance_files_are_never_touched(data_dir):
+    folder = autosave_dir()
+    running = _running_session(folder, "alive")
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    other = Autosave()
+    assert other.pending() == []
+    entry = running._entry(running.path)
+    assert other.discard(entry) is False
+    with pytest.raises(ProjectError, match="another running GANPaint Studio"):
+        other.recover(entry)
+    other.prune(now=time.time() + 365 * 24 * 3600)
+    other.write(_doc())
+    other.close_clean()
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+    running.close_clean()
+
+
+def test_only_one_instance_recovers_an_entry(data_dir):
+    folder = autosave_dir()
+    _foreign_session(folder, "crashed")
+    first, second = Autosave(), Autosave()
+    [entry] = second.pending()
+    first.recover(first.pending()[0])
+    with pytest.raises(ProjectError, match="another running"):
+        second.recover(entry)
+    assert second.discard(entry) is False
+    assert (folder / "crashed.ganpaint").exists()
+
+
+_CHILD = """
+import sys
+import numpy as np
+from ganpaint.document.autosave import Autosave
+from ganpaint.document.model import Document
+saver = Autosave(sys.argv[1])
+saver.session = "child"
+saver.write(Document.blank(6, 5))
+print("ready", flush=True)
+sys.stdin.readline()
+"""
+
+
+@pytest.mark.skipif(os.name != "posix", reason="kill -9")
+def test_other_process_is_kept_apart_until_it_is_killed(data_dir):
+    folder = autosave_dir()
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent))
+    child = subprocess.Popen([sys.executable, "-c", _CHILD, str(folder)], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, env=env, text=True)
+    try:
+        assert child.stdout.readline().strip() == "ready"
+        mine = Autosave()
+        assert mine.pending() == [] and mine.prune(now=time.time() + 10**8) == []
+        assert (folder / "child.ganpaint").exists()
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+    [entry] = Autosave().pending()  # the OS released the dead process's lock
+    assert entry.session == "child" and entry.size == (6, 5)

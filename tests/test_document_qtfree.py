@@ -1,4 +1,4 @@
-"""ganpaint.document must import with every Qt GUI binding unavailable."""
+"""The Qt-free packages (document, modes, tools) must import with every Qt GUI binding unavailable."""
 
 import subprocess
 import sys
@@ -25,8 +25,10 @@ SCRIPT = textwrap.dedent(
         else:
             raise SystemExit(f"blocker failed for {name}")
 
-    import ganpaint.document
-    names = [m.name for m in pkgutil.walk_packages(ganpaint.document.__path__, "ganpaint.document.")]
+    import ganpaint.document, ganpaint.modes, ganpaint.tools
+    names = []
+    for package in (ganpaint.document, ganpaint.modes, ganpaint.tools):
+        names += [m.name for m in pkgutil.walk_packages(package.__path__, package.__name__ + ".")]
     for name in names:
         importlib.import_module(name)
     loaded = [m for m in sys.modules if m.startswith(BLOCKED)]
@@ -42,3 +44,5 @@ def test_document_imports_without_qt_gui():
     assert proc.stdout.startswith("OK")
     for module in ("atomic", "autosave", "history", "imageio", "model", "project", "vectors"):
         assert f"ganpaint.document.{module}" in proc.stdout
+    for module in ("base", "inpaint", "synthesize"):
+        assert f"ganpaint.modes.{module}" in proc.stdout

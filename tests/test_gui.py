@@ -1,15 +1,12 @@
 """GUI tests: drive the real main window (offscreen) with qtbot, with a fake inpainting engine."""
 
-import json
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QMouseEvent, QWheelEvent
 from PySide6.QtWidgets import QApplication, QMessageBox
 
+from ganpaint.document.autosave import autosave_dir
 from tests.conftest import SAMPLES
 from tests.fakes import FILL_COLOR
 
@@ -51,16 +48,17 @@ def test_mask_stroke_is_filled_and_undo_clears_it(window, qtbot):
     assert doc.mask[150, 150] == 255
 
 
-def test_apply_bakes_fill_into_photo_undoably(window, qtbot):
+def test_apply_keeps_fill_as_a_layer_undoably(window, qtbot):
     doc = window.controller.doc
     photo = doc.photo.copy()
     drag(window.canvas, [(60, 60), (90, 60)])
     qtbot.waitUntil(lambda: doc.result is not None and doc.result_revision == doc.revision, timeout=10000)
     window.apply_action.trigger()
-    assert tuple(doc.photo[60, 75]) == FILL_COLOR
+    assert tuple(doc.composite()[60, 75]) == FILL_COLOR
+    assert np.array_equal(doc.photo, photo)  # the original stays untouched under the layer
     assert not doc.mask.any()
     window.undo_action.trigger()
-    assert np.array_equal(doc.photo, photo)
+    assert not doc.edits and np.array_equal(doc.composite(), photo)
     assert doc.mask[60, 75] == 255
 
 
@@ -142,28 +140,110 @@ def test_before_after_toggle_and_split(window):
     assert window.canvas.split == 0.5
 
 
-def test_autosave_then_recovery_offer(qtbot, fake_models, monkeypatch):
+def _crashed_window(qtbot, file="chelsea.png"):
+    """A window that painted a stroke, autosaved and then 'crashed' (its locks dropped, files kept)."""
     from ganpaint.ui.app import create_window
 
-    first = create_window(str(SAMPLES / "chelsea.png"), device="cpu", offer_recovery=False)
+    first = create_window(str(SAMPLES / file), device="cpu", offer_recovery=False)
     qtbot.addWidget(first)
     drag(first.canvas, [(30, 30), (60, 60)])
     first.autosave_now()
-    mask = first.controller.doc.mask.copy()
-    first.controller.shutdown()  # simulate a crash: no clean close, the autosave stays behind
+    first.controller.shutdown()
     first.autosave_timer.stop()
-    # the crashed process is gone: its lock names a pid that no longer exists
-    dead = subprocess.Popen([sys.executable, "-c", "pass"])
-    dead.wait()
-    lock = first.autosave.path.with_suffix(".lock")
-    lock.write_text(json.dumps({"pid": dead.pid}))
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    first.autosave.abandon()  # what the operating system does when the process dies
+    first.autosave = type(first.autosave)()  # the 'dead' window must not clean up when the test closes it
+    first.confirm_discard = False
+    return first
+
+
+def _answer_recovery(monkeypatch, action):
+    """Make RecoveryDialog.exec run ``action(dialog)`` instead of waiting for the user."""
+    from ganpaint.ui import recovery
+
+    seen = []
+
+    def fake_exec(dialog):
+        seen.append(dialog)
+        action(dialog)
+        return 0
+
+    monkeypatch.setattr(recovery.RecoveryDialog, "exec", fake_exec)
+    return seen
+
+
+def test_autosave_then_recovery_offer(qtbot, fake_models, monkeypatch):
+    from ganpaint.ui.app import create_window
+
+    first = _crashed_window(qtbot)
+    mask = first.controller.doc.mask.copy()
+    folder = autosave_dir()
+    files = sorted(p.name for p in folder.iterdir())
+    seen = _answer_recovery(monkeypatch, lambda dialog: dialog.recover_selected())
     second = create_window(None, device="cpu", offer_recovery=True)
     qtbot.addWidget(second)
     second.confirm_discard = False
+    [dialog] = seen
+    [entry] = dialog.entries
+    assert entry.name == "chelsea.png" and entry.thumbnail is not None
+    assert not dialog.list.item(0).icon().isNull()
     assert np.array_equal(second.controller.doc.mask, mask)
     assert second.controller.doc.dirty
-    second.close()
+    assert sorted(p.name for p in folder.iterdir()) == files  # kept until saved or discarded
+    # a second crash before the next autosave: the work is still offered
+    second.controller.shutdown()
+    second.autosave_timer.stop()
+    second.autosave.abandon()
+    third = create_window(None, device="cpu", offer_recovery=True)
+    qtbot.addWidget(third)
+    third.confirm_discard = False
+    assert len(seen) == 2 and np.array_equal(third.controller.doc.mask, mask)
+    third.close()  # the user closed without saving (Discard): now the autosave goes
+    assert list(folder.iterdir()) == []
+
+
+def test_declined_recovery_keeps_every_session_and_discard_is_explicit(qtbot, fake_models, monkeypatch):
+    from ganpaint.ui.app import create_window
+
+    for name in ("chelsea.png", "coffee.png", "astronaut.png"):
+        _crashed_window(qtbot, name)
+    folder = autosave_dir()
+    seen = _answer_recovery(monkeypatch, lambda dialog: dialog.later_button.click())
+    win = create_window(str(SAMPLES / "rocket.jpg"), device="cpu", offer_recovery=True)
+    qtbot.addWidget(win)
+    win.confirm_discard = False
+    assert sorted(e.name for e in seen[0].entries) == ["astronaut.png", "chelsea.png", "coffee.png"]
+    assert win.controller.doc.settings["source_name"] == "rocket.jpg"  # the named file opened
+    assert len(list(folder.glob("*.ganpaint"))) == 3
+    win.close()
+
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Discard)
+
+    def discard_coffee(dialog):
+        dialog.select([e.name for e in dialog.entries].index("coffee.png"))
+        assert dialog.discard_selected()
+        dialog.reject()
+
+    seen = _answer_recovery(monkeypatch, discard_coffee)
+    win = create_window(None, device="cpu", offer_recovery=True)
+    qtbot.addWidget(win)
+    win.confirm_discard = False
+    assert sorted(e.name for e in seen[0].entries) == ["astronaut.png", "chelsea.png"]
+    assert len(list(folder.glob("*.ganpaint"))) == 2
+    win.close()
+
+
+def test_recovery_is_offered_when_a_file_is_named(qtbot, fake_models, monkeypatch):
+    from ganpaint.ui.app import create_window
+
+    first = _crashed_window(qtbot)
+    mask = first.controller.doc.mask.copy()
+    seen = _answer_recovery(monkeypatch, lambda dialog: dialog.recover_selected())
+    win = create_window(str(SAMPLES / "coffee.png"), device="cpu", offer_recovery=True)
+    qtbot.addWidget(win)
+    win.confirm_discard = False
+    assert len(seen) == 1 and np.array_equal(win.controller.doc.mask, mask)
+    assert "coffee.png' was not opened" in win.notice_bar.text.text()
+    win.close()
 
 
 def test_escape_cancels_stroke_in_progress(window):
@@ -191,14 +271,20 @@ def test_held_inference_can_be_cancelled(window, qtbot, fake_models):
     assert "cancelled" in window.notice_bar.text.text()
 
 
-def test_shipped_model_fills_a_mask_stroke_in_the_studio(qtbot):
-    """The real window with the shipped inpainting model: paint a stroke, wait for the fill."""
+def _studio(qtbot, path):
+    """The real window (installed models) on ``path``, shown, closing without questions."""
     from ganpaint.ui.app import create_window
 
-    win = create_window(str(SAMPLES / "coffee.png"), device="cpu", offer_recovery=False)
+    win = create_window(str(path), device="cpu", offer_recovery=False)
     win.confirm_discard = False
     qtbot.addWidget(win)
     win.show()
+    return win
+
+
+def test_shipped_model_fills_a_mask_stroke_in_the_studio(qtbot):
+    """The real window with the shipped inpainting model: paint a stroke, wait for the fill."""
+    win = _studio(qtbot, SAMPLES / "coffee.png")
     doc = win.controller.doc
     photo = doc.photo.copy()
     assert win.controller.models["inpaint"] == "inpaint-gated-v1"
@@ -209,3 +295,61 @@ def test_shipped_model_fills_a_mask_stroke_in_the_studio(qtbot):
     assert np.array_equal(doc.result[~holes], photo[~holes])
     assert not np.array_equal(doc.result[holes], photo[holes])
     win.close()
+
+
+def test_fill_tool_on_an_empty_mask_is_explained_and_inpainting_goes_on(qtbot):
+    """Issue #8.1 in the studio, with the shipped model: one click of the Fill tool on an empty mask masks
+    the whole photo; that request is refused with a sentence within seconds, and the next stroke is filled."""
+    win = _studio(qtbot, SAMPLES / "chelsea.png")
+    doc = win.controller.doc
+    photo = doc.photo.copy()
+    win.set_tool("fill")
+    win.controller.settings.target = "mask"
+    drag(win.canvas, [(40, 40)])
+    assert (doc.mask == 255).all()
+    qtbot.waitUntil(lambda: "covers the whole picture" in win.notice_bar.text.text(), timeout=30000)
+    win.undo_action.trigger()
+    win.set_tool("mask")
+    win.controller.settings.size = 24
+    drag(win.canvas, [(100, 100), (140, 110)])
+    qtbot.waitUntil(lambda: doc.result is not None and doc.result_revision == doc.revision, timeout=30000)
+    holes = doc.mask > 127
+    assert holes.any() and np.array_equal(doc.result[~holes], photo[~holes])
+    win.close()
+
+
+def test_project_with_bad_settings_opens_with_a_notice(qtbot, fake_models, tmp_path):
+    """Issue #8.2: '"seed": "abc"' used to load and then crash the window."""
+    from ganpaint.document.model import Document
+    from ganpaint.document.project import save_project
+
+    doc = Document.blank(40, 30, (10, 200, 30))
+    doc.settings = {"seed": "abc", "inpaint_model": ["not", "a", "name"]}
+    path = tmp_path / "bad.ganpaint"
+    save_project(doc, path)
+    win = _studio(qtbot, path)
+    assert win.controller.doc is not None and (win.controller.doc.photo == (10, 200, 30)).all()
+    assert "Ignored the setting" in win.notice_bar.text.text()
+    assert win.controller.seed == 0
+    win.close()
+
+
+def test_saving_over_a_read_only_project_asks_first(window, monkeypatch, tmp_path):
+    """Issue #8.6: overwriting a read-only file asks; No keeps the file, Yes writes it and keeps its mode."""
+    import os
+    import stat
+
+    from ganpaint.document.project import load_project
+
+    path = tmp_path / "locked.ganpaint"
+    path.write_bytes(b"the user's old file")
+    os.chmod(path, 0o444)
+    answers = []
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: answers.pop(0))
+    answers.append(QMessageBox.StandardButton.No)
+    assert window._save_to(str(path)) is False
+    assert path.read_bytes() == b"the user's old file" and "read-only" in window.notice_bar.text.text()
+    answers.append(QMessageBox.StandardButton.Yes)
+    assert window._save_to(str(path)) is True
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o444
+    assert load_project(path).shape == window.controller.doc.shape

@@ -34,12 +34,27 @@ def test_photo_is_read_into_labels_and_painting_regenerates_only_that_region(win
     qtbot.waitUntil(lambda: doc.result is None, timeout=5000)
 
 
-def test_blank_canvas_doodle_becomes_picture(window, qtbot, monkeypatch):
-    from PySide6.QtWidgets import QInputDialog
+def answer_new_canvas(monkeypatch, width, height, label=None, style=None):
+    """Make File > New canvas's dialog answer OK with this size (and class and style in Semantic mode)."""
+    from PySide6.QtWidgets import QDialog
 
+    from ganpaint.ui.new_canvas import NewCanvasDialog
+
+    def exec_(dialog):
+        dialog.width_spin.setValue(width)
+        dialog.height_spin.setValue(height)
+        if label is not None:
+            dialog.class_combo.setCurrentIndex(dialog.class_combo.findData(label))
+        if style is not None:
+            dialog.style_combo.setCurrentIndex(dialog.style_combo.findData(style))
+        return QDialog.DialogCode.Accepted
+
+    monkeypatch.setattr(NewCanvasDialog, "exec", exec_)
+
+
+def test_blank_canvas_doodle_becomes_picture(window, qtbot, monkeypatch):
     window.set_mode("synthesize")
-    window.controller.settings.label = 0
-    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("256 x 192", True))
+    answer_new_canvas(monkeypatch, 256, 192, label=0)
     window.new_canvas()
     doc = window.controller.doc
     assert doc.shape == (192, 256) and (doc.labels == 0).all()
@@ -92,16 +107,15 @@ def test_late_result_for_a_replaced_document_of_the_same_size_is_dropped(window,
     wrong = np.full(second.shape, 5, np.uint8)
     for revision in range(stale_revision + 1):  # whatever the older document had in flight
         controller._on_worker_event(events.Finished(Result(revision=revision, task="segment", image=wrong)))
-    assert controller._segmentation is None or not (controller._segmentation == 5).all()
+    reading = controller.modes["synthesize"].reading
+    assert reading is None or not (reading == 5).all()
     qtbot.waitUntil(lambda: second.settings.get("labels_source") == "segmenter", timeout=10000)
     assert not (second.labels == 5).all()
 
 
 def test_label_brush_on_a_blank_canvas_keeps_the_picture_visible(window, qtbot, monkeypatch):
-    from PySide6.QtWidgets import QInputDialog
-
     window.set_mode("synthesize")
-    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("128 x 96", True))
+    answer_new_canvas(monkeypatch, 128, 96)
     window.notice_bar.show_message("Reading the photo's regions...", "info")
     window.new_canvas()
     assert window.notice_bar.isHidden()  # a notice about the previous photo goes with it

@@ -251,3 +251,44 @@ def test_partial_results_stream_between_crops(engine):
     # after the first crop: its hole is filled, the second hole not yet
     assert np.array_equal(first[10:20, 10:20], out[10:20, 10:20])
     assert np.array_equal(first[150:160, 250:260], img[150:160, 250:260])
+
+
+# ------------------------------------------------------------------- holes without any kept pixel
+
+
+def test_hole_radius_of_a_hole_without_kept_pixels_returns_at_once():
+    """Issue #8.1: a hole covering every pixel never erodes away (the border counts as hole)."""
+    assert E.hole_radius(np.ones((4, 6), bool)) == 6
+    assert E.hole_radius(np.ones((1, 1), bool)) == 1
+    assert E.hole_radius(np.ones((5, 5), bool), limit=3) == 3
+    assert E.hole_radius(np.zeros((0, 0), bool)) == 0
+
+
+@pytest.fixture
+def coarse_engine(tmp_path):
+    cfg = dict(TINY, max_hole_radius=8, work_size=64)
+    torch.manual_seed(0)
+    export_model(InpaintGenerator(**TINY), tmp_path, "tiny-coarse",
+                 inpaint_card(cfg, resolution=64, dataset=["none"], training={}))
+    eng = ModelRegistry([tmp_path]).create_engine("tiny-coarse")
+    eng.load(torch.device("cpu"))
+    return eng
+
+
+@pytest.mark.parametrize("shape", [(64, 80), (1, 1)])
+def test_fully_masked_photo_is_refused_with_one_sentence(coarse_engine, shape):
+    """An all-white mask, or a 1x1 photo with its pixel masked: a clear EngineError, not an endless loop."""
+    img = random_image(*shape)
+    with pytest.raises(EngineError, match="covers the whole picture"):
+        run(coarse_engine, img, np.full(shape, 255, np.uint8))
+
+
+def test_hole_leaving_only_pixels_the_coarse_probe_drops_is_filled(coarse_engine):
+    """The kept pixels sit only in the last row and column, which the 2x coarse radius probe of a 129 px
+    crop leaves out: the probe sees a hole without kept pixels and must still end."""
+    img = random_image(129, 129)
+    mask = np.full((129, 129), 255, np.uint8)
+    mask[-1, :] = 0
+    mask[:, -1] = 0
+    out = run(coarse_engine, img, mask)
+    assert out.shape == img.shape and np.array_equal(out[mask == 0], img[mask == 0])

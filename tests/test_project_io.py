@@ -228,7 +228,7 @@ def test_damaged_member_crc(tmp_path):
         (lambda m: m.update({"mask.png": _png(np.zeros((4, 5), np.uint8))}), "is 5x4 but the document is 4x4"),
         (lambda m: m.update({"photo.png": _png(np.zeros((4, 4), np.uint8))}), "colour mode L, not RGB"),
         (lambda m: m.update({"photo.png": b"not a png"}), "not a valid PNG"),
-        (lambda m: m.update(_members(version=2)), "newer"),
+        (lambda m: m.update(_members(version=3)), "newer"),
         (lambda m: m.update(_members(hints=[{"x": 1}])), "invalid entry in 'hints'"),
         (lambda m: m.update(_members(settings=[])), "'settings'"),
         (lambda m: m.update(_members(layers=["photo", "mask", "labels", "result"])), r"'result\.png' is missing"),

@@ -126,7 +126,7 @@ def test_broken_cards_go_to_problems_and_others_still_work(models):
     assert r.names() == ["alpha", "beta"]
     problems = "\n".join(r.problems)
     assert f"model card '{models / 'broken.json'}' is not valid JSON" in problems
-    assert f"model card '{models / 'typed.json'}': field 'resolution' must be a positive integer" in problems
+    assert f"model card '{models / 'typed.json'}': field 'resolution' must be an integer from 8 to 8192" in problems
     assert f"model card '{models / 'partial.json'}': missing required fields 'task'" in problems
     assert r.load_state_dict("beta")["w"].shape == (4,)
 
@@ -229,3 +229,102 @@ def test_task_mismatch_between_card_and_engine(tmp_path):
             reg.ModelRegistry([tmp_path]).create_engine("wrong")
     finally:
         reg.unregister_engine_class(FakeArchEngine)
+
+
+# ------------------------------------------------------------------ issue #8.3: one bad card bricks nothing
+
+
+def _shipped_inpaint_card(folder: Path, name: str, **config_changes) -> Path:
+    """A copy of the shipped inpainting card (real architecture), pointing at tiny fake weights."""
+    shipped = json.loads((Path(reg.shipped_models_dir()) / "inpaint-gated-v1.json").read_text())
+    save_file({"w": torch.zeros(1)}, str(folder / f"{name}.safetensors"))
+    shipped.update(name=name, weights=f"{name}.safetensors", sha256=reg.sha256_file(folder / f"{name}.safetensors"))
+    shipped["config"] = {**shipped["config"], **config_changes}
+    return reg.write_card(shipped, folder / f"{name}.json")
+
+
+def test_deeply_nested_card_is_reported_once_and_others_work(models, capsys, monkeypatch):
+    (models / "deep.json").write_text('{"name": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    (models / "deep2.json").write_text(json.dumps({"name": "deep2", "config": _nested_list(40)}))
+    r = reg.ModelRegistry([models])
+    assert r.names() == ["alpha", "beta"]
+    deep = [p for p in r.problems if "deep.json" in p]
+    assert len(deep) == 1 and "nests deeper" in deep[0] and len(deep[0]) < 300
+    assert any("deep2.json" in p and "nests deeper" in p for p in r.problems)
+    from ganpaint.cli import main
+
+    monkeypatch.setenv("GANPAINT_MODELS_DIR", str(models))
+    assert main(["models", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "beta" in out and out.count("deep.json") == 1
+
+
+def _nested_list(depth):
+    value = 1
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def test_absurd_network_size_refused_before_anything_is_built(tmp_path, monkeypatch):
+    from ganpaint.nets import gated_conv
+
+    built = []
+    real_init = gated_conv.InpaintGenerator.__init__
+    monkeypatch.setattr(gated_conv.InpaintGenerator, "__init__",
+                        lambda self, *a, **k: (built.append(k), real_init(self, *a, **k))[1])
+    _shipped_inpaint_card(tmp_path, "huge", base_channels=2048)
+    _shipped_inpaint_card(tmp_path, "fine")
+    r = reg.ModelRegistry([tmp_path])
+    assert r.names() == ["fine"]
+    [problem] = [p for p in r.problems if "huge.json" in p]
+    assert "config 'base_channels' must be a number from 1 to 128, got 2048" in problem
+    # the late path too: a card parsed before its engine class was known is checked by create_engine
+    card = reg.ModelCard.from_json(tmp_path / "huge.json")
+    r._cards["huge"] = card
+    with pytest.raises(ModelError, match="base_channels"):
+        r.create_engine("huge")
+    # weights that fail their sha256 are refused before the network is built
+    engine = r.create_engine("fine")
+    (tmp_path / "fine.safetensors").write_bytes(b"tampered")
+    with pytest.raises(ModelError, match="does not match its model card"):
+        engine.load(torch.device("cpu"))
+    assert built == []
+
+
+@pytest.mark.parametrize("change, complaint", [
+    ({"channel_mult": [1, 2, 4000]}, "channel_mult"),
+    ({"channel_mult": [1] * 100}, "channel_mult"),
+    ({"dilations": "big"}, "dilations"),
+    ({"work_size": 10**400}, "work_size"),
+    ({"max_hole_radius": True}, "max_hole_radius"),
+])
+def test_config_ranges(tmp_path, change, complaint):
+    _shipped_inpaint_card(tmp_path, "bad", **change)
+    r = reg.ModelRegistry([tmp_path])
+    assert r.names() == []
+    assert any(f"config '{complaint}'" in p and "bad.json" in p for p in r.problems)
+
+
+def test_segment_and_spade_limits_accept_the_shipped_cards_and_refuse_absurd_ones(tmp_path):
+    shipped = reg.ModelRegistry([reg.shipped_models_dir()])
+    assert not [p for p in shipped.problems if "config" in p]
+    card = json.loads((Path(reg.shipped_models_dir()) / "spade-landscape.json").read_text())
+    card["config"]["options"]["ngf"] = 4096
+    card["name"] = "spade-huge"
+    reg.write_card(card, tmp_path / "spade-huge.json")
+    r = reg.ModelRegistry([tmp_path])
+    assert any("config 'options.ngf'" in p for p in r.problems) and r.names() == []
+
+
+@pytest.mark.parametrize("resolution", [10**400, 0, 100_000, 1.5])
+def test_resolution_range(tmp_path, resolution):
+    make_model(tmp_path, "m", resolution=resolution)
+    r = reg.ModelRegistry([tmp_path])
+    assert r.names() == [] and any("resolution" in p for p in r.problems)
+
+
+def test_huge_card_file_refused(tmp_path):
+    make_model(tmp_path, "m", description="x" * (reg.MAX_CARD_BYTES + 10))
+    r = reg.ModelRegistry([tmp_path])
+    assert r.names() == [] and any("larger than" in p for p in r.problems)

@@ -12,7 +12,7 @@ from ganpaint.cli import main
 from ganpaint.engines.registry import ModelCard, ModelRegistry, sha256_file
 from ganpaint.engines.segment import SegmentEngine, load_segmenter, upsample_argmax, working_size
 from ganpaint.errors import EngineError, ModelError
-from ganpaint.inference.cancel import CancelToken
+from ganpaint.inference.cancel import CancelToken, Cancelled
 from ganpaint.inference.requests import SegmentRequest
 from ganpaint.nets.segmenter import CompactSegmenter
 from ganpaint.training import checkpoint as ckpt
@@ -289,3 +289,16 @@ def test_shipped_segmenters_verify_and_have_metrics():
         seg = load_segmenter(card)
         assert seg.segment(_photo(50, 60)).shape == (50, 60)
     assert found, "no segmentation model is shipped"
+
+
+def test_engine_reports_progress_inside_the_network_and_cancels(tiny_models):
+    """#9.4: the reading of a photo reports the encoder's stages and stops at a cancel."""
+    engine = ModelRegistry.default().create_engine("tiny-seg")
+    engine.load(torch.device("cpu"))
+    request = SegmentRequest.snapshot(1, _photo(64, 64), "tiny-seg")
+    seen = []
+    engine.run(request, CancelToken(), lambda f, p: seen.append(f))
+    assert len(seen) == 7 and seen == sorted(seen) and seen[-1] == 1.0 and 0 < seen[0] < 0.8
+    token = CancelToken()
+    with pytest.raises(Cancelled):
+        engine.run(request, token, lambda f, p: token.cancel())

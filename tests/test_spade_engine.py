@@ -185,3 +185,21 @@ def test_card_records_preprocessing(tmp_path):
     assert card["task"] == "synthesize" and card["architecture"] == "spade"
     assert pre["label_nc"] == 3 and pre["contain_dontcare_label"] and pre["dontcare_id"] == 3
     assert pre["size_multiple"] == 32 and card["config"]["has_encoder"]
+
+
+def test_blank_canvas_reports_progress_per_block_and_cancels_inside_the_network(engine):
+    """#9.4: a whole-canvas run moves the progress bar in real fractions and stops when cancelled."""
+    request = SynthesisRequest.snapshot(1, scene(64, 64), "tiny-spade", seed=3)
+    seen = []
+    engine.run(request, CancelToken(), lambda fraction, partial: seen.append(fraction))
+    blocks = len(engine.stages())
+    assert blocks >= 3 and len(seen) == blocks + 1 and seen[-1] == 1.0
+    assert seen == sorted(seen) and 0.0 < seen[0] < 0.5  # monotonic, and the first block is a small share
+    token = CancelToken()
+
+    def cancel_after_first(fraction, partial):
+        token.cancel()
+
+    with pytest.raises(Cancelled):
+        engine.run(request, token, cancel_after_first)
+    assert all(not module._forward_hooks for module, _ in engine.stages())  # hooks removed

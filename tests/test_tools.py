@@ -150,3 +150,59 @@ def test_brush_resize_is_clamped():
     settings.size = 1
     settings.resize(0.5)
     assert settings.size == ToolSettings.MIN_SIZE
+
+
+def _segmented_labels():
+    """Sky (0) over grass (3) and mountain (6), with what segmentation and anti-aliased imports leave: a
+    one-pixel seam of class 5 along the horizon, specks of class 7 on the grass side, a stray pixel in the
+    sky, a second grass field touching the first only at a corner, and a pond (4) to keep."""
+    labels = np.full((80, 120), 6, np.uint8)
+    labels[:40] = 0
+    labels[40, :] = 5  # the seam between sky and the ground
+    labels[41:60, :60] = 3  # grass field A
+    labels[60:80, 60:120] = 3  # grass field B: meets A only diagonally at (59, 59) / (60, 60)
+    labels[41, 10:13] = 7  # specks along the seam
+    labels[20, 50] = 7  # a stray pixel inside the sky
+    labels[65:75, 80:100] = 4  # a pond inside field B: a real region, kept
+    return labels
+
+
+def test_fill_labels_leaves_no_specks_on_old_boundaries():
+    """#9.8: refilling a class takes its diagonal neighbours, and the specks and one-pixel seams along its
+    boundary, with it."""
+    doc = Document(np.zeros((80, 120, 3), np.uint8))
+    doc.labels[...] = _segmented_labels()
+    FillTool(ToolSettings(label=1, target="labels")).press(doc, 30, 50)  # grass -> tree
+    labels = doc.labels
+    assert not (labels == 3).any()  # both fields: 8-connected
+    assert not (labels[40, :60] == 5).any() and not (labels == 7)[30:].any()  # seam and specks went
+    assert (labels[40, 61:] == 5).all()  # the seam above the mountain is not the grass's boundary
+    assert (labels[65:75, 80:100] == 4).all() and (labels[41:60, 60:] == 6).all()
+    assert (labels[:40] == 0).sum() == 40 * 120 - 1 and labels[20, 50] == 7  # the sky is untouched
+
+
+def _line_art(gap=4):
+    """White paper with a dark anti-aliased ring (radius 30 px, core 2 px, grey edges) open by ``gap`` px."""
+    yy, xx = np.mgrid[:100, :100]
+    d = np.abs(np.hypot(yy - 50 + 0.5, xx - 50 + 0.5) - 30)
+    ink = np.clip(2.0 - d, 0.0, 1.0)  # 1 at the core, grey over the last pixel
+    ink[(np.abs(yy - 50) <= gap / 2) & (xx > 70)] = 0  # the gap on the right
+    picture = np.rint(255 * (1 - ink))[..., None].repeat(3, axis=2).astype(np.uint8)
+    return picture, ink
+
+
+def test_line_art_fill_closes_gaps_and_fills_under_the_edges():
+    """#9.8: on line art the fill bridges small gaps and leaves no white halo along the lines."""
+    picture, ink = _line_art(gap=4)
+    plain = Document(picture)
+    FillTool(ToolSettings(target="photo", color=(200, 40, 40), tolerance=24, gap=0)).press(plain, 50, 50)
+    assert tuple(plain.photo[2, 2]) == (200, 40, 40)  # without gap closing it leaks out through the gap
+    doc = Document(picture)
+    FillTool(ToolSettings(target="photo", color=(200, 40, 40), tolerance=24, gap=6)).press(doc, 50, 50)
+    assert tuple(doc.photo[50, 50]) == (200, 40, 40) and tuple(doc.photo[2, 2]) == (255, 255, 255)
+    grey_inside = (ink > 0.05) & (ink < 0.95) & (np.hypot(*np.mgrid[:100, :100] - 49.5) < 30)
+    assert grey_inside.any()
+    assert (doc.photo[grey_inside][:, 1] < picture[grey_inside][:, 1]).all()  # tinted, no white or grey halo
+    core = ink >= 0.99
+    assert (doc.photo[core].max(axis=1) <= 10).all()  # the lines stay dark
+    assert doc.undo() and np.array_equal(doc.photo, picture)

@@ -98,6 +98,7 @@ class Control:
         self.progress: list[tuple[float, np.ndarray | None]] = []
         self.calls: list[tuple[int, str]] = []  # (revision, device type)
         self.tokens: dict[int, CancelToken] = {}
+        self.threads: dict[int, threading.Thread] = {}  # the thread each revision ran on
         self.loads: list[tuple[str, bool]] = []
         self.loaded = threading.Event()
         self.lock = threading.Lock()
@@ -129,6 +130,7 @@ class FakeEngine(Engine):
         with ctl.lock:
             ctl.calls.append((rev, self.device.type))
             ctl.tokens[rev] = cancel
+            ctl.threads[rev] = threading.current_thread()
             errors = ctl.errors[rev]
             error = errors.pop(0) if errors else None
         ctl.entered.put(rev)
@@ -237,7 +239,7 @@ def test_result_delivered_with_info_on_the_worker_thread(make_worker, events, ct
     assert events.wait(DeviceChanged).label == w.device_label
     w.submit(req(1))
     started = events.wait(Started, revision=1)
-    assert (started.task, started.model) == ("inpaint", "fake")
+    assert (started.task, started.model, started.loading) == ("inpaint", "fake", True)  # the first run loads it
     result = events.wait(Finished, revision=1).result
     assert result.image.shape == (4, 5, 3) and (result.image == 101).all()  # fill 100 from the weights + rev
     assert result.elapsed_ms >= 0 and result.info["device"] == w.device_label and result.info["model"] == "fake"
@@ -245,6 +247,8 @@ def test_result_delivered_with_info_on_the_worker_thread(make_worker, events, ct
     assert ctl.loads == [("cpu", False)]  # loaded lazily once, on the worker thread, no half on CPU
     assert not w.busy
     assert events.threads == {"ganpaint-inference"}
+    w.submit(req(2))
+    assert not events.wait(Started, revision=2).loading
 
 
 def test_latest_wins_and_stale_result_dropped(make_worker, events, ctl):
@@ -433,3 +437,96 @@ def test_stop_joins_the_thread_and_cancels_the_running_request(registry, ctl, ev
 def test_registry_errors_are_model_errors(registry):
     with pytest.raises(ModelError):
         registry.create_engine("nope")
+
+
+def test_set_threads_runs_on_the_worker_and_relabels_the_device(make_worker, events):
+    """#9.7: the Preferences' CPU threads reach torch on the worker thread (OpenMP's count is per thread,
+    so it must be set where inference runs); the label is read there too."""
+    w = make_worker()
+    target = 1 if torch.get_num_threads() != 1 else 2
+    w.set_threads(target)
+    event = events.wait(DeviceChanged, label=f"CPU ({target} thread{'s' if target != 1 else ''})")
+    assert w.device_label == event.label
+    with pytest.raises(ValueError):
+        w.set_threads(0)
+# ------------------------------------------------------------------------------------ watchdog
+
+
+def test_stuck_engine_is_abandoned_and_the_next_request_runs(make_worker, events, ctl):
+    """Issue #8.1: an engine that never returns (and ignores its cancel token) is abandoned after the
+    watchdog limit with a Failed sentence; the next request runs on a fresh engine thread; the stuck
+    run's progress and result are never delivered."""
+    w = make_worker(watchdog_s=0.3)
+    assert w.watchdog_s == 0.3
+    ctl.blocking.add(1)
+    ctl.late_progress.add(1)
+    w.submit(req(1))
+    ctl.wait_entered(1)
+    message = events.wait(Failed, revision=1).message
+    assert "did not finish within 0.3 s" in message and "abandoned" in message
+    assert ctl.tokens[1].cancelled
+    w.submit(req(2))
+    events.wait(Finished, revision=2)
+    assert len(ctl.loads) == 2  # the fresh engine thread loaded its own engine
+    ctl.release(1)  # the stuck run now returns a result and reports progress: both are dropped
+    w.submit(req(3))
+    events.wait(Finished, revision=3)
+    assert [e.revision for e in events.of(Finished)] == [2, 3]
+    assert not [e for e in events.of(Progress) if e.revision == 1]
+    assert events.threads == {"ganpaint-inference"}
+
+
+def test_superseded_stuck_request_ends_dropped_with_a_notice(make_worker, events, ctl):
+    w = make_worker(watchdog_s=0.3)
+    ctl.blocking.add(1)
+    w.submit(req(1))
+    ctl.wait_entered(1)
+    w.submit(req(2))  # r1 is now stale; it still has to be abandoned before r2 can run
+    notice = events.wait(Notice, level="warning")
+    assert "abandoned" in notice.message
+    assert events.wait(Dropped, revision=1).reason == "stale"
+    events.wait(Finished, revision=2)
+    assert not events.of(Failed)
+
+
+def test_stop_does_not_wait_for_a_stuck_engine(registry, ctl, events):
+    w = InferenceWorker(registry, device="cpu", on_event=events, stop_grace_s=0.05)
+    w.start()
+    ctl.blocking.add(1)  # ignores its token until released
+    w.submit(req(1))
+    ctl.wait_entered(1)
+    assert w.stop(TIMEOUT) is True
+    assert not w.running
+    assert events.wait(Dropped, revision=1).reason == "stopped"
+    ctl.release(1)
+
+
+def test_too_many_stuck_engines_fail_at_once_until_they_end(make_worker, events, ctl):
+    w = make_worker(watchdog_s=0.2)
+    stuck = list(range(1, worker_module.MAX_STUCK_THREADS + 1))
+    for rev in stuck:
+        ctl.blocking.add(rev)
+        w.submit(req(rev))
+        ctl.wait_entered(rev)
+        events.wait(Failed, revision=rev)
+    nxt = stuck[-1] + 1
+    w.submit(req(nxt))
+    assert "restart GANPaint Studio" in events.wait(Failed, revision=nxt).message
+    w.preload("fake")
+    assert "restart" in events.wait(Notice, level="error").message
+    for rev in stuck:
+        ctl.release(rev)
+    abandoned = [ctl.threads[rev] for rev in stuck]
+    assert len(set(abandoned)) == len(stuck) and nxt not in ctl.threads  # each stuck run had its own thread
+    for thread in abandoned:
+        thread.join(TIMEOUT)  # released: each returns from its run and ends
+        assert not thread.is_alive()
+    w.submit(req(nxt + 1))
+    events.wait(Finished, revision=nxt + 1)
+
+
+def test_watchdog_limits_are_checked(registry):
+    with pytest.raises(ValueError):
+        InferenceWorker(registry, device="cpu", watchdog_s=0)
+    with pytest.raises(ValueError):
+        InferenceWorker(registry, device="cpu", stop_grace_s=-1)

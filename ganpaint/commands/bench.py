@@ -11,6 +11,10 @@ def _run(args: argparse.Namespace) -> int:
     from ganpaint.document.atomic import atomic_write_bytes
     from ganpaint.engines.registry import ModelRegistry
 
+    from ganpaint.commands.options import check_output, writing
+
+    if args.json:
+        check_output(args.json, force=args.force)
     half = {"auto": None, "fp16": True, "fp32": False}[args.precision]
     rows = run_bench(ModelRegistry.default(), args.device, sizes=args.sizes, models=args.model, repeats=args.repeats,
                      warmup=args.warmup, half=half, progress=lambda line: print(line, file=sys.stderr), load=args.load,
@@ -26,23 +30,27 @@ def _run(args: argparse.Namespace) -> int:
               f"(engine {gui['median_engine_ms']:.0f} ms + overhead {gui['median_overhead_ms']:.1f} ms, "
               f"worst overhead {gui['max_overhead_ms']:.1f} ms) over {gui['strokes']} strokes")
     if args.json:
-        atomic_write_bytes(args.json, rows_to_json(rows, gui).encode())
+        with writing(args.force):
+            atomic_write_bytes(args.json, rows_to_json(rows, gui).encode())
         print(f"wrote {args.json}")
     return 0
 
 
 def register(subparsers) -> None:
+    from ganpaint.commands.options import add_force, int_range, non_negative_int, positive_int
+
     parser = subparsers.add_parser("bench", help="measure engine latency and memory", formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     parser.add_argument("--json", metavar="OUT", help="also write the results as JSON")
     parser.add_argument("--model", action="append", help="benchmark this model (repeatable); default: each task's default model")
-    parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512], help="square crop sizes in pixels")
-    parser.add_argument("--repeats", type=int, default=10)
-    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--sizes", type=int_range(8, 8192), nargs="+", default=[256, 512], help="square crop sizes in pixels (8 to 8192)")
+    parser.add_argument("--repeats", type=positive_int, default=10)
+    parser.add_argument("--warmup", type=non_negative_int, default=2)
     parser.add_argument("--gui", action="store_true", help="also time mask-stroke release to fill in the real (offscreen) studio")
     parser.add_argument("--load", action="store_true",
                         help="measure every case twice: idle, then with one busy-loop process per core")
     parser.add_argument("--threads", type=int, default=None,
                         help="torch CPU threads (default: the studio's policy, every core with passive OpenMP waits)")
     parser.add_argument("--precision", choices=("auto", "fp16", "fp32"), default="auto", help="auto: fp16 on CUDA where the engine allows")
+    add_force(parser)
     parser.set_defaults(func=_run)

@@ -15,16 +15,19 @@ import sys
 def _run(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from ganpaint.document.imageio import load_mask, load_rgb, save_image
+    from ganpaint.commands.options import check_output, writing
+    from ganpaint.document.imageio import SAVE_FORMATS, load_mask, load_rgb, save_image
     from ganpaint.engines.registry import ModelRegistry
 
+    check_output(args.output, suffixes=SAVE_FORMATS, force=args.force)
     image = load_rgb(args.image)
     mask = load_mask(args.mask, image.shape[:2])
     registry = ModelRegistry.default()
     card = registry.model_for("inpaint", args.model)
 
     if not np.any(mask > 127):
-        save_image(args.output, image)
+        with writing(args.force):
+            save_image(args.output, image)
         print(f"the mask has no hole: wrote {args.image} unchanged to {args.output}")
         return 0
 
@@ -39,7 +42,8 @@ def _run(args: argparse.Namespace) -> int:
     engine = load_engine(registry, card, device)
     request = InpaintRequest.snapshot(0, image, mask, card.name, args.seed)
     result, elapsed = run_timed(engine, request)
-    save_image(args.output, result)
+    with writing(args.force):
+        save_image(args.output, result)
     holes = int(np.count_nonzero(mask > 127))
     print(f"filled {holes} hole pixels of {image.shape[1]}x{image.shape[0]} {args.image} with '{card.name}' "
           f"on {device} in {elapsed:.2f} s: wrote {args.output}")
@@ -47,6 +51,8 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def register(subparsers) -> None:
+    from ganpaint.commands.options import add_force, seed
+
     parser = subparsers.add_parser(
         "inpaint", help="fill the holes of a photo (mask pixels > 127)",
         description="Fill the holes of IMAGE marked in MASK (grayscale, same size, > 127 = hole) and write OUT.",
@@ -56,7 +62,8 @@ def register(subparsers) -> None:
     parser.add_argument("-o", "--output", required=True, metavar="OUT", help="output image (.png, .jpg, ...)")
     parser.add_argument("--model", default=None, help="inpainting model name (default: the installed default)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
-    parser.add_argument("--seed", type=int, default=0, help="random seed")
+    parser.add_argument("--seed", type=seed, default=0, help="random seed (0 to 2**64 - 1)")
+    add_force(parser)
     parser.set_defaults(func=_run)
 
 

@@ -22,8 +22,11 @@ def _run(args: argparse.Namespace) -> int:
     from ganpaint.engines.registry import ModelRegistry
     from ganpaint.errors import GanpaintError
 
+    from ganpaint.commands.options import check_output, writing
+
     if os.path.splitext(args.output)[1].lower() != ".png":
         raise GanpaintError(f"cannot save label map '{os.path.basename(args.output)}': use a .png file name.")
+    check_output(args.output, force=args.force)
     registry = ModelRegistry.default()
     card = registry.model_for("segment", args.model)
     photo = load_rgb(args.photo)
@@ -37,7 +40,8 @@ def _run(args: argparse.Namespace) -> int:
     labelset = engine.labelset
     request = SegmentRequest.snapshot(0, photo, card.name)
     labels, elapsed = run_timed(engine, request)
-    save_label_map(args.output, labels, labelset, mode="color" if args.color else "ids")
+    with writing(args.force):
+        save_label_map(args.output, labels, labelset, mode="color" if args.color else "ids")
     counts = np.bincount(labels.ravel(), minlength=256)
     share = sorted(((int(c), lab.name) for lab in labelset.labels if (c := counts[lab.id]) > 0), reverse=True)
     summary = ", ".join(f"{name} {100.0 * c / labels.size:.0f}%" for c, name in share[:4])
@@ -47,6 +51,8 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def register(subparsers) -> None:
+    from ganpaint.commands.options import add_force
+
     parser = subparsers.add_parser(
         "segment", help="label a photo with a semantic segmentation model",
         description="Label every pixel of PHOTO with a class of the model's label set and write a PNG of the "
@@ -58,6 +64,7 @@ def register(subparsers) -> None:
                         help="segmentation model name (default: the landscape model, else the first installed)")
     parser.add_argument("--color", action="store_true", help="write class colours instead of class ids")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    add_force(parser)
     parser.set_defaults(func=_run)
 
 

@@ -35,6 +35,10 @@ def _run(args: argparse.Namespace) -> int:
     from ganpaint.inference.device import select_device
     from ganpaint.inference.requests import SynthesisRequest
 
+    from ganpaint.commands.options import check_output, writing
+    from ganpaint.document.imageio import SAVE_FORMATS
+
+    check_output(args.output, suffixes=SAVE_FORMATS, force=args.force)
     registry = ModelRegistry.default()
     card = registry.model_for("synthesize", args.model)
     labelset = labelset_of(card)
@@ -59,7 +63,8 @@ def _run(args: argparse.Namespace) -> int:
     engine = load_engine(registry, card, device)
     request = SynthesisRequest.snapshot(0, labels, card.name, args.seed, style=style, photo=photo, region=region)
     out, elapsed = run_timed(engine, request)
-    save_image(args.output, out)
+    with writing(args.force):
+        save_image(args.output, out)
     mode = "blank canvas" if photo is None else f"photo edit by '{getattr(engine, 'last_generator', None) or card.name}'"
     print(f"synthesized {labels.shape[1]}x{labels.shape[0]} ({mode}) with '{card.name}' on {device} in "
           f"{elapsed:.2f} s: wrote {args.output}")
@@ -67,6 +72,8 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def register(subparsers) -> None:
+    from ganpaint.commands.options import add_force, seed
+
     parser = subparsers.add_parser(
         "synthesize", help="paint a picture from a label map (SPADE semantic synthesis)",
         description="Generate a picture of the label map's size from LABELS (class-id or colour PNG of the model's "
@@ -78,10 +85,11 @@ def register(subparsers) -> None:
     parser.add_argument("--model", default=None,
                         help="synthesis model name (default: one for the landscape label set, else the first installed)")
     parser.add_argument("--style", metavar="IMAGE", default=None, help="reference image whose style to use")
-    parser.add_argument("--seed", type=int, default=0, help="random style seed (without --style)")
+    parser.add_argument("--seed", type=seed, default=0, help="random style seed (without --style; 0 to 2**64 - 1)")
     parser.add_argument("--photo", metavar="PHOTO", default=None, help="photo to edit (same size as LABELS)")
     parser.add_argument("--snap", action="store_true", help="map unknown label colours to the nearest class colour")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    add_force(parser)
     parser.set_defaults(func=_run)
 
 

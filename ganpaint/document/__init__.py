@@ -1,6 +1,7 @@
 """The document package (Qt-free): layers, undo history, image and project files, autosave.
 
-Uses only the standard library, numpy, Pillow and platformdirs; see docs/ARCHITECTURE.md.
+Uses only the standard library, numpy, scipy (the edit layers' feathering), Pillow and platformdirs;
+see docs/ARCHITECTURE.md.
 """
 
 from .imageio import load_rgb, save_image

@@ -6,6 +6,9 @@ revision counters, dirty flags and listeners.
 
 - :class:`RasterPatch`: a rectangle of a raster layer (``photo``, ``mask``, ``labels``), before and after.
 - :class:`VectorPatch`: a whole vector layer (``hints``, ``strokes``), before and after lists.
+- :class:`LayerPatch`: the stack of edit layers (``edits``), before and after (layers are immutable
+  values sharing their arrays, so a patch costs only the layers it adds or removes).
+- :class:`GroupPatch`: several patches as one step.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from typing import Any, Union
 
 import numpy as np
 
-__all__ = ["GroupPatch", "History", "Patch", "RasterPatch", "VectorPatch"]
+__all__ = ["GroupPatch", "History", "LayerPatch", "Patch", "RasterPatch", "VectorPatch"]
 
 _VECTOR_ITEM_BYTES = 256
 """Rough memory cost of one hint/stroke object, used by :attr:`VectorPatch.nbytes`."""
@@ -116,6 +119,54 @@ class VectorPatch:
 
 
 @dataclass(frozen=True, eq=False)
+class LayerPatch:
+    """One change of the edit-layer stack (add, delete, reorder, hide, opacity, merge, re-edit).
+
+    Attributes:
+        before: the stack (bottom to top) before the change, a tuple of immutable
+            :class:`~ganpaint.document.layers.EditLayer`.
+        after: the stack after the change.
+        description: user-visible name of the step.
+    """
+
+    before: tuple
+    after: tuple
+    description: str
+
+    layer = "edits"
+
+    @property
+    def rect(self) -> tuple[int, int, int, int] | None:
+        """Union of the boxes of the layers that differ between the two stacks (by identity or order),
+        or None when none does."""
+        boxes = [layer.box for layer in _changed_layers(self.before, self.after)]
+        if not boxes:
+            return None
+        return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the arrays held by layers present in only one of the two stacks."""
+        kept = {id(layer.pixels) for layer in self.before} & {id(layer.pixels) for layer in self.after}
+        return sum(layer.nbytes for layer in (*self.before, *self.after) if id(layer.pixels) not in kept)
+
+    def apply_before(self, layer: list[Any]) -> list[Any]:
+        """The stack before the change, as a new list (undo); ``layer`` is unused."""
+        return list(self.before)
+
+    def apply_after(self, layer: list[Any]) -> list[Any]:
+        """The stack after the change, as a new list (redo); ``layer`` is unused."""
+        return list(self.after)
+
+
+def _changed_layers(before: tuple, after: tuple) -> list[Any]:
+    """Layers of either stack that are not at the same position, as the same object, in the other."""
+    changed = [b for i, b in enumerate(before) if i >= len(after) or after[i] is not b]
+    changed += [a for i, a in enumerate(after) if i >= len(before) or before[i] is not a]
+    return changed
+
+
+@dataclass(frozen=True, eq=False)
 class GroupPatch:
     """Several patches undone and redone as one step (e.g. "Apply fill": photo and mask together).
 
@@ -140,7 +191,7 @@ class GroupPatch:
         return sum(part.nbytes for part in self.parts)
 
 
-Patch = Union[RasterPatch, VectorPatch, GroupPatch]
+Patch = Union[RasterPatch, VectorPatch, LayerPatch, GroupPatch]
 
 
 class History:

@@ -10,13 +10,17 @@ Pillow's ``Image.MAX_IMAGE_PIXELS`` to the same value, so Pillow itself raises i
 ``DecompressionBombWarning`` when warnings are turned into errors) is reported as ``ImageLoadError``.
 
 Every reading error is an ``ImageLoadError`` with one sentence naming the file (its base name) and the
-reason, e.g. ``cannot read 'x.png': not an image file.``
+reason, e.g. ``cannot read 'x.png': not an image file.`` Only regular files are opened (a FIFO or a
+device is refused at once instead of blocking), and Pillow's ``DecompressionBombWarning`` is not
+printed (the header check above refuses those images with its own sentence).
 """
 
 from __future__ import annotations
 
 import os
+import stat
 import struct
+import warnings
 import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -37,6 +41,7 @@ __all__ = [
     "load_mask",
     "load_with",
     "load_rgb",
+    "require_regular_file",
     "save_image",
 ]
 
@@ -111,6 +116,39 @@ def _check_pixel_count(image: Image.Image, path: str | os.PathLike[str]) -> None
         )
 
 
+def require_regular_file(path: str | os.PathLike[str], not_regular: Callable[[], Exception]) -> None:
+    """Refuse anything but a regular file (a FIFO would block the open forever; a device never ends).
+
+    Raises IsADirectoryError for a folder, the OSError of ``os.stat``, or ``not_regular()`` for a pipe,
+    a device or a socket.
+    """
+    info = os.stat(path)
+    if stat.S_ISDIR(info.st_mode):
+        raise IsADirectoryError(path)
+    if not stat.S_ISREG(info.st_mode):
+        raise not_regular()
+
+
+def _check_regular_file(path: str | os.PathLike[str]) -> None:
+    """:func:`require_regular_file` with an ImageLoadError sentence (other OSErrors are mapped by :func:`_reading`)."""
+    require_regular_file(path, lambda: ImageLoadError(
+        f"cannot read '{_file_name(path)}': it is not a regular file (a pipe or a device?)."))
+
+
+@contextmanager
+def _opened(path: str | os.PathLike[str]) -> Iterator[Image.Image]:
+    """``Image.open(path)`` for a regular file, without Pillow's warnings while it is open: callers refuse
+    an oversize image from its header themselves (:func:`_check_pixel_count`, whose sentence names the
+    size), and a damaged file either decodes or fails with our own sentence, so a
+    ``DecompressionBombWarning`` or "Truncated File Read" would only be printed before that message."""
+    _check_regular_file(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
+        with Image.open(path) as image:
+            yield image
+
+
 def _load(path: str | os.PathLike[str], convert: Callable[[Image.Image], _T]) -> _T:
     """Open ``path``, check its size from the header, decode it fully, apply EXIF orientation, convert.
 
@@ -118,7 +156,7 @@ def _load(path: str | os.PathLike[str], convert: Callable[[Image.Image], _T]) ->
     error mapping, so its own decoding/conversion failures also become ``ImageLoadError``.
     """
     with _reading(path):
-        with Image.open(path) as image:
+        with _opened(path) as image:
             _check_pixel_count(image, path)
             image.load()  # truncated or corrupt data fails here, inside the error mapping
             upright = ImageOps.exif_transpose(image)
@@ -256,7 +294,7 @@ def image_size(path: str | os.PathLike[str]) -> tuple[int, int]:
         ImageLoadError: missing/unreadable file, not an image, or an absurd (bomb) size.
     """
     with _reading(path):
-        with Image.open(path) as image:
+        with _opened(path) as image:
             width, height = image.size
             if _header_orientation(image) in _SWAPPING_ORIENTATIONS:
                 width, height = height, width

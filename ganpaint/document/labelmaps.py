@@ -41,7 +41,7 @@ from ganpaint.labelsets import LabelSet
 
 from .imageio import _file_name, load_with, save_image
 
-__all__ = ["MAX_LISTED", "load_label_map", "save_label_map"]
+__all__ = ["MAX_LISTED", "labels_from_colors", "load_label_map", "save_label_map"]
 
 MAX_LISTED = 8
 """Most offending colours or ids named in a refusal message."""
@@ -169,6 +169,27 @@ def _color_map(rgb: np.ndarray, labelset: LabelSet, name: str, snap: bool) -> np
         band = out[r0:r0 + rows]
         band[hit] = nearest[pos[hit]]
     return out
+
+
+def labels_from_colors(rgb: np.ndarray, labelset: LabelSet, name: str, snap: bool = False) -> np.ndarray:
+    """Class ids of a colour map already in memory (e.g. an OpenRaster layer), by the colour-map rule above.
+
+    Args:
+        rgb: ``uint8 (H, W, 3)`` pixels, each a class colour of ``labelset``.
+        labelset: the classes (ids and colours).
+        name: what to call the map in messages (a file or layer name).
+        snap: map unknown colours to the nearest class colour instead of refusing them.
+
+    Returns:
+        ``uint8 (H, W)`` class ids.
+
+    Raises:
+        ImageLoadError: colours not in the palette (listed with pixel counts), unless ``snap``.
+    """
+    rgb = np.asarray(rgb)
+    if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
+        raise ValueError(f"expected uint8 (H, W, 3) colours, got {rgb.dtype} {rgb.shape}")
+    return _color_map(rgb, labelset, name, snap)
 
 
 def load_label_map(path: str | os.PathLike[str], labelset: LabelSet, shape: Optional[tuple[int, int]] = None,

@@ -11,7 +11,12 @@ labels      ``uint8 (H, W)``            semantic class ids
 result      ``uint8 (H, W, 3)`` / None  last inference output (not undoable, no revision bump)
 hints       ``list[ColorHint]``         colour hints (colorization)
 strokes     ``list[SketchStroke]``      sketch strokes
+edits       ``list[EditLayer]``         applied results above the photo, bottom to top
 ==========  ==========================  =====================================================
+
+``photo`` stays the original picture (only the paint brush and the photo fill change it); *Apply*
+adds an edit layer (:mod:`ganpaint.document.layers`) instead of overwriting it. :meth:`Document.composite`
+is the photo with the visible edit layers blended over it: what the canvas shows and the engines read.
 
 Every undoable change bumps :attr:`Document.revision`, makes :attr:`Document.dirty` follow the history
 (undoing back to the saved state makes it clean again) and calls the listeners with the changed layer
@@ -29,13 +34,15 @@ import numpy as np
 
 from ganpaint.errors import ImageLoadError
 
-from .history import GroupPatch, History, Patch, RasterPatch, VectorPatch
+from .history import GroupPatch, History, LayerPatch, Patch, RasterPatch, VectorPatch
 from .imageio import MAX_PIXELS
+from .layers import EditLayer, bake, check_stack, composite_region, merge_pair
 from .vectors import ColorHint, SketchStroke, as_rgb
 
 __all__ = [
     "ColorHint",
     "Document",
+    "EditLayer",
     "EDITABLE_LAYERS",
     "Listener",
     "RASTER_LAYERS",
@@ -50,6 +57,10 @@ EDITABLE_LAYERS = ("photo", "mask", "labels")
 """Raster layers that :meth:`Document.begin_edit` and :meth:`Document.set_layer` accept."""
 VECTOR_LAYERS = ("hints", "strokes")
 """Names of the vector layers."""
+STACK_LAYER = "edits"
+"""Name of the edit-layer stack in listener notifications and patches."""
+PICTURE_LAYERS = frozenset({"photo", STACK_LAYER})
+"""Changes of these layers change :meth:`Document.composite`."""
 
 Rect = tuple[int, int, int, int]
 """``(x0, y0, x1, y1)`` in image pixels, half-open."""
@@ -119,6 +130,8 @@ class Document:
         dirty: True when there are changes not saved yet.
         history: the :class:`~ganpaint.document.history.History` of undoable steps.
         path: the project file this document was loaded from / saved to, or None.
+        notices: sentences for the notice bar about how the document was loaded (e.g. settings of a
+            project file that were ignored); empty for a new document.
 
     Raises:
         ValueError: ``photo`` is not ``uint8 (H, W, 3)`` with H, W >= 1.
@@ -138,11 +151,15 @@ class Document:
         self.result_revision: int | None = None
         self.hints: list[ColorHint] = []
         self.strokes: list[SketchStroke] = []
+        self.edits: list[EditLayer] = []
+        self._composite: np.ndarray | None = None  # cache of composite(); stale inside _stale
+        self._stale: Rect | None = None
         self.settings: dict[str, Any] = {}
         self.revision = 0
         self.history = History(history_cap_bytes)
         self._saved_token: int | None = self.history.state_token
         self.path: str | None = None
+        self.notices: list[str] = []
         self._listeners: list[Listener] = []
         self._edit: _OpenEdit | None = None
         self._group: list[Patch] | None = None
@@ -192,6 +209,8 @@ class Document:
             self._listeners.remove(callback)
 
     def _notify(self, layers: set[str], rect: Rect | None) -> None:
+        if self._composite is not None and layers & PICTURE_LAYERS:
+            self._stale = (0, 0, self.width, self.height) if rect is None else _union(self._stale, rect)
         for callback in list(self._listeners):
             callback(set(layers), rect)
 
@@ -208,7 +227,7 @@ class Document:
             rect: changed region ``(x0, y0, x1, y1)`` half-open, or None for the whole layer.
         """
         if layers is None:
-            layers = {self._edit.layer} if self._edit else set(RASTER_LAYERS + VECTOR_LAYERS)
+            layers = {self._edit.layer} if self._edit else set(RASTER_LAYERS + VECTOR_LAYERS) | {STACK_LAYER}
         self.revision += 1
         self._notify(set(layers), rect)
 
@@ -381,6 +400,91 @@ class Document:
         """
         return self._set_vector("strokes", strokes, description)
 
+    # ------------------------------------------------------------------ edit layers
+
+    def composite(self) -> np.ndarray:
+        """The picture shown and read by the engines: :attr:`photo` with the visible :attr:`edits`
+        blended over it (see :func:`~ganpaint.document.layers.composite_region`).
+
+        Returns:
+            RGB ``uint8 (H, W, 3)``: :attr:`photo` itself when there are no edit layers, else a cached
+            array recomputed only where the photo or the layers changed. Read it, never write it.
+        """
+        if not self.edits:
+            self._composite, self._stale = None, None
+            return self.photo
+        if self._composite is None or self._composite.shape != self.photo.shape:
+            self._composite = composite_region(self.photo, self.edits, (0, 0, self.width, self.height))
+        elif self._stale is not None:
+            x0, y0, x1, y1 = self._stale
+            x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, self.width), min(y1, self.height)
+            if x0 < x1 and y0 < y1:
+                self._composite[y0:y1, x0:x1] = composite_region(self.photo, self.edits, (x0, y0, x1, y1))
+        self._stale = None
+        return self._composite
+
+    def covering_layer(self, x: int, y: int) -> EditLayer | None:
+        """The topmost visible edit layer that hides image pixel ``(x, y)`` of the photo, or None."""
+        return next((layer for layer in reversed(self.edits) if layer.covers(int(x), int(y))), None)
+
+    def set_edits(self, layers: Iterable[EditLayer], description: str) -> LayerPatch | None:
+        """Replace the edit-layer stack (bottom to top) as one undo step.
+
+        Returns the recorded patch, or None if the stack is unchanged. Raises (see
+        :func:`~ganpaint.document.layers.check_stack`) TypeError for items that are not EditLayer,
+        ValueError for a layer outside the image, GanpaintError above ``MAX_EDIT_LAYERS`` layers or
+        ``MAX_LAYER_AREA`` pixels; RuntimeError while a raster edit is open.
+        """
+        self._require_no_edit("change the layers")
+        layers = list(layers)
+        check_stack(layers, self.width, self.height)
+        if len(layers) == len(self.edits) and all(a is b for a, b in zip(layers, self.edits)):
+            return None
+        patch = LayerPatch(tuple(self.edits), tuple(layers), description)
+        self.edits = list(layers)
+        self._record(patch)
+        return patch
+
+    def add_edit_layer(self, layer: EditLayer, description: str) -> LayerPatch | None:
+        """Put ``layer`` on top of the stack (one undo step); see :meth:`set_edits` for errors."""
+        return self.set_edits([*self.edits, layer], description)
+
+    def update_edit_layer(self, index: int, description: str, **changes: Any) -> LayerPatch | None:
+        """Change attributes (``visible``, ``opacity``, ``name``) of layer ``index`` (0 = bottom) as one
+        undo step; None when nothing changes. Raises IndexError, ValueError for a bad value."""
+        layer = self.edits[index]
+        if all(getattr(layer, key) == value for key, value in changes.items()):
+            return None
+        stack = list(self.edits)
+        stack[index] = layer.with_changes(**changes)
+        return self.set_edits(stack, description)
+
+    def move_edit_layer(self, index: int, to: int, description: str) -> LayerPatch | None:
+        """Move layer ``index`` to position ``to`` (0 = bottom, clamped) as one undo step. Raises IndexError."""
+        stack = list(self.edits)
+        layer = stack.pop(index)
+        stack.insert(min(max(to, 0), len(stack)), layer)
+        return self.set_edits(stack, description)
+
+    def remove_edit_layer(self, index: int, description: str) -> LayerPatch | None:
+        """Delete layer ``index`` as one undo step. Raises IndexError."""
+        stack = list(self.edits)
+        stack.pop(index)
+        return self.set_edits(stack, description)
+
+    def merge_edit_layer_down(self, index: int, description: str) -> None:
+        """Merge layer ``index`` into the one below it, or into the photo for the bottom layer, as one
+        undo step (see :func:`~ganpaint.document.layers.merge_pair`). Raises IndexError."""
+        stack = list(self.edits)
+        layer = stack[index]
+        with self.group(description):
+            if index == 0:
+                self.set_layer("photo", bake(self.photo, layer), description)
+                stack.pop(0)
+            else:
+                stack[index - 1:index + 1] = [merge_pair(stack[index - 1], layer)]
+            self.set_edits(stack, description)
+
     # ------------------------------------------------------------------ result
 
     def set_result(self, array: np.ndarray | None, revision: int | None = None) -> None:
@@ -490,6 +594,13 @@ class Document:
         """Description of the step :meth:`redo` would re-apply, or None."""
         patch = self.history.next_redo
         return patch.description if patch else None
+
+
+def _union(a: Rect | None, b: Rect) -> Rect:
+    """Smallest rectangle holding ``a`` (or nothing when None) and ``b``."""
+    if a is None:
+        return tuple(b)
+    return (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
 
 
 def _check_canvas_size(width: int, height: int) -> None:

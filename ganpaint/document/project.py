@@ -1,57 +1,84 @@
 """``.ganpaint`` project files, plus result/mask export and mask import.
 
-Format (version 1): a zip archive holding
+Format (version 2; version 1 files, without edit layers, still open): a zip archive holding
 
-- ``document.json``: ``{"format": "ganpaint-project", "version": 1, "width", "height", "layers":
+- ``document.json``: ``{"format": "ganpaint-project", "version": 2, "width", "height", "layers":
   [names of the raster layers present], "result_current": bool, "hints": [...], "strokes": [...],
-  "settings": {...}}`` (UTF-8, deflated);
-- ``photo.png`` (RGB), ``mask.png`` (L), ``labels.png`` (L) and, when the document has a result,
-  ``result.png`` (RGB); PNG is lossless, so layers round-trip bit-exactly. PNGs are stored (not
-  deflated again).
+  "settings": {...}, "edits": [...]}`` (UTF-8, deflated);
+- ``photo.png`` (RGB, the original photo), ``mask.png`` (L), ``labels.png`` (L) and, when the document
+  has a result, ``result.png`` (RGB);
+- the edit-layer stack: ``edits/<i>/pixels.png``, ``alpha.png`` and ``in-<input>.png`` per layer, described
+  by the ``"edits"`` entry (:mod:`ganpaint.document.layer_io`).
 
-Loading never extracts anything: members are read into memory, by whitelisted name only, after these
-checks (each failure is a :class:`~ganpaint.errors.ProjectError` with one sentence):
+PNG is lossless, so layers round-trip bit-exactly. PNGs are stored (not deflated again).
+
+Loading never extracts anything: members are read into memory, by whitelisted name only, through
+:class:`~ganpaint.document.ziparchive.BoundedZipReader`, after these checks (each failure is a
+:class:`~ganpaint.errors.ProjectError` with one sentence):
 
 - at most :data:`MAX_MEMBERS` members; a member name that is absolute, has a drive letter, a backslash
   or ``..`` is treated as malicious and the whole file is refused; other unknown names are ignored;
 - declared ``width * height`` at most ``imageio.MAX_PIXELS``;
-- uncompressed sizes (``ZipInfo.file_size``, which the zip reader also enforces while decompressing):
-  ``document.json`` at most :data:`MAX_JSON_BYTES`; a layer PNG at most :func:`max_layer_bytes` of the
-  declared size (about ``3 * MAX_PIXELS`` bytes for the largest RGB document);
+- uncompressed sizes (``ZipInfo.file_size``): ``document.json`` at most :data:`MAX_JSON_BYTES`; a layer
+  PNG at most :func:`~ganpaint.document.ziparchive.max_layer_bytes` of the declared size (about
+  ``3 * MAX_PIXELS`` bytes for the largest RGB document);
 - a member above :data:`RATIO_CHECK_BYTES` whose uncompressed/compressed ratio exceeds
   :data:`MAX_COMPRESSION_RATIO` is refused as a zip bomb;
-- each layer PNG must be a PNG of the declared width and height, in the expected colour mode.
+- members are decompressed in chunks of :data:`READ_CHUNK_BYTES`, and reading stops with a refusal as
+  soon as a member yields more than its declared size (a lying header) or the file more than
+  :data:`MAX_TOTAL_BYTES` in all, so memory stays bounded whatever the member claims;
+- each layer PNG must be a PNG of the declared width and height, in the expected colour mode;
+- ``document.json`` may nest at most :data:`MAX_JSON_DEPTH` levels; every field is checked for type and
+  range: ``layers`` names, ``result_current`` a bool, at most :data:`MAX_VECTOR_ITEMS` hints and strokes
+  whose coordinates lie within :func:`coordinate_limit` of the canvas, radii and widths at most
+  :func:`size_limit`. Any of these is a ProjectError;
+- ``settings`` entries named in :data:`SETTINGS_RULES` (``seed``, model names...) that break their rule
+  are dropped, each with a sentence in ``Document.notices`` (the layers are never lost for a bad
+  setting); other entries are kept as they are (forward compatibility).
 """
 
 from __future__ import annotations
 
-import io
 import json
 import os
-import re
-import struct
 import zipfile
-import zlib
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
 
 from ganpaint.errors import ProjectError
+from ganpaint.jsonlimits import loads_limited
 
+from . import layer_io
 from .atomic import atomic_writer
 from .imageio import MAX_PIXELS, load_mask, save_image
 from .model import ColorHint, Document, RasterPatch, SketchStroke
+from .ziparchive import (
+    MAX_COMPRESSION_RATIO,
+    RATIO_CHECK_BYTES,
+    READ_CHUNK_BYTES,
+    BoundedZipReader,
+    check_regular_file,
+    decode_png,
+    max_layer_bytes,
+    member_info,
+    opening_archive,
+)
+from .ziparchive import short as _short
+from .ziparchive import write_png as _write_png
 
 __all__ = [
     "FORMAT_NAME",
     "FORMAT_VERSION",
     "MAX_COMPRESSION_RATIO",
     "MAX_JSON_BYTES",
+    "MAX_JSON_DEPTH",
     "MAX_MEMBERS",
+    "MAX_TOTAL_BYTES",
+    "MAX_VECTOR_ITEMS",
     "RATIO_CHECK_BYTES",
+    "SEED_MAX",
+    "SETTINGS_RULES",
     "export_mask",
     "export_result",
     "import_mask",
@@ -62,7 +89,8 @@ __all__ = [
 ]
 
 FORMAT_NAME = "ganpaint-project"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""1: photo, mask, labels, result, hints, strokes; 2: plus the edit-layer stack (:mod:`.layer_io`)."""
 META_MEMBER = "document.json"
 LAYER_MEMBERS = {"photo": "photo.png", "mask": "mask.png", "labels": "labels.png", "result": "result.png"}
 """Raster layer name -> zip member name."""
@@ -70,28 +98,18 @@ LAYER_MODES = {"photo": "RGB", "mask": "L", "labels": "L", "result": "RGB"}
 """Raster layer name -> PIL mode of its PNG."""
 REQUIRED_LAYERS = ("photo", "mask", "labels")
 
-MAX_MEMBERS = 64
-"""Most zip members accepted in a project file."""
+MAX_MEMBERS = 512
+"""Most zip members accepted in a project file (the layers, up to 64 with 6 members each, and a few more)."""
 MAX_JSON_BYTES = 64 * 2**20
 """Largest accepted uncompressed ``document.json``, in bytes (64 MiB)."""
-MAX_COMPRESSION_RATIO = 100
-"""Largest accepted uncompressed/compressed size ratio of a member above ``RATIO_CHECK_BYTES``."""
-RATIO_CHECK_BYTES = 2**20
-"""Members whose uncompressed size is at most this (1 MiB) are not ratio-checked."""
-PNG_COMPRESS_LEVEL = 3
-"""zlib level used for layer PNGs (1 fast .. 9 small)."""
-
-_UNSAFE_NAME = re.compile(r"^[\\/]|^[A-Za-z]:|\\|\.\.")
-
-
-def max_layer_bytes(width: int, height: int, channels: int) -> int:
-    """Largest accepted uncompressed size, in bytes, of a layer PNG of ``width`` x ``height`` pixels.
-
-    That is the raw pixel bytes (``channels`` per pixel plus one filter byte per row), 1 % for zlib and
-    chunk framing, and 1 MiB for headers and metadata chunks.
-    """
-    raw = (width * channels + 1) * height
-    return raw + raw // 100 + 2**20
+MAX_TOTAL_BYTES = int(8.5 * MAX_PIXELS) + MAX_JSON_BYTES
+"""Most uncompressed bytes read from one project file (every layer of the largest document, plus JSON)."""
+MAX_JSON_DEPTH = 32
+"""Deepest nesting of lists and objects accepted in ``document.json``."""
+MAX_VECTOR_ITEMS = 100_000
+"""Most hints, most strokes, and most points of one stroke, accepted in a project."""
+SEED_MAX = 2**31 - 2
+"""Largest seed the studio's seed field holds; a project's ``settings["seed"]`` lies in 0..SEED_MAX."""
 
 
 # --------------------------------------------------------------------------- saving
@@ -109,6 +127,7 @@ def _meta_bytes(doc: Document, name: str) -> bytes:
         "hints": [hint.to_json() for hint in doc.hints],
         "strokes": [stroke.to_json() for stroke in doc.strokes],
         "settings": doc.settings,
+        "edits": layer_io.layers_meta(doc.edits),
     }
     try:
         return json.dumps(meta, indent=1, allow_nan=False).encode("utf-8")
@@ -116,40 +135,28 @@ def _meta_bytes(doc: Document, name: str) -> bytes:
         raise ProjectError(f"cannot save '{name}': the document settings cannot be stored ({exc}).") from exc
 
 
-def _member_info(member: str, compress_type: int) -> zipfile.ZipInfo:
-    """A ZipInfo with a fixed timestamp, so that equal documents give byte-identical files."""
-    info = zipfile.ZipInfo(member, date_time=(1980, 1, 1, 0, 0, 0))
-    info.compress_type = compress_type
-    return info
-
-
-def _write_png(archive: zipfile.ZipFile, member: str, array: np.ndarray) -> None:
-    """Stream ``array`` (uint8 (H, W) or (H, W, 3)) into ``archive`` as a stored PNG member."""
-    with archive.open(_member_info(member, zipfile.ZIP_STORED), "w") as handle:
-        Image.fromarray(np.ascontiguousarray(array)).save(
-            handle, format="PNG", compress_level=PNG_COMPRESS_LEVEL
-        )
-
-
-def write_project(doc: Document, path: str | os.PathLike[str]) -> None:
+def write_project(doc: Document, path: str | os.PathLike[str], *, permissions: int | None = None) -> None:
     """Write ``doc`` to ``path`` as a ``.ganpaint`` file, atomically, without touching ``doc``.
 
     Used by :func:`save_project` and by autosave (which must not change ``doc.path`` or ``doc.dirty``).
-    The current pixels are written even while a raster edit is open.
+    The current pixels are written even while a raster edit is open. ``permissions``: mode bits of a new
+    file (see :func:`~ganpaint.document.atomic.atomic_writer`; an existing file keeps its mode).
 
     Raises:
         ProjectError: the file cannot be written (the previous file, if any, is then left intact) or
             ``doc.settings`` is not JSON-able.
+        ReadOnlyFileError: ``path`` is a read-only file (see :func:`~ganpaint.document.atomic.overwriting_read_only`).
     """
     name = os.path.basename(os.fspath(path))
     meta = _meta_bytes(doc, name)
     try:
-        with atomic_writer(path) as handle, zipfile.ZipFile(handle, "w") as archive:
-            archive.writestr(_member_info(META_MEMBER, zipfile.ZIP_DEFLATED), meta)
+        with atomic_writer(path, permissions=permissions) as handle, zipfile.ZipFile(handle, "w") as archive:
+            archive.writestr(member_info(META_MEMBER, zipfile.ZIP_DEFLATED), meta)
             for layer, member in LAYER_MEMBERS.items():
                 array = getattr(doc, layer)
                 if array is not None:
                     _write_png(archive, member, array)
+            layer_io.write_layers(doc.edits, lambda member, array: _write_png(archive, member, array))
     except OSError as exc:
         raise ProjectError(f"cannot save '{name}': {exc.strerror or exc}.") from exc
 
@@ -158,7 +165,7 @@ def save_project(doc: Document, path: str | os.PathLike[str]) -> None:
     """Save ``doc`` to ``path`` atomically, then set ``doc.path`` and clear ``doc.dirty``.
 
     Raises:
-        ProjectError: see :func:`write_project`; ``doc`` is then unchanged.
+        ProjectError, ReadOnlyFileError: see :func:`write_project`; ``doc`` is then unchanged.
     """
     write_project(doc, path)
     doc.path = os.fspath(path)
@@ -168,106 +175,138 @@ def save_project(doc: Document, path: str | os.PathLike[str]) -> None:
 # --------------------------------------------------------------------------- loading
 
 
-class _Reader:
-    """Checked, in-memory access to the whitelisted members of an open project archive."""
-
-    def __init__(self, archive: zipfile.ZipFile, name: str) -> None:
-        self.archive = archive
-        self.name = name
-        self.members = self._index()
-
-    def fail(self, reason: str) -> ProjectError:
-        """A ProjectError ``cannot open '<file>': <reason>.``"""
-        return ProjectError(f"cannot open '{self.name}': {reason}.")
-
-    def _index(self) -> dict[str, zipfile.ZipInfo]:
-        """Whitelisted member name -> ZipInfo, after the count, name and duplicate checks."""
-        infos = self.archive.infolist()
-        if len(infos) > MAX_MEMBERS:
-            raise self.fail(f"it has {len(infos)} members, more than the {MAX_MEMBERS} allowed")
-        known = {META_MEMBER, *LAYER_MEMBERS.values()}
-        members: dict[str, zipfile.ZipInfo] = {}
-        for info in infos:
-            # orig_filename is the raw name; zipfile already rewrote backslashes in filename on Windows.
-            raw = getattr(info, "orig_filename", info.filename)
-            if _UNSAFE_NAME.search(raw) or "\x00" in raw:
-                raise self.fail(f"it contains an unsafe member name {raw!r} and may be malicious")
-            if raw not in known:
-                continue
-            if raw in members:
-                raise self.fail(f"it contains '{raw}' more than once")
-            members[raw] = info
-        return members
-
-    def read(self, member: str, limit: int) -> bytes:
-        """The uncompressed bytes of ``member``, refusing encryption, sizes above ``limit`` and bombs."""
-        info = self.members.get(member)
-        if info is None:
-            raise self.fail(f"'{member}' is missing")
-        if info.flag_bits & 0x1:
-            raise self.fail(f"'{member}' is encrypted")
-        if info.file_size > limit:
-            raise self.fail(f"'{member}' is {info.file_size:,} bytes, more than the {limit:,} allowed")
-        if info.file_size > RATIO_CHECK_BYTES and info.file_size > MAX_COMPRESSION_RATIO * info.compress_size:
-            raise self.fail(f"'{member}' is compressed suspiciously well (a zip bomb?)")
-        return self.archive.read(info)
+_KNOWN_MEMBERS = frozenset({META_MEMBER, *LAYER_MEMBERS.values()})
 
 
-def _checked_meta(reader: _Reader) -> dict[str, Any]:
+def _reader(archive: zipfile.ZipFile, name: str) -> BoundedZipReader:
+    """Checked access to the project's members: ``document.json``, the layer PNGs, the edit layers."""
+    return BoundedZipReader(archive, name, MAX_MEMBERS, MAX_TOTAL_BYTES,
+                            known=lambda raw: raw in _KNOWN_MEMBERS or layer_io.is_layer_member(raw))
+
+
+def _checked_meta(reader: BoundedZipReader) -> dict[str, Any]:
     """Parse and validate ``document.json``; ProjectError with one sentence on any problem."""
+    data = reader.read(META_MEMBER, MAX_JSON_BYTES)
     try:
-        meta = json.loads(reader.read(META_MEMBER, MAX_JSON_BYTES))
-    except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        meta = loads_limited(data, MAX_JSON_DEPTH)
+    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        if "nests deeper" in str(exc):
+            raise reader.fail(f"'{META_MEMBER}' {exc}") from exc
         raise reader.fail(f"'{META_MEMBER}' is not valid JSON") from exc
     if not isinstance(meta, dict) or meta.get("format") != FORMAT_NAME:
         raise reader.fail("it is not a GANPaint project")
     version = meta.get("version")
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise reader.fail(f"'{META_MEMBER}' has an invalid format version {version!r}")
+        raise reader.fail(f"'{META_MEMBER}' has an invalid format version {_short(repr(version), 20)}")
     if version > FORMAT_VERSION:
-        raise reader.fail(f"it was saved by a newer GANPaint Studio (format version {version})")
+        raise reader.fail(f"it was saved by a newer GANPaint Studio (format version {_short(version, 20)})")
     width, height = meta.get("width"), meta.get("height")
     if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in (width, height)):
-        raise reader.fail(f"'{META_MEMBER}' has an invalid image size {width!r}x{height!r}")
+        raise reader.fail(f"'{META_MEMBER}' has an invalid image size {_short(repr(width), 20)}x{_short(repr(height), 20)}")
     if width * height > MAX_PIXELS:
-        raise reader.fail(f"it declares a {width}x{height} image, more than the {MAX_PIXELS:,} pixels allowed")
+        raise reader.fail(f"it declares a {_short(width, 20)}x{_short(height, 20)} image, more than the "
+                          f"{MAX_PIXELS:,} pixels allowed")
     for key, kind in (("layers", list), ("hints", list), ("strokes", list), ("settings", dict)):
         if not isinstance(meta.get(key), kind):
             raise reader.fail(f"'{META_MEMBER}' has no valid '{key}' entry")
+    if not all(isinstance(layer, str) and layer in LAYER_MEMBERS for layer in meta["layers"]):
+        raise reader.fail(f"'{META_MEMBER}' lists an unknown layer in 'layers'")
+    if not isinstance(meta.get("result_current", False), bool):
+        raise reader.fail(f"'{META_MEMBER}' has an invalid 'result_current' entry (it must be true or false)")
+    for key in ("hints", "strokes"):
+        if len(meta[key]) > MAX_VECTOR_ITEMS:
+            raise reader.fail(f"'{META_MEMBER}' has more than the {MAX_VECTOR_ITEMS:,} '{key}' allowed")
     return meta
 
 
-def _read_layer(reader: _Reader, layer: str, width: int, height: int) -> np.ndarray:
+def _read_layer(reader: BoundedZipReader, layer: str, width: int, height: int) -> np.ndarray:
     """Decode one layer PNG from memory into ``uint8 (H, W)`` or ``uint8 (H, W, 3)``."""
-    member, mode = LAYER_MEMBERS[layer], LAYER_MODES[layer]
+    return _read_png(reader, LAYER_MEMBERS[layer], LAYER_MODES[layer], width, height)
+
+
+def _read_png(reader: BoundedZipReader, member: str, mode: str, width: int, height: int) -> np.ndarray:
+    """Decode PNG ``member`` from memory, checking its size (``width`` x ``height``) and PIL ``mode``."""
     data = reader.read(member, max_layer_bytes(width, height, len(mode)))
+    return decode_png(reader, member, data, MAX_PIXELS, mode=mode, size=(width, height))
+
+
+def coordinate_limit(width: int, height: int) -> float:
+    """Largest ``|x|`` or ``|y|`` (pixels) accepted for a hint or stroke point of a ``width`` x ``height``
+    project: strokes may run past the canvas edge, but not absurdly far."""
+    return 8.0 * max(width, height) + 1000.0
+
+
+def size_limit(width: int, height: int) -> float:
+    """Largest hint radius or stroke width (pixels) accepted for a ``width`` x ``height`` project."""
+    return 2.0 * max(width, height) + 1000.0
+
+
+def _check_geometry(item: Any, width: int, height: int) -> None:
+    """ValueError if a parsed ColorHint / SketchStroke lies absurdly far off the canvas or is absurdly big."""
+    reach, biggest = coordinate_limit(width, height), size_limit(width, height)
+    if isinstance(item, ColorHint):
+        points, size = [(item.x, item.y)], item.radius
+    else:
+        if len(item.points) > MAX_VECTOR_ITEMS:
+            raise ValueError(f"a stroke has more than {MAX_VECTOR_ITEMS:,} points")
+        points, size = item.points, item.width
+    if any(abs(x) > reach or abs(y) > reach for x, y in points):
+        raise ValueError(f"a point lies more than {reach:g} pixels off the canvas")
+    if size > biggest:
+        raise ValueError(f"a size of {size:g} pixels is more than the {biggest:g} allowed")
+
+
+def _vector_items(reader: BoundedZipReader, meta: dict[str, Any], key: str, kind: type) -> list[Any]:
+    """``meta[key]`` parsed with ``kind.from_json`` and checked against the canvas size; ProjectError
+    for a malformed item."""
     try:
-        with Image.open(io.BytesIO(data), formats=["PNG"]) as image:
-            if image.size != (width, height):
-                raise reader.fail(
-                    f"layer '{member}' is {image.size[0]}x{image.size[1]} but the document is {width}x{height}"
-                )
-            if image.mode != mode:
-                raise reader.fail(f"layer '{member}' has colour mode {image.mode}, not {mode}")
-            image.load()
-            return np.array(image)
-    except ProjectError:
-        raise
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise reader.fail(f"layer '{member}' is not a valid PNG image") from exc
-    except (OSError, SyntaxError, ValueError, EOFError, struct.error, zlib.error) as exc:
-        raise reader.fail(f"layer '{member}' is damaged") from exc
+        items = [kind.from_json(item) for item in meta[key]]
+        for item in items:
+            _check_geometry(item, meta["width"], meta["height"])
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise reader.fail(f"'{META_MEMBER}' has an invalid entry in '{key}' ({_short(exc)})") from exc
+    return items
 
 
-def _vector_items(reader: _Reader, meta: dict[str, Any], key: str, kind: type) -> list[Any]:
-    """``meta[key]`` parsed with ``kind.from_json``; ProjectError for a malformed item."""
-    try:
-        return [kind.from_json(item) for item in meta[key]]
-    except ValueError as exc:
-        raise reader.fail(f"'{META_MEMBER}' has an invalid entry in '{key}' ({exc})") from exc
+def _is_int_in(low: int, high: int) -> Callable[[Any], bool]:
+    return lambda v: isinstance(v, int) and not isinstance(v, bool) and low <= v <= high
 
 
-def _build_document(reader: _Reader) -> Document:
+def _is_name(v: Any) -> bool:
+    return isinstance(v, str) and 0 < len(v) <= 255 and v.isprintable()
+
+
+SETTINGS_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "seed": (_is_int_in(0, SEED_MAX), f"an integer from 0 to {SEED_MAX}"),
+    "inpaint_model": (_is_name, "a model name"),
+    "synthesize_model": (_is_name, "a model name"),
+    "source_name": (_is_name, "a file name"),
+    "canvas": (lambda v: v == "blank", '"blank"'),
+    "labels_source": (lambda v: v in ("user", "segmenter"), '"user" or "segmenter"'),
+    "mode": (_is_name, "a studio mode name"),
+    "layer_count": (_is_int_in(0, 10**9), "an integer from 0 to 1000000000"),
+}
+"""Known ``settings`` keys -> (check, what the value must be). Code that reads a new setting registers
+it here, so a project file can never hand it a value of the wrong type or range."""
+
+
+def _checked_settings(settings: dict[str, Any], name: str) -> tuple[dict[str, Any], list[str]]:
+    """``settings`` without the entries that break :data:`SETTINGS_RULES`, and one sentence per dropped entry."""
+    kept: dict[str, Any] = {}
+    notices: list[str] = []
+    for key, value in settings.items():
+        rule = SETTINGS_RULES.get(key)
+        if rule is None and isinstance(key, str) and key.endswith("_model"):  # one per task: inpaint_model...
+            rule = (_is_name, "a model name")
+        if rule is not None and not rule[0](value):
+            notices.append(f"Ignored the setting '{_short(key, 40)}' of '{name}': it must be {rule[1]}, "
+                           f"not {_short(json.dumps(value), 40)}.")
+            continue
+        kept[key] = value
+    return kept, notices
+
+
+def _build_document(reader: BoundedZipReader) -> Document:
     """Read every member and assemble the Document (no history, revision 0, not dirty)."""
     meta = _checked_meta(reader)
     width, height = meta["width"], meta["height"]
@@ -277,31 +316,13 @@ def _build_document(reader: _Reader) -> Document:
     strokes = _vector_items(reader, meta, "strokes", SketchStroke)
     doc = Document(arrays["photo"])
     doc.mask, doc.labels = arrays["mask"], arrays["labels"]
-    doc.hints, doc.strokes, doc.settings = hints, strokes, meta["settings"]
+    doc.settings, doc.notices = _checked_settings(meta["settings"], reader.name)
+    doc.hints, doc.strokes = hints, strokes
+    doc.edits = layer_io.read_layers(meta, width, height, lambda member, mode, w, h: _read_png(reader, member, mode, w, h),
+                                     reader.fail)
     if "result" in arrays:
         doc.set_result(arrays["result"], revision=doc.revision if meta.get("result_current") else -1)
     return doc
-
-
-@contextmanager
-def _opening(name: str) -> Iterator[None]:
-    """Map file-system and zip failures while loading ``name`` to ProjectError sentences."""
-    try:
-        yield
-    except ProjectError:
-        raise
-    except FileNotFoundError as exc:
-        raise ProjectError(f"cannot open '{name}': the file does not exist.") from exc
-    except IsADirectoryError as exc:
-        raise ProjectError(f"cannot open '{name}': it is a folder, not a file.") from exc
-    except PermissionError as exc:
-        raise ProjectError(f"cannot open '{name}': permission denied.") from exc
-    except zipfile.BadZipFile as exc:
-        raise ProjectError(f"cannot open '{name}': it is not a GANPaint project or it is damaged.") from exc
-    except MemoryError as exc:
-        raise ProjectError(f"cannot open '{name}': not enough memory.") from exc
-    except (OSError, EOFError, zlib.error, NotImplementedError, ValueError) as exc:
-        raise ProjectError(f"cannot open '{name}': the file is damaged or uses an unsupported zip feature.") from exc
 
 
 def load_project(path: str | os.PathLike[str]) -> Document:
@@ -317,9 +338,10 @@ def load_project(path: str | os.PathLike[str]) -> Document:
             mode (see the module docstring).
     """
     name = os.path.basename(os.fspath(path)) or os.fspath(path)
-    with _opening(name):
+    with opening_archive(name, "a GANPaint project"):
+        check_regular_file(path, name)
         with zipfile.ZipFile(path) as archive:
-            doc = _build_document(_Reader(archive, name))
+            doc = _build_document(_reader(archive, name))
     doc.path = os.fspath(path)
     return doc
 
@@ -328,11 +350,12 @@ def load_project(path: str | os.PathLike[str]) -> Document:
 
 
 def export_result(doc: Document, path: str | os.PathLike[str], quality: int = 95) -> None:
-    """Save ``doc.result`` (or ``doc.photo`` when there is no result) as an image file, atomically.
+    """Save ``doc.result`` (or the composite of the photo and its edit layers when there is no result)
+    as an image file, atomically.
 
     Raises GanpaintError for an unknown extension or a write failure (see ``imageio.save_image``).
     """
-    save_image(path, doc.result if doc.result is not None else doc.photo, quality=quality)
+    save_image(path, doc.result if doc.result is not None else doc.composite(), quality=quality)
 
 
 def export_mask(doc: Document, path: str | os.PathLike[str]) -> None:

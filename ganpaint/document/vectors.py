@@ -16,8 +16,13 @@ __all__ = ["ColorHint", "SketchStroke", "as_rgb"]
 
 def _real(value: Any, name: str, minimum: float | None = None) -> float:
     """``value`` as a finite float (ValueError if not a real number, not finite, or below ``minimum``)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
-        raise ValueError(f"{name} must be a finite number, not {value!r}")
+    try:
+        finite = not isinstance(value, bool) and isinstance(value, numbers.Real) and math.isfinite(value)
+    except OverflowError:  # an int too large for a float, e.g. 10**400 from a JSON file
+        finite = False
+    if not finite:
+        shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+        raise ValueError(f"{name} must be a finite number, not {shown}")
     if minimum is not None and value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, not {value!r}")
     return float(value)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, Optional
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Mapping, Optional
 
 import numpy as np
 
@@ -45,11 +45,17 @@ class Engine(ABC):
         task: the request task this engine serves (``"inpaint"``...).
         architectures: model-card ``architecture`` values this class can load.
         supports_half: whether fp16 on a GPU loses nothing visible for this engine.
+        config_limits: ``{config key: (min, max)}`` for the numeric model-card ``config`` entries the
+            engine reads (a dotted key names an entry of a nested object; list entries are checked
+            element by element). The registry refuses a card breaking them before anything is built
+            (:func:`~ganpaint.engines.registry.check_config_limits`), so an absurd card cannot make an
+            engine allocate gigabytes.
     """
 
     task: ClassVar[str] = ""
     architectures: ClassVar[tuple[str, ...]] = ()
     supports_half: ClassVar[bool] = False
+    config_limits: ClassVar[Mapping[str, tuple[float, float]]] = {}
 
     def __init__(self, card: "ModelCard") -> None:
         self.card = card

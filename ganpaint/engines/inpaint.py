@@ -173,12 +173,21 @@ def working_size(h: int, w: int, max_side: int, multiple: int = SIZE_MULTIPLE) -
     return sh, sw, -(-sh // multiple) * multiple, -(-sw // multiple) * multiple
 
 
-def hole_radius(hole: np.ndarray, limit: int = 1 << 30) -> int:
+def hole_radius(hole: np.ndarray, limit: int | None = None) -> int:
     """Largest chessboard distance from a hole pixel to the nearest kept pixel (0 for no hole; the image
-    border does not count as kept), i.e. the number of 3x3 erosions that empty the hole; stops at ``limit``."""
+    border does not count as kept), i.e. the number of 3x3 erosions that empty the hole; stops at ``limit``
+    (default: the array's longest side).
+
+    A hole covering the whole array has no kept pixel to measure from, so erosion never empties it: its
+    radius is ``limit`` (returned at once, never looping).
+    """
+    if limit is None:
+        limit = max(hole.shape, default=0)
+    if hole.size and hole.all():
+        return limit
     r = 0
     inner = hole
-    while inner.any() and r < limit:
+    while inner.any() and r < limit:  # every erosion removes at least the hole pixels next to a kept one
         inner = _erode(inner)
         r += 1
     return r
@@ -251,6 +260,9 @@ class InpaintEngine(Engine):
     task = "inpaint"
     architectures = ("gated-conv-inpaint",)
     supports_half = True
+    config_limits = {"base_channels": (1, 128), "channel_mult": (1, 16), "dilations": (1, 64),
+                     "refine_blocks": (0, 16), "min_margin": (0, 4096), "margin_ratio": (0, 8), "feather": (0, 64),
+                     "work_size": (8, 4096), "max_hole_radius": (0, 4096)}
 
     def __init__(self, card) -> None:
         super().__init__(card)
@@ -266,17 +278,18 @@ class InpaintEngine(Engine):
     def load(self, device: "torch.device", half: bool = False) -> None:
         import torch
 
-        from ganpaint.engines.registry import load_frozen_network
+        from ganpaint.engines.registry import load_frozen_network, load_state_dict
         from ganpaint.nets.gated_conv import InpaintGenerator
 
         device = torch.device(device)
         if self.net is None:
+            state = load_state_dict(self.card)  # sha256-verified before any network is built
             cfg = {k: v for k, v in (self.card.config or {}).items() if k in _GENERATOR_KEYS}
             try:
                 net = InpaintGenerator(**cfg)
             except (TypeError, ValueError) as exc:
                 raise ModelError(f"model card '{self.card.card_path}' has an invalid generator config ({exc})") from exc
-            self.net = load_frozen_network(net, self.card)
+            self.net = load_frozen_network(net, self.card, state)
         half = bool(half) and device.type == "cuda"
         self.net = self.net.to(device=device, dtype=torch.float16 if half else torch.float32)
         self.device = device
@@ -328,7 +341,8 @@ class InpaintEngine(Engine):
 
         Raises:
             Cancelled: ``cancel`` was set (checked before and after each crop).
-            EngineError: not loaded, or image/mask of the wrong type or size.
+            EngineError: not loaded, image/mask of the wrong type or size, or a mask covering every pixel
+                (no context to fill from).
         """
         if self.net is None:
             raise EngineError("the inpainting engine was used before its model was loaded")
@@ -339,6 +353,9 @@ class InpaintEngine(Engine):
             raise EngineError(f"the mask must be a (H, W) array of the image's size {image.shape[1]}x{image.shape[0]}")
         cancel.raise_if_cancelled()
         hole = hole_map(mask)
+        if hole.all():
+            raise EngineError("the mask covers the whole picture, so nothing is left to fill it from; "
+                              "unmask part of the photo")
         out = np.array(image, copy=True, order="C")
         crops = plan_crops(hole, self.min_margin, self.margin_ratio) if hole.any() else []
         self.last_crops = crops

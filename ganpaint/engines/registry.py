@@ -40,6 +40,13 @@ PathLike = Union[str, "os.PathLike[str]"]
 #: Weights file suffixes the registry can load.
 WEIGHTS_SUFFIXES = (".safetensors", ".pt", ".pth")
 
+#: Largest model card file read, in bytes (cards are a few kilobytes).
+MAX_CARD_BYTES = 4 * 2**20
+#: Allowed working resolution of a card, in pixels.
+RESOLUTION_RANGE = (8, 8192)
+#: Longest list accepted for a numeric config entry checked by an engine's ``config_limits``.
+MAX_CONFIG_LIST = 16
+
 _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 _HEX_COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
 
@@ -126,6 +133,12 @@ class ModelCard:
         return hash((self.name, self.card_path, self.sha256))
 
     @property
+    def stochastic(self) -> bool:
+        """Whether the model's output depends on the seed (``config["stochastic"]``; the studio shows the
+        seed and dice only for such models)."""
+        return self.config.get("stochastic") is True
+
+    @property
     def weights_path(self) -> Path:
         """Absolute-or-as-given path of the weights file: ``card_path.parent / weights``."""
         return self.card_path.parent / self.weights
@@ -135,19 +148,28 @@ class ModelCard:
         """Read and validate a card file.
 
         Raises:
-            ModelError: unreadable file, invalid JSON, a missing required field (``name``, ``task``,
-                ``architecture``, ``resolution``, ``weights``, ``sha256``) or a field of the wrong
-                type; the message names the card file.
+            ModelError: unreadable file, larger than :data:`MAX_CARD_BYTES`, invalid JSON or nested
+                deeper than :data:`ganpaint.jsonlimits.MAX_DEPTH`, a missing required field (``name``,
+                ``task``, ``architecture``, ``resolution``, ``weights``, ``sha256``) or a field of the
+                wrong type or range; the message names the card file.
         """
+        from ganpaint.jsonlimits import loads_limited
+
         path = Path(path)
         try:
-            text = path.read_text(encoding="utf-8")
+            with open(path, "rb") as handle:
+                raw = handle.read(MAX_CARD_BYTES + 1)
+            if len(raw) > MAX_CARD_BYTES:
+                raise ModelError(f"model card '{path}' is larger than the {MAX_CARD_BYTES:,} bytes allowed")
+            text = raw.decode("utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            raise ModelError(f"cannot read model card '{path}' ({type(exc).__name__}: {exc})") from exc
+            raise ModelError(f"cannot read model card '{path}' ({type(exc).__name__}: {_one_line(exc)})") from exc
         try:
-            data = json.loads(text)
+            data = loads_limited(text)
         except json.JSONDecodeError as exc:
             raise ModelError(f"model card '{path}' is not valid JSON (line {exc.lineno}: {exc.msg})") from exc
+        except ValueError as exc:  # nesting too deep, or a number beyond Python's digit limit
+            raise ModelError(f"model card '{path}' is not valid JSON ({_one_line(exc)})") from exc
         return cls.from_dict(data, path)
 
     @classmethod
@@ -164,8 +186,12 @@ class ModelCard:
         def bad(msg: str) -> ModelError:
             return ModelError(f"model card '{card_path}': {msg}")
 
+        from ganpaint.jsonlimits import MAX_DEPTH, nesting_ok
+
         if not isinstance(data, dict):
             raise bad(f"expected a JSON object, got {type(data).__name__}")
+        if not nesting_ok(data, MAX_DEPTH):
+            raise bad(f"it nests deeper than {MAX_DEPTH} levels")
         missing = [k for k in ("name", "task", "architecture", "resolution", "weights", "sha256") if k not in data]
         if missing:
             raise bad(f"missing required field{'s' if len(missing) > 1 else ''} {', '.join(repr(m) for m in missing)}")
@@ -184,8 +210,9 @@ class ModelCard:
             return value
 
         resolution = data["resolution"]
-        if not isinstance(resolution, int) or isinstance(resolution, bool) or resolution <= 0:
-            raise bad(f"field 'resolution' must be a positive integer (pixels), got {resolution!r}")
+        low, high = RESOLUTION_RANGE
+        if not isinstance(resolution, int) or isinstance(resolution, bool) or not low <= resolution <= high:
+            raise bad(f"field 'resolution' must be an integer from {low} to {high} (pixels), got {_brief(resolution)}")
 
         weights = text("weights", nonempty=True)
         if (
@@ -257,6 +284,41 @@ def _check_labels(labels: Any, bad: Any) -> list[dict[str, Any]]:
         if not rgb_ok and not (isinstance(color, str) and _HEX_COLOR_RE.match(color)):
             raise bad(f"labels[{i}].color must be [r, g, b] in 0..255 or '#rrggbb', got {color!r}")
     return labels
+
+
+def _brief(value: Any, limit: int = 40) -> str:
+    """``repr(value)`` cut to ``limit`` characters (messages quote untrusted card values)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def check_config_limits(card: ModelCard, limits: Mapping[str, tuple[float, float]]) -> None:
+    """Check ``card.config`` against an engine's ``config_limits`` before anything is built.
+
+    Args:
+        card: the model card.
+        limits: config key -> ``(min, max)``; a dotted key (``"options.ngf"``) names an entry of a nested
+            object; an absent entry is fine (the engine's default applies); a list value has each element
+            checked and at most :data:`MAX_CONFIG_LIST` elements.
+
+    Raises:
+        ModelError: "model card '<file>': config 'base_channels' must be a number from 1 to 128, got 2048".
+    """
+    for key, (low, high) in limits.items():
+        value: Any = card.config
+        for part in key.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        if value is None:
+            continue
+        values = value if isinstance(value, list) else [value]
+        ok = len(values) <= MAX_CONFIG_LIST and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and low <= v <= high for v in values
+        )
+        if not ok:
+            what = "a list of at most {n} numbers from {low:g} to {high:g}" if isinstance(value, list) else \
+                "a number from {low:g} to {high:g}"
+            raise ModelError(f"model card '{card.card_path}': config '{key}' must be "
+                             f"{what.format(n=MAX_CONFIG_LIST, low=low, high=high)}, got {_brief(value)}")
 
 
 def write_card(card: Union[Mapping[str, Any], ModelCard], path: PathLike) -> Path:
@@ -511,8 +573,9 @@ class ModelRegistry:
 
     Cards are the ``*.json`` files directly inside each folder; a missing folder is skipped. When two
     cards share a name the one from the earlier folder wins and the other is reported in
-    :attr:`problems`. A card that fails to parse is reported in :attr:`problems` too, never raised,
-    so the other models keep working. Reading is thread-safe after construction.
+    :attr:`problems`. A card that fails to parse, or whose config breaks its engine's
+    ``config_limits``, is reported in :attr:`problems` once (with its file name) and left out, never
+    raised, so the other models keep working. Reading is thread-safe after construction.
 
     Args:
         dirs: folders to read, in priority order.
@@ -533,12 +596,19 @@ class ModelRegistry:
         """Re-read every card (after the user dropped a new model into a folder)."""
         cards: dict[str, ModelCard] = {}
         problems: list[str] = []
+        classes = engine_classes()
         for folder in self.dirs:
             if not folder.is_dir():
                 continue
             for path in sorted(folder.glob("*.json")):
+                if not path.is_file():  # a FIFO would block the read forever
+                    problems.append(f"model card '{path}' is not a regular file and is ignored")
+                    continue
                 try:
                     card = ModelCard.from_json(path)
+                    engine_class = classes.get(card.architecture)
+                    if engine_class is not None:
+                        check_config_limits(card, engine_class.config_limits)
                 except ModelError as exc:
                     problems.append(str(exc))
                     continue
@@ -639,7 +709,7 @@ class ModelRegistry:
         Raises:
             ModelError: unknown model, or no Engine class declares the card's architecture (the
                 message adds engine-module import problems, if any), or that class serves another
-                task than the card.
+                task than the card, or the card's config breaks the class's ``config_limits``.
         """
         card = self.get(name)
         import_problems = discover_engines()
@@ -656,6 +726,7 @@ class ModelRegistry:
                 f"model card '{card.card_path}' says task '{card.task}' but its architecture "
                 f"'{card.architecture}' serves task '{cls.task}'"
             )
+        check_config_limits(card, cls.config_limits)
         engine = cls(card)
         engine.registry = self
         return engine

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Optional, Sequence, Union
 import numpy as np
 
 from ganpaint.engines.base import Engine, ProgressCallback
+from ganpaint.engines.progress import stage_progress
 from ganpaint.errors import EngineError, ModelError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -281,7 +282,7 @@ def build_segmenter_from_card(card: "ModelCard", state: Optional[dict] = None) -
     """
     import torch
 
-    from ganpaint.engines.registry import load_frozen_network
+    from ganpaint.engines.registry import load_frozen_network, load_state_dict
     from ganpaint.nets.segmenter import build_segmenter
 
     if card.task != "segment":
@@ -289,6 +290,8 @@ def build_segmenter_from_card(card: "ModelCard", state: Optional[dict] = None) -
     if card.architecture != ARCHITECTURE:
         raise ModelError(f"model '{card.name}' has architecture '{card.architecture}', not '{ARCHITECTURE}'")
     labelset = labelset_from_card(card)
+    if state is None:
+        state = load_state_dict(card)  # sha256-verified before any network is built
     try:
         net = build_segmenter(dict(card.config or {}))
     except (TypeError, ValueError) as exc:
@@ -334,6 +337,8 @@ class SegmentEngine(Engine):
     task = "segment"
     architectures = (ARCHITECTURE,)
     supports_half = True
+    config_limits = {"num_classes": (1, 256), "channels": (1, 512), "blocks": (1, 16), "separable_from": (0, 5),
+                     "decoder_channels": (1, 512), "dropout": (0, 1)}
 
     def __init__(self, card: "ModelCard") -> None:
         super().__init__(card)
@@ -358,16 +363,19 @@ class SegmentEngine(Engine):
         """Label ``request.image``; returns a new ``uint8 (H, W)`` label map.
 
         Raises:
-            Cancelled: ``cancel`` was set (checked before and after the network).
+            Cancelled: ``cancel`` was set (checked before, inside, after the network).
             EngineError: not loaded, or the image is not RGB ``uint8 (H, W, 3)``.
         """
         if self.segmenter is None:
             raise EngineError("the segmentation engine was used before its model was loaded")
         _check_rgb(request.image)
         cancel.raise_if_cancelled()
-        logits = self.segmenter.logits(request.image)
+        net = self.segmenter.net
+        # the encoder's stages in run order; each halves the side, so it works on a quarter of the pixels
+        stages = [(net.stem, 1.0)] + [(stage, 4.0 ** -(i + 1)) for i, stage in enumerate(net.stages)] + [(net.context, 4.0 ** -4)]
+        with stage_progress(stages, progress, 0.0, 0.8, cancel):
+            logits = self.segmenter.logits(request.image)
         cancel.raise_if_cancelled()
-        progress(0.5, None)
         out = upsample_argmax(logits, request.image.shape[0], request.image.shape[1])
         progress(1.0, None)
         return out

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Optional
 import numpy as np
 
 from ganpaint.engines.base import Engine, ProgressCallback
+from ganpaint.engines.synthesis import SPADE_CONFIG_LIMITS
 from ganpaint.errors import EngineError, ModelError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -67,6 +68,7 @@ class SemanticEditEngine(Engine):
     task = TASK
     architectures = (ARCHITECTURE,)
     supports_half = True
+    config_limits = SPADE_CONFIG_LIMITS
 
     def __init__(self, card) -> None:
         super().__init__(card)
@@ -152,7 +154,7 @@ class SemanticEditEngine(Engine):
         self._check(photo, labels, region)
         region = np.ones(labels.shape, bool) if region is None else np.asarray(region, bool)
 
-        def paint(box, hole, size, padded):
+        def paint(box, hole, size, padded, span):  # progress is reported per crop, not inside the network
             x0, y0, x1, y1 = box
             pad2 = ((0, padded[0] - size[0]), (0, padded[1] - size[1]))
             small_photo = np.pad(resize_rgb(photo[y0:y1, x0:x1], *size), pad2 + ((0, 0),), mode="edge")

@@ -19,11 +19,13 @@ NoticeLevel = Literal["info", "warning", "error"]
 
 @dataclass(frozen=True)
 class Started:
-    """The engine began serving request ``revision`` (task and model name as in the request)."""
+    """The engine began serving request ``revision`` (task and model name as in the request);
+    ``loading`` is True when the model's weights are read first (seconds for a large model)."""
 
     revision: int
     task: str
     model: str
+    loading: bool = False
 
 
 @dataclass(frozen=True)

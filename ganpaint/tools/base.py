@@ -24,6 +24,7 @@ class ToolSettings:
         color: paint colour, RGB 0..255.
         label: class id painted by the label brush and fill.
         tolerance: colour tolerance of the photo fill, 0..255 per channel.
+        gap: line-art gaps (pixels) the photo fill closes before filling, 0 = none (see ``tools.fill``).
         target: layer the fill and eyedropper act on: ``"photo"``, ``"mask"`` or ``"labels"``.
     """
 
@@ -33,6 +34,7 @@ class ToolSettings:
     color: tuple[int, int, int] = (200, 60, 40)
     label: int = 0
     tolerance: int = 24
+    gap: int = 0
     target: str = "mask"
 
     MIN_SIZE: ClassVar[float] = 1.0

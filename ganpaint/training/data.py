@@ -12,13 +12,15 @@ folder must not be used for both training and evaluation.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Iterable, Sequence
 
 import numpy as np
 from PIL import Image, ImageOps
+
+from ganpaint.errors import DatasetError
+from ganpaint.jsonlimits import loads_limited
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 
@@ -28,24 +30,37 @@ def _image_dir(root: Path) -> Path:
 
 
 def list_split(root: str | os.PathLike, split: str) -> list[Path]:
-    """Image paths of ``split`` in dataset ``root`` (sorted by id; see the module docstring)."""
+    """Image paths of ``split`` in dataset ``root`` (sorted by id; see the module docstring).
+
+    Raises:
+        DatasetError: ``root`` is not a folder, its ``splits.json`` is unreadable or lacks ``split``, or
+            ids of the split have no image (one sentence naming the folder).
+    """
     root = Path(root)
     if not root.is_dir():
-        raise FileNotFoundError(f"dataset folder {root} does not exist")
+        what = "is not a folder" if root.exists() else "does not exist"
+        raise DatasetError(f"dataset folder '{root}' {what}.")
     img_dir = _image_dir(root)
     by_stem: dict[str, Path] = {}
-    for p in sorted(img_dir.iterdir()):
-        if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS:
-            by_stem.setdefault(p.stem, p)
+    try:
+        for p in sorted(img_dir.iterdir()):
+            if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS:
+                by_stem.setdefault(p.stem, p)
+    except OSError as exc:
+        raise DatasetError(f"cannot list dataset folder '{img_dir}': {exc.strerror or exc}.") from exc
     splits_file = root / "splits.json"
     if not splits_file.is_file():
         return [by_stem[k] for k in sorted(by_stem)]
-    splits = json.loads(splits_file.read_text())
-    if split not in splits:
-        raise KeyError(f"{splits_file} has no split {split!r} (has {sorted(splits)})")
+    try:
+        splits = loads_limited(splits_file.read_bytes())
+    except (OSError, ValueError) as exc:
+        raise DatasetError(f"'{splits_file}' is not a readable JSON file of splits.") from exc
+    if not isinstance(splits, dict) or not isinstance(splits.get(split), list):
+        have = sorted(map(str, splits)) if isinstance(splits, dict) else []
+        raise DatasetError(f"'{splits_file}' has no list of ids for the split {split!r} (it has {have}).")
     missing = [i for i in splits[split] if str(i) not in by_stem]
     if missing:
-        raise FileNotFoundError(f"{len(missing)} ids of split {split!r} have no image in {img_dir}, e.g. {missing[0]}")
+        raise DatasetError(f"{len(missing)} ids of split {split!r} have no image in '{img_dir}', e.g. {str(missing[0])[:40]!r}.")
     return [by_stem[str(i)] for i in splits[split]]
 
 
@@ -128,7 +143,7 @@ class ImageFolderDataset:
             self.paths.extend(found)
             self.sources.extend([Path(d).name] * len(found))
         if not self.paths:
-            raise FileNotFoundError(f"no images found for split {split!r} in {list(map(str, dirs))}")
+            raise DatasetError(f"no images found for split {split!r} in {', '.join(repr(str(d)) for d in dirs)}.")
         self._cache: dict[int, Image.Image] | None = {} if cache else None
 
     def __len__(self) -> int:

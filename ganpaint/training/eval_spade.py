@@ -58,13 +58,15 @@ from ganpaint.errors import GanpaintError, ModelError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from ganpaint.commands.options import seed
+
     parser.add_argument("--data", required=True, metavar="DIR", help="dataset folder (images/, labels/, splits.json)")
     parser.add_argument("--model", default=None, help="synthesis model name (default: the default synthesis model)")
     parser.add_argument("--checkpoint", metavar="PT", default=None, help="evaluate a 'ganpaint train spade' checkpoint")
     parser.add_argument("--segmenter", default=None, help="segmentation model name (default: the label set's)")
     parser.add_argument("--split", default="val", help="split of splits.json to evaluate on")
     parser.add_argument("--limit", type=int, default=None, help="at most N label maps")
-    parser.add_argument("--seed", type=int, default=0, help="style seed of the first image (then +1 per image)")
+    parser.add_argument("--seed", type=seed, default=0, help="style seed of the first image (then +1 per image)")
     parser.add_argument("--fd-size", type=int, default=256, help="square size of the images fed to the feature network")
     parser.add_argument("--json", metavar="OUT", default=None, help="write the metrics as JSON")
     parser.add_argument("--report", metavar="MD", default=None, help="write a Markdown summary")
@@ -252,6 +254,9 @@ def run(args: argparse.Namespace) -> int:
     if device.type == "cpu":
         torch.set_num_threads(args.threads or os.cpu_count() or 1)
     data = Path(args.data)
+    # bad data fails before any model loads
+    ds = SegmentationDataset(data, args.split, jitter=0.0, limit=args.limit)
+    train_ds = SegmentationDataset(data, args.reference_split, jitter=0.0, limit=args.reference_limit)
     registry = ModelRegistry.default()
     tmp = tempfile.TemporaryDirectory(prefix="ganpaint-eval-spade-")
     if args.checkpoint:
@@ -266,11 +271,6 @@ def run(args: argparse.Namespace) -> int:
     engine = SynthesisEngine(card)  # no registry: SPADE alone, also for photo edits (the previous path)
     engine.load(device)
     segmenter = load_segmenter(seg_card, device, registry=registry)
-    try:
-        ds = SegmentationDataset(data, args.split, jitter=0.0, limit=args.limit)
-        train_ds = SegmentationDataset(data, args.reference_split, jitter=0.0, limit=args.reference_limit)
-    except (KeyError, FileNotFoundError) as exc:
-        raise GanpaintError(f"cannot read the splits of {data}: {exc}") from None
     embed = None
     if not args.no_vgg:
         import platformdirs

@@ -129,11 +129,16 @@ def standalone_main(task: str, add_arguments, run, argv: list[str] | None = None
 def open_run(args: argparse.Namespace):
     """Start or resume a run: ``(device, out, state, checkpoint_path)``.
 
-    Picks the device (``--device``), sets torch's CPU threads (``--threads``, 0 = all cores), creates
-    ``OUT/`` and ``OUT/samples/``, and with ``--resume`` loads ``--checkpoint`` or ``OUT/last.pt``
-    (``state`` is None for a new run; a missing ``OUT/last.pt`` starts one, a missing ``--checkpoint``
-    exits with a message).
+    Picks the device (``--device``), sets torch's CPU threads (``--threads``, 0 = all cores), and with
+    ``--resume`` loads ``--checkpoint`` or ``OUT/last.pt`` (``state`` is None for a new run; a missing
+    ``OUT/last.pt`` starts one). Nothing is created yet: :class:`RunLoop` creates ``OUT/`` and
+    ``OUT/samples/``, so a run that fails on its data leaves no folders behind.
+
+    Raises:
+        GanpaintError: ``--checkpoint`` names a file that does not exist, or ``OUT`` exists but is not a folder.
     """
+    from ganpaint.errors import GanpaintError
+
     import torch
 
     from ganpaint.inference.device import select_device
@@ -145,14 +150,15 @@ def open_run(args: argparse.Namespace):
 
         torch.set_num_threads(args.threads or os.cpu_count() or 1)
     out = Path(args.out)
-    (out / "samples").mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise GanpaintError(f"--out '{out}' exists and is not a folder.")
     ckpt_path = Path(args.checkpoint) if args.checkpoint else out / ckpt.CHECKPOINT_NAME
     state = None
     if args.resume:
         if ckpt_path.is_file():
             state = ckpt.load_checkpoint(ckpt_path, map_location="cpu")
         elif args.checkpoint:
-            raise SystemExit(f"checkpoint {ckpt_path} does not exist")
+            raise GanpaintError(f"checkpoint '{ckpt_path}' does not exist.")
         else:
             print(f"no checkpoint at {ckpt_path}; starting a new run", file=sys.stderr)
     return device, out, state, ckpt_path
@@ -195,7 +201,7 @@ class RunLoop:
     Args:
         args: the run's options; uses ``steps``, ``log_every``, ``sample_every``, ``checkpoint_every`` and
             ``keep_every``.
-        out: the run folder (``OUT/last.pt``, ``OUT/train_log.jsonl``, ``OUT/samples/``).
+        out: the run folder (``OUT/last.pt``, ``OUT/train_log.jsonl``, ``OUT/samples/``), created here.
         desc: the progress bar's title.
         step, wall_s: where the run starts (0 and 0.0 for a new run; the checkpoint's values on resume).
         snapshot: returns the trainer's checkpoint dict; :meth:`state` adds ``step``, ``wall_time`` and the
@@ -223,6 +229,7 @@ class RunLoop:
         self.rng = rng
         self._snapshot, self._write_samples = snapshot, write_samples
         self.stop = StopRequest()
+        (self.out / "samples").mkdir(parents=True, exist_ok=True)
         self.log = TrainLog(self.out)
         self.bar = ProgressBar(args.steps, start=self.step, desc=desc)
 

@@ -15,7 +15,6 @@ real class) and mapped to :data:`IGNORE` (255) in the targets.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Optional, Sequence
@@ -23,6 +22,8 @@ from typing import Optional, Sequence
 import numpy as np
 from PIL import Image, ImageOps
 
+from ganpaint.errors import DatasetError
+from ganpaint.jsonlimits import loads_limited
 from ganpaint.training.data import list_split, load_rgb_pil
 
 #: Target value of pixels that do not count in the loss or the metrics.
@@ -37,13 +38,23 @@ def read_classes(root: str | os.PathLike) -> list[dict]:
     Accepts the shared mapping form ``{"<id>": {"name", "color"}}`` and the label-set form
     ``{"labels": [{"id", "name", "color"}]}``.
     """
-    data = json.loads((Path(root) / "classes.json").read_text(encoding="utf-8"))
-    if isinstance(data, dict) and "labels" in data:
-        entries = [{"id": int(e["id"]), "name": str(e["name"]), "color": [int(c) for c in e["color"]]}
-                   for e in data["labels"]]
-    else:
-        entries = [{"id": int(k), "name": str(v["name"]), "color": [int(c) for c in v["color"]]}
-                   for k, v in data.items()]
+    path = Path(root) / "classes.json"
+    if not Path(root).is_dir():
+        raise DatasetError(f"dataset folder '{root}' {'is not a folder' if Path(root).exists() else 'does not exist'}.")
+    try:
+        data = loads_limited(path.read_bytes())
+        if isinstance(data, dict) and "labels" in data:
+            entries = [{"id": int(e["id"]), "name": str(e["name"]), "color": [int(c) for c in e["color"]]}
+                       for e in data["labels"]]
+        else:
+            entries = [{"id": int(k), "name": str(v["name"]), "color": [int(c) for c in v["color"]]}
+                       for k, v in data.items()]
+    except FileNotFoundError as exc:
+        raise DatasetError(f"dataset folder '{root}' has no classes.json.") from exc
+    except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise DatasetError(f"'{path}' is not a valid list of classes.") from exc
+    if not entries:
+        raise DatasetError(f"'{path}' lists no classes.")
     return sorted(entries, key=lambda e: e["id"])
 
 
@@ -132,7 +143,9 @@ class SegmentationDataset:
         self.label_paths = [self.root / "labels" / f"{p.stem}.png" for p in self.paths]
         missing = [p for p in self.label_paths if not p.is_file()]
         if missing:
-            raise FileNotFoundError(f"{len(missing)} photos of split {split!r} have no label map, e.g. {missing[0]}")
+            raise DatasetError(f"{len(missing)} photos of split {split!r} have no label map, e.g. '{missing[0]}'.")
+        if not self.paths:
+            raise DatasetError(f"no images found for split {split!r} in '{self.root}'.")
         self._cache: Optional[dict[int, tuple[Image.Image, Image.Image]]] = {} if cache else None
 
     @property

@@ -46,6 +46,8 @@ DEFAULT_MODELS_DIR = SHIPPED_MODELS
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from ganpaint.commands.options import seed
+
     parser.add_argument("--data", nargs="+", required=True, metavar="DIR",
                         help="dataset folders (splits.json + images/, or plain image folders: all images)")
     parser.add_argument("--out", required=True, metavar="DIR", help="run folder: checkpoints, samples, log")
@@ -75,7 +77,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint-every", type=int, default=250, help="write OUT/last.pt every N steps")
     parser.add_argument("--keep-every", type=int, default=2000, help="keep a step_N.pt snapshot every N steps (0: never)")
     parser.add_argument("--log-every", type=int, default=50, help="append to train_log.jsonl every N steps")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (new runs)")
+    parser.add_argument("--seed", type=seed, default=0, help="random seed (new runs)")
     parser.add_argument("--export", metavar="NAME", help="export the EMA generator as MODELS_DIR/NAME.{safetensors,json}")
     parser.add_argument("--models-dir", default=str(DEFAULT_MODELS_DIR), help="where --export writes")
     parser.add_argument("--export-fp32", action="store_true", help="export fp32 weights instead of fp16")

@@ -51,6 +51,8 @@ NET_KEYS = ("num_classes", "channels", "blocks", "separable_from", "decoder_chan
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from ganpaint.commands.options import seed
+
     parser.add_argument("--data", required=True, metavar="DIR",
                         help="dataset folder: images/, labels/ (class-id PNGs), classes.json, splits.json")
     parser.add_argument("--out", required=True, metavar="DIR", help="run folder: checkpoint, samples, logs")
@@ -86,7 +88,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sample-every", type=int, default=500, help="write a sample grid every N steps")
     parser.add_argument("--checkpoint-every", type=int, default=250, help="write OUT/last.pt every N steps")
     parser.add_argument("--log-every", type=int, default=50, help="append to train_log.jsonl every N steps")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (new runs)")
+    parser.add_argument("--seed", type=seed, default=0, help="random seed (new runs)")
     parser.add_argument("--export", metavar="NAME", help="export as MODELS_DIR/NAME.{safetensors,json} at the end")
     parser.add_argument("--models-dir", default=str(DEFAULT_MODELS_DIR), help="where --export writes")
     parser.add_argument("--export-fp32", action="store_true", help="export fp32 weights instead of fp16")

@@ -79,6 +79,8 @@ DATASET_FACTS = {
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from ganpaint.commands.options import seed
+
     parser.add_argument("--data", required=True, metavar="DIR", help="dataset folder (images/, labels/, classes.json, splits.json)")
     parser.add_argument("--out", required=True, metavar="DIR", help="run folder: checkpoints, samples, log")
     parser.add_argument("--split", default="train", help="training split of splits.json")
@@ -110,7 +112,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint-every", type=int, default=100, help="write OUT/last.pt every N steps")
     parser.add_argument("--keep-every", type=int, default=1000, help="keep a step_N.pt snapshot every N steps (0: never)")
     parser.add_argument("--log-every", type=int, default=25, help="append to train_log.jsonl every N steps")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (new runs)")
+    parser.add_argument("--seed", type=seed, default=0, help="random seed (new runs)")
     parser.add_argument("--export", metavar="NAME", help="export the EMA generator + encoder as MODELS_DIR/NAME.{safetensors,json}")
     parser.add_argument("--models-dir", default=str(DEFAULT_MODELS_DIR), help="where --export writes")
     parser.add_argument("--export-fp32", action="store_true", help="export fp32 weights instead of fp16")

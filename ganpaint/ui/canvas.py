@@ -1,16 +1,19 @@
 """The canvas: shows the document (photo or result plus overlays), zooms, pans, and forwards pointer
 events in image coordinates to the active tool.
 
-Zoom: Ctrl+wheel (around the pointer), ``fit_to_window``, ``actual_size`` (100 %).
-Pan: Space+drag, middle-button drag, or the plain wheel (Shift+wheel pans sideways).
-Compare: ``set_split(fraction)`` shows the photo ("before") left of a draggable divider and the
-result ("after") right of it; ``set_show_before(True)`` shows the photo alone.
+Zoom: Ctrl+wheel (around the pointer), ``fit_to_window`` (which stays in force, re-fitting on every
+resize, until the user zooms or pans), ``actual_size`` (100 %).
+Pan: Space+drag (the main window forwards Space from anywhere, see :meth:`CanvasView.set_space_down`),
+middle-button drag, the plain wheel (Shift+wheel pans sideways), the scroll bars and the navigator.
+Compare: ``set_split(fraction)`` shows the original photo ("before") left of a draggable divider and
+the composite with the live result ("after") right of it; ``set_show_before(True)`` shows the photo alone.
+Busy: ``set_busy(text)`` draws a spinner with ``text`` over the picture while its first result is pending.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRect, QRectF, Qt, Signal
+from PySide6.QtCore import QPointF, QRect, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import QWidget
 
@@ -19,6 +22,16 @@ from ganpaint.ui.composite import OverlayState, compose
 
 ZOOM_MIN, ZOOM_MAX = 0.02, 32.0
 SPLIT_GRAB_PX = 8
+SPINNER_MS = 80
+"""Spinner animation step in milliseconds."""
+
+#: pointer gestures of the canvas that are not menu actions: (keys, what they do), for Help > Keyboard shortcuts.
+GESTURES = (
+    ("Space+drag, middle drag", "pan"),
+    ("Wheel / Shift+wheel", "scroll up and down / sideways"),
+    ("Ctrl+wheel", "zoom at the pointer"),
+    ("Drag the split divider", "move the before/after split"),
+)
 
 
 def _qimage(array: np.ndarray) -> QImage:
@@ -31,7 +44,9 @@ class CanvasView(QWidget):
     """Widget that renders a document and turns pointer input into tool events.
 
     Signals carry image coordinates in pixels (float): ``stroke_pressed/moved/released(x, y)``;
-    ``cursor_moved(x, y)`` on every hover; ``zoom_changed(zoom)`` with 1.0 = 100 %;
+    ``cursor_moved(x, y)`` on every hover; ``zoom_changed(zoom)`` with 1.0 = 100 %; ``view_changed()``
+    after any change of zoom, offset or widget size (scroll bars and navigator follow it);
+    ``refreshed()`` after the picture was recomposed.
     """
 
     stroke_pressed = Signal(float, float)
@@ -39,6 +54,8 @@ class CanvasView(QWidget):
     stroke_released = Signal(float, float)
     cursor_moved = Signal(float, float)
     zoom_changed = Signal(float)
+    view_changed = Signal()
+    refreshed = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -65,6 +82,15 @@ class CanvasView(QWidget):
         self._dragging_split = False
         self._stroking = False
         self._hover: QPointF | None = None
+        self.fit_mode = True  # re-fit on resize until the user zooms or pans
+        self.busy_text: str | None = None
+        #: vector layers drawn over the picture (``"hints"``, ``"strokes"``), set by the active mode
+        self.vector_layers: frozenset[str] = frozenset()
+        self.show_vectors = True  # toggled with H
+        self._spin_angle = 0
+        self._spin_timer = QTimer(self)
+        self._spin_timer.setInterval(SPINNER_MS)
+        self._spin_timer.timeout.connect(self._spin)
 
     # ----------------------------------------------------------------- document
     def set_document(self, doc, label_lut: np.ndarray | None = None) -> None:
@@ -81,11 +107,12 @@ class CanvasView(QWidget):
         self.refresh()
 
     def picture(self) -> np.ndarray:
-        """The RGB picture under the overlays: the result when shown and present, else the photo."""
+        """The RGB picture under the overlays: the live result when shown and present, else the
+        composite (photo and visible edit layers)."""
         doc = self._doc
         if self.overlay.show_result and doc.result is not None:
             return doc.result
-        return doc.photo
+        return doc.composite()
 
     def refresh(self, rect: Rect | None = None) -> None:
         """Recompose the display buffer inside ``rect`` (image pixels; None = everything) and repaint."""
@@ -110,6 +137,7 @@ class CanvasView(QWidget):
             self.update()
         else:
             self.update(self._widget_rect(rect).adjusted(-2, -2, 2, 2))
+        self.refreshed.emit()
 
     def _refresh_before(self, doc, rect: Rect | None) -> None:
         """Keep the "before" picture current: the photo (wrapped, not copied) or, with
@@ -142,24 +170,48 @@ class CanvasView(QWidget):
         return QRectF(top_left, bottom_right).toAlignedRect()
 
     def set_zoom(self, zoom: float, anchor: QPointF | None = None) -> None:
-        """Zoom to ``zoom`` (1.0 = 100 %) keeping the image point under ``anchor`` (widget px) fixed."""
+        """Zoom to ``zoom`` (1.0 = 100 %) keeping the image point under ``anchor`` (widget px) fixed; ends
+        the "fit" mode."""
         zoom = float(np.clip(zoom, ZOOM_MIN, ZOOM_MAX))
         anchor = anchor if anchor is not None else QPointF(self.width() / 2, self.height() / 2)
         ix, iy = self.widget_to_image(anchor)
         self.zoom = zoom
+        self.fit_mode = False
         self.offset = QPointF(anchor.x() - ix * zoom, anchor.y() - iy * zoom)
         self.zoom_changed.emit(self.zoom)
+        self._view_moved()
+
+    def set_offset(self, offset: QPointF) -> None:
+        """Pan: put the image's top-left corner at ``offset`` (widget px); ends the "fit" mode."""
+        self.offset = QPointF(offset)
+        self.fit_mode = False
+        self._view_moved()
+
+    def center_on(self, x: float, y: float) -> None:
+        """Pan so image point ``(x, y)`` (pixels) is at the widget's centre (the navigator's click)."""
+        self.set_offset(QPointF(self.width() / 2 - x * self.zoom, self.height() / 2 - y * self.zoom))
+
+    def visible_rect(self) -> QRectF:
+        """The part of the image (in image pixels, possibly beyond its edges) the widget shows."""
+        x0, y0 = self.widget_to_image(QPointF(0, 0))
+        x1, y1 = self.widget_to_image(QPointF(self.width(), self.height()))
+        return QRectF(x0, y0, x1 - x0, y1 - y0)
+
+    def _view_moved(self) -> None:
         self.update()
+        self.view_changed.emit()
 
     def fit_to_window(self) -> None:
-        """Zoom so the whole image fits, centred."""
+        """Zoom so the whole image fits, centred; the view keeps fitting on every resize until the user
+        zooms or pans."""
+        self.fit_mode = True
         if self._doc is None:
             return
         zoom = min((self.width() - 20) / self._doc.width, (self.height() - 20) / self._doc.height)
         self.zoom = float(np.clip(zoom, ZOOM_MIN, ZOOM_MAX))
         self.offset = QPointF((self.width() - self._doc.width * self.zoom) / 2, (self.height() - self._doc.height * self.zoom) / 2)
         self.zoom_changed.emit(self.zoom)
-        self.update()
+        self._view_moved()
 
     def actual_size(self) -> None:
         """100 % zoom around the widget centre."""
@@ -167,6 +219,41 @@ class CanvasView(QWidget):
 
     def zoom_by(self, factor: float) -> None:
         self.set_zoom(self.zoom * factor)
+
+    # ----------------------------------------------------------------- busy spinner
+    def set_busy(self, text: str | None) -> None:
+        """Show a spinner with ``text`` over the picture (None hides it)."""
+        if text == self.busy_text:
+            return
+        self.busy_text = text
+        if text is None:
+            self._spin_timer.stop()
+        elif not self._spin_timer.isActive():
+            self._spin_timer.start()
+        self.update()
+
+    def _spin(self) -> None:
+        self._spin_angle = (self._spin_angle + 30) % 360
+        self.update(self._busy_rect().toAlignedRect().adjusted(-2, -2, 2, 2))
+
+    def _busy_rect(self) -> QRectF:
+        return QRectF(self.width() / 2 - 170, self.height() / 2 - 34, 340, 68)
+
+    def _paint_busy(self, painter: QPainter) -> None:
+        box = self._busy_rect()
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(20, 20, 24, 200))
+        painter.drawRoundedRect(box, 10, 10)
+        ring = QRectF(box.left() + 18, box.center().y() - 14, 28, 28)
+        painter.setPen(QPen(QColor(255, 255, 255, 60), 4))
+        painter.drawEllipse(ring)
+        painter.setPen(QPen(QColor(110, 180, 255), 4, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap))
+        painter.drawArc(ring, -self._spin_angle * 16, 100 * 16)
+        painter.setPen(QColor(255, 255, 255))
+        painter.drawText(box.adjusted(60, 0, -10, 0), Qt.AlignmentFlag.AlignVCenter | Qt.TextFlag.TextWordWrap, self.busy_text)
+        painter.restore()
 
     # ----------------------------------------------------------------- compare
     def set_split(self, fraction: float | None) -> None:
@@ -209,6 +296,10 @@ class CanvasView(QWidget):
             painter.drawLine(QPointF(split_x, 0), QPointF(split_x, self.height()))
             painter.drawText(QPointF(split_x - 60, 20), "before")
             painter.drawText(QPointF(split_x + 10, 20), "after")
+        if self.show_vectors and self.vector_layers:
+            self._paint_vectors(painter)
+        if self.busy_text is not None:
+            self._paint_busy(painter)
         if self._hover is not None and self.brush_size > 0 and not self._space_down:
             radius = self.brush_size * self.zoom / 2
             painter.setRenderHint(QPainter.RenderHint.Antialiasing)
@@ -217,6 +308,38 @@ class CanvasView(QWidget):
             painter.drawEllipse(self._hover, radius, radius)
             painter.setPen(QPen(QColor(255, 255, 255, 230), 1))
             painter.drawEllipse(self._hover, radius, radius)
+
+    def _paint_vectors(self, painter: QPainter) -> None:
+        """Colour hints as small discs in their colour (ideepcolor's look) and strokes as polylines, each
+        with a light and a dark outline so they show on any picture."""
+        doc = self._doc
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        if "strokes" in self.vector_layers:
+            for stroke in doc.strokes:
+                points = [self.image_to_widget(x, y) for x, y in stroke.points]
+                if not points:
+                    continue
+                width = max(2.0, stroke.width * self.zoom)
+                for color, extra in ((QColor(0, 0, 0, 140), 2.0), (QColor(*stroke.rgb), 0.0)):
+                    pen = QPen(color, width + extra)
+                    pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+                    pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
+                    painter.setPen(pen)
+                    if len(points) == 1:
+                        painter.drawPoint(points[0])
+                    else:
+                        painter.drawPolyline(points)
+        if "hints" in self.vector_layers:
+            for hint in doc.hints:
+                centre = self.image_to_widget(hint.x + 0.5, hint.y + 0.5)
+                radius = max(5.0, hint.radius * self.zoom)
+                painter.setBrush(QColor(*hint.rgb))
+                painter.setPen(QPen(QColor(0, 0, 0, 200), 3))
+                painter.drawEllipse(centre, radius, radius)
+                painter.setPen(QPen(QColor(255, 255, 255, 230), 1.5))
+                painter.drawEllipse(centre, radius, radius)
+        painter.restore()
 
     # ----------------------------------------------------------------- input
     def _near_split(self, x: float) -> bool:
@@ -237,9 +360,8 @@ class CanvasView(QWidget):
         pos = event.position()
         old_hover, self._hover = self._hover, pos
         if self._pan_anchor is not None:
-            self.offset += pos - self._pan_anchor
-            self._pan_anchor = pos
-            self.update()
+            delta, self._pan_anchor = pos - self._pan_anchor, pos
+            self.set_offset(self.offset + delta)
             return
         if self._dragging_split:
             self.set_split(pos.x() / max(self.width(), 1))
@@ -274,14 +396,23 @@ class CanvasView(QWidget):
             self.set_zoom(self.zoom * (1.25 ** (delta.y() / 120.0)), event.position())
         else:
             dx, dy = (delta.y(), 0) if event.modifiers() & Qt.KeyboardModifier.ShiftModifier else (delta.x(), delta.y())
-            self.offset += QPointF(dx / 2, dy / 2)
-            self.update()
+            self.set_offset(self.offset + QPointF(dx / 2, dy / 2))
+
+    def set_space_down(self, down: bool) -> None:
+        """Space held (pan with the left button) or released; the main window calls this for Space
+        pressed anywhere in the window, the canvas itself when it has the focus. Idempotent, so key
+        auto-repeat changes nothing."""
+        if down == self._space_down:
+            return
+        self._space_down = down
+        if not down:
+            self._pan_anchor = None
+        self.setCursor(Qt.CursorShape.OpenHandCursor if down else Qt.CursorShape.CrossCursor)
+        self.update()
 
     def keyPressEvent(self, event) -> None:  # noqa: N802
-        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
-            self._space_down = True
-            self.setCursor(Qt.CursorShape.OpenHandCursor)
-            self.update()
+        if event.key() == Qt.Key.Key_Space:
+            self.set_space_down(True)  # auto-repeated presses change nothing
         else:
             super().keyPressEvent(event)
 
@@ -290,18 +421,18 @@ class CanvasView(QWidget):
         self._stroking = False
 
     def keyReleaseEvent(self, event) -> None:  # noqa: N802
-        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
-            self._space_down = False
-            self._pan_anchor = None
-            self.setCursor(Qt.CursorShape.CrossCursor)
-            self.update()
+        if event.key() == Qt.Key.Key_Space:
+            if not event.isAutoRepeat():  # an auto-repeat sends release+press pairs while held
+                self.set_space_down(False)
         else:
             super().keyReleaseEvent(event)
 
     def resizeEvent(self, event) -> None:  # noqa: N802
-        if self._doc is not None and event.oldSize().width() <= 0:
-            self.fit_to_window()
         super().resizeEvent(event)
+        if self._doc is not None and (self.fit_mode or event.oldSize().width() <= 0):
+            self.fit_to_window()
+        else:
+            self.view_changed.emit()
 
     def _update_cursor_area(self, pos: QPointF | None) -> None:
         if pos is None:

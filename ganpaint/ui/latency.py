@@ -18,13 +18,20 @@ def measure_release_to_fill(photo: str | Path, device: str = "auto", strokes: in
 
     Returns ``{"strokes", "median_total_ms", "median_engine_ms", "median_overhead_ms", "max_overhead_ms"}``
     (the first stroke, which loads the model, is left out). Raises TimeoutError when a fill never comes.
+    The window runs with default settings in a temporary config folder (the user's preferences, such
+    as the thread count, neither apply nor change).
     """
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    import tempfile
+
     from PySide6.QtWidgets import QApplication
 
     from ganpaint.ui.app import create_window
 
     app = QApplication.instance() or QApplication([])
+    saved_config = os.environ.get("GANPAINT_CONFIG_DIR")
+    config = tempfile.TemporaryDirectory(prefix="ganpaint-bench-")
+    os.environ["GANPAINT_CONFIG_DIR"] = config.name  # default settings; the user's stay untouched
     window = create_window(str(photo), device=device, offer_recovery=False)
     window.confirm_discard = False
     window.show()
@@ -50,6 +57,11 @@ def measure_release_to_fill(photo: str | Path, device: str = "auto", strokes: in
                 engines.append(controller.last_elapsed_ms)
     finally:
         window.close()
+        if saved_config is None:
+            os.environ.pop("GANPAINT_CONFIG_DIR", None)
+        else:
+            os.environ["GANPAINT_CONFIG_DIR"] = saved_config
+        config.cleanup()
     overheads = [t - e for t, e in zip(totals, engines)]
     return {
         "strokes": len(totals),

@@ -6,39 +6,47 @@ import logging
 from pathlib import Path
 
 import qtawesome as qta
-from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import (
-    QComboBox,
+    QApplication,
+    QDialog,
     QDockWidget,
     QFileDialog,
-    QInputDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
-    QProgressBar,
     QTabWidget,
     QToolBar,
-    QVBoxLayout,
-    QWidget,
 )
 
-from ganpaint.document import autosave, labelmaps, project
+from ganpaint.document import autosave, labelmaps, openraster, project
+from ganpaint.document.atomic import overwriting_read_only
 from ganpaint.document.imageio import load_rgb
 from ganpaint.document.model import Document
-from ganpaint.errors import GanpaintError
+from ganpaint.errors import GanpaintError, ReadOnlyFileError
 from ganpaint.inference.device import available_devices
-from ganpaint.paths import SAMPLES
-from ganpaint.ui.canvas import CanvasView
+from ganpaint.ui.canvas_area import CanvasArea
+from ganpaint.ui.clipboard import accepts, mime_image, openable_files, qimage_to_rgb, rgb_to_qimage
+from ganpaint.ui import openraster_dialog
+from ganpaint.ui import settings as stored
 from ganpaint.ui.controller import StudioController
-from ganpaint.ui.panels import EnginePanel, LayersPanel, NoticeBar, PalettePanel, ToolOptionsBar
+from ganpaint.ui.files import (IMAGE_FILTER, ORA_EXTENSION, ORA_FILTER, PROJECT_EXTENSION, PROJECT_FILTER, open_filters,
+                               suggested_path)
+from ganpaint.ui.mode_panels import PANEL_CLASSES, sample_styles
+from ganpaint.ui.new_canvas import NewCanvasDialog
+from ganpaint.ui.layers_panel import LayersPanel
+from ganpaint.ui.navigator import NavigatorView
+from ganpaint.ui.panels import PalettePanel, ToolOptionsBar
+from ganpaint.ui.preferences import Preferences, PreferencesDialog
+from ganpaint.ui.progress import ProgressIndicator
+from ganpaint.ui.shortcuts import ShortcutsDialog
+from ganpaint.ui.space_pan import SpacePanFilter
 
 log = logging.getLogger(__name__)
 
-AUTOSAVE_INTERVAL_MS = 60_000
-IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.bmp *.tif *.tiff)"
-PROJECT_FILTER = "GANPaint projects (*.ganpaint)"
-STYLE_SAMPLES = SAMPLES
+STATE_VERSION = 2
+"""Version of the saved dock and tool bar layout (``saveState``); bump it when docks change."""
 
 
 class MainWindow(QMainWindow):
@@ -46,23 +54,24 @@ class MainWindow(QMainWindow):
 
     def __init__(self, registry, device: str | None = None) -> None:
         super().__init__()
-        self.qsettings = QSettings()
-        device = device or str(self.qsettings.value("device", "auto"))
+        self.qsettings = stored.app_settings()
+        self.preferences = stored.load_preferences(self.qsettings)
+        device = device or self.preferences.device
         self.controller = StudioController(registry, device=device, parent=self)
+        if self.qsettings.contains("threads"):
+            self.controller.worker.set_threads(self.preferences.threads)
+        stored.restore_tool_settings(self.qsettings, self.controller.settings)
         self.autosave = autosave.Autosave()
         self.confirm_discard = True  # tests turn the unsaved-changes question off
         self.setWindowTitle("GANPaint Studio")
         self.resize(1280, 820)
 
-        self.canvas = CanvasView()
-        self.notice_bar = NoticeBar()
-        central = QWidget()
-        column = QVBoxLayout(central)
-        column.setContentsMargins(0, 0, 0, 0)
-        column.setSpacing(0)
-        column.addWidget(self.notice_bar)
-        column.addWidget(self.canvas, 1)
-        self.setCentralWidget(central)
+        self.canvas_area = CanvasArea()
+        self.canvas = self.canvas_area.canvas
+        self.notice_bar = self.canvas_area.notice_bar  # floats over the canvas: no layout jump
+        self.setCentralWidget(self.canvas_area)
+        self.progress = ProgressIndicator(self.controller, self.canvas, self)
+        self.navigator = NavigatorView(self.canvas)
 
         self.options_bar = ToolOptionsBar(self.controller.settings, self.controller.labelset)
         self.layers_panel = LayersPanel()
@@ -74,45 +83,41 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._connect()
         self.set_tool("mask")
+        self.space_pan = SpacePanFilter(self, self.canvas)
+        QApplication.instance().installEventFilter(self.space_pan)
         for problem in registry.problems:
             self.notice_bar.show_message(problem, "warning")
 
         self.autosave_timer = QTimer(self)
         self.autosave_timer.timeout.connect(self.autosave_now)
-        self.autosave_timer.start(AUTOSAVE_INTERVAL_MS)
+        self.autosave_timer.start(self.preferences.autosave_minutes * 60_000)
+        self.setAcceptDrops(True)  # photos and projects dropped anywhere on the window (the canvas too)
+        self._restore_layout()
 
     # ----------------------------------------------------------------- construction
     def _build_engine_panels(self, registry) -> None:
-        names = {task: [card.name for card in registry.cards(task)] for task in ("inpaint", "synthesize")}
-        self.inpaint_panel = EnginePanel(names["inpaint"], "Apply fill", "Bake the fill into the photo and clear the mask (Ctrl+Return)",
-                                         "(no inpainting model installed)")
-        self.clear_mask_button = self.inpaint_panel.add_button("fa5s.times", "Clear mask", "Remove every hole (Delete)")
-        self.inpaint_panel.finish()
-        self.synth_panel = EnginePanel(names["synthesize"], "Apply result", "Make the generated picture the photo (Ctrl+Return)",
-                                       "(no semantic synthesis model installed)")
-        self.style_combo = QComboBox()
-        self.style_combo.setToolTip("Style of the generated content: the photo's own, the seed's, or a sample picture's")
-        self.style_combo.addItem("Photo's own / seed", None)
-        for sample in sorted(STYLE_SAMPLES.glob("*.*")):
-            if sample.suffix.lower() in (".png", ".jpg", ".jpeg"):
-                self.style_combo.addItem(f"Like {sample.stem}", str(sample))
-        self.synth_panel.form.addRow("Style", self.style_combo)
-        self.resegment_button = self.synth_panel.add_button("fa5s.magic", "Read regions from photo", "Replace the label map by the segmenter's reading of the photo")
-        self.synth_panel.finish()
-        for task, panel in (("inpaint", self.inpaint_panel), ("synthesize", self.synth_panel)):
-            if self.controller.models[task] in names[task]:
-                panel.model_combo.setCurrentText(self.controller.models[task])
+        """One tab per studio mode, each built from :data:`~ganpaint.ui.mode_panels.PANEL_CLASSES`."""
         self.engine_tabs = QTabWidget()
-        self.engine_tabs.addTab(self.inpaint_panel, qta.icon("fa5s.highlighter"), "Inpainting")
-        self.engine_tabs.addTab(self.synth_panel, qta.icon("fa5s.tree"), "Semantic")
+        self.mode_panels = {}
+        for name, mode in self.controller.modes.items():
+            panel = PANEL_CLASSES[name](mode, registry, self.controller)
+            self.mode_panels[name] = panel
+            self.engine_tabs.addTab(panel, qta.icon(mode.icon), mode.title)
 
     def _build_docks(self) -> None:
-        for title, widget in (("Engine", self.engine_tabs), ("Labels", self.palette_panel), ("Layers", self.layers_panel)):
+        """Navigator, Engine, then Labels and Layers as tabs of one dock area (the mode raises its tab)."""
+        self.docks: dict[str, QDockWidget] = {}
+        for title, widget in (("Navigator", self.navigator), ("Engine", self.engine_tabs),
+                              ("Labels", self.palette_panel), ("Layers", self.layers_panel)):
             dock = QDockWidget(title, self)
             dock.setObjectName(title)
             dock.setWidget(widget)
-            dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+            dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+                             | QDockWidget.DockWidgetFeature.DockWidgetClosable)
             self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+            self.docks[title] = dock
+        self.tabifyDockWidget(self.docks["Labels"], self.docks["Layers"])
+        self.docks["Layers"].raise_()
 
     def _action(self, text: str, slot, shortcut=None, icon: str | None = None, tip: str | None = None) -> QAction:
         action = QAction(text, self)
@@ -137,6 +142,7 @@ class MainWindow(QMainWindow):
             ("save", ("&Save", self.save, QKeySequence.StandardKey.Save, "fa5s.save")),
             ("save_as", ("Save &as...", self.save_as, "Ctrl+Shift+S", None)),
             ("export", ("&Export result...", self.export_result, "Ctrl+E", "fa5s.file-export")),
+            ("export_layers", ("Export &layers (OpenRaster)...", self.export_layers, None, "fa5s.layer-group")),
             ("import_mask", ("&Import mask...", self.import_mask, None, None)),
             ("export_mask", ("Export &mask...", self.export_mask, None, None)),
             ("import_labels", ("Import &label map...", self.import_labels, None, None)),
@@ -145,17 +151,26 @@ class MainWindow(QMainWindow):
         ):
             self.actions_by_name[name] = act(*args)
             file_menu.addAction(self.actions_by_name[name])
+            if name == "open":
+                self.recent_menu = file_menu.addMenu("Open &Recent")
+                self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
             if name in ("save_as", "export_labels"):
                 file_menu.addSeparator()
 
         edit_menu = self.menuBar().addMenu("&Edit")
         self.undo_action = act("&Undo", self.controller.undo, "Ctrl+Z", "fa5s.undo")
         self.redo_action = act("&Redo", self.controller.redo, ["Ctrl+Shift+Z", "Ctrl+Y"], "fa5s.redo")
-        self.apply_action = act("&Apply fill", self.controller.apply_result, ["Ctrl+Return", "Ctrl+Enter"], "fa5s.check")
+        self.undo_action.setProperty("shortcut_name", "Undo")
+        self.redo_action.setProperty("shortcut_name", "Redo")
+        self.apply_action = act("&Apply", self.controller.apply_result, ["Ctrl+Return", "Ctrl+Enter"], "fa5s.check")
         self.clear_action = act("&Clear mask", self.controller.clear_mask, "Delete", "fa5s.times")
-        self.apply_action.setText("&Apply result")
         self.cancel_action = act("Ca&ncel stroke / inference", self._cancel, "Esc", "fa5s.stop-circle")
-        for action in (self.undo_action, self.redo_action, None, self.apply_action, self.clear_action, self.cancel_action):
+        self.copy_action = act("&Copy picture", self.copy_picture, QKeySequence.StandardKey.Copy, "fa5s.copy",
+                               "Copy the picture as shown (photo, layers and live result) to the clipboard")
+        self.paste_action = act("&Paste as new picture", self.paste_picture, QKeySequence.StandardKey.Paste, "fa5s.paste",
+                                "Open the clipboard's image (or copied file) as a new picture")
+        for action in (self.undo_action, self.redo_action, None, self.copy_action, self.paste_action, None,
+                       self.apply_action, self.clear_action, self.cancel_action):
             edit_menu.addSeparator() if action is None else edit_menu.addAction(action)
 
         view_menu = self.menuBar().addMenu("&View")
@@ -163,6 +178,9 @@ class MainWindow(QMainWindow):
         self.compare_action.setCheckable(True)
         self.split_action = act("&Split view", self.toggle_split, "Shift+\\", "fa5s.columns")
         self.split_action.setCheckable(True)
+        self.vectors_action = act("Show &hints and strokes", self.toggle_vectors, "H", "fa5s.dot-circle")
+        self.vectors_action.setCheckable(True)
+        self.vectors_action.setChecked(True)
         for action in (
             act("Zoom &in", lambda: self.canvas.zoom_by(1.25), ["Ctrl++", "Ctrl+="], "fa5s.search-plus"),
             act("Zoom &out", lambda: self.canvas.zoom_by(0.8), "Ctrl+-", "fa5s.search-minus"),
@@ -171,8 +189,12 @@ class MainWindow(QMainWindow):
             None,
             self.compare_action,
             self.split_action,
+            self.vectors_action,
         ):
             view_menu.addSeparator() if action is None else view_menu.addAction(action)
+        docks_menu = view_menu.addMenu("&Docks")  # a closed dock comes back from here
+        for dock in self.docks.values():
+            docks_menu.addAction(dock.toggleViewAction())
 
         tools_menu = self.menuBar().addMenu("&Tools")
         toolbar = QToolBar("Tools")
@@ -193,7 +215,10 @@ class MainWindow(QMainWindow):
         tools_menu.addAction(act("Larger brush", lambda: self.resize_brush(1.2), "]", None))
 
         settings_menu = self.menuBar().addMenu("&Settings")
-        settings_menu.addAction(act("Inference &device...", self.choose_device, None, "fa5s.microchip"))
+        settings_menu.addAction(act("&Preferences...", self.edit_preferences, "Ctrl+,", "fa5s.cog"))
+
+        help_menu = self.menuBar().addMenu("&Help")
+        help_menu.addAction(act("&Keyboard shortcuts", self.show_shortcuts, "F1", "fa5s.keyboard"))
 
         main_bar = QToolBar("Main")
         main_bar.setObjectName("main")
@@ -216,12 +241,10 @@ class MainWindow(QMainWindow):
         self.device_label = QLabel("device: starting...")
         self.model_label = QLabel()
         self.timing_label = QLabel("last inference: -")
-        self.progress_bar = QProgressBar()
-        self.progress_bar.setMaximumWidth(120)
-        self.progress_bar.setRange(0, 100)
-        self.progress_bar.hide()
+        self.progress_bar = self.progress.bar
         bar.addWidget(self.position_label)
-        for widget in (self.progress_bar, self.timing_label, self.model_label, self.device_label, self.zoom_label):
+        for widget in (self.progress.cancel_button, self.progress_bar, self.timing_label, self.model_label,
+                       self.device_label, self.zoom_label):
             bar.addPermanentWidget(widget)
         self._update_model_label()
 
@@ -236,34 +259,33 @@ class MainWindow(QMainWindow):
         c.document_replaced.connect(self._on_document_replaced)
         c.canvas_dirty.connect(self._on_canvas_dirty)
         c.result_ready.connect(self._on_result)
-        c.progress.connect(self._on_progress)
+        c.progress.connect(self.progress.show_progress)
         c.notice.connect(self.notice_bar.show_message)
         c.device_changed.connect(lambda label: self.device_label.setText(f"device: {label}"))
         c.history_changed.connect(self._update_history_actions)
         self.options_bar.changed.connect(self._on_options_changed)
         self.layers_panel.changed.connect(self._on_layers_changed)
-        for task, panel in (("inpaint", self.inpaint_panel), ("synthesize", self.synth_panel)):
-            panel.model_changed.connect(lambda name, t=task: self._on_model_changed(t, name))
-            panel.live_changed.connect(lambda on: setattr(c, "live_preview", on))
-            panel.seed_changed.connect(self._on_seed_changed)
-            panel.apply_clicked.connect(c.apply_result)
-        self.clear_mask_button.clicked.connect(c.clear_mask)
-        self.resegment_button.clicked.connect(c.adopt_segmentation)
-        self.style_combo.currentIndexChanged.connect(self._on_style_changed)
+        self.layers_panel.reedit_requested.connect(c.reedit_layer)
         self.engine_tabs.currentChanged.connect(self._on_mode_tab)
         self.palette_panel.class_chosen.connect(self._on_class_chosen)
         c.labelset_changed.connect(self._on_labelset_changed)
+        c.mode_changed.connect(self._on_mode_changed)
+        c.model_changed.connect(lambda task, name: self._update_model_label())
         self._update_history_actions()
+        self._on_mode_changed(c.mode)
 
     # ----------------------------------------------------------------- tools and view
     def set_tool(self, name: str) -> None:
+        """Activate a tool (a tool of another mode switches to that mode's tab, with a notice)."""
         self.controller.set_tool(name)
-        self.tool_actions[name].setChecked(True)
+        self._show_tool()
+
+    def _show_tool(self) -> None:
         tool = self.controller.tool
+        self.tool_actions[tool.name].setChecked(True)
         self.options_bar.show_for(tool)
+        self.options_bar.sync()
         self.canvas.brush_size = self.controller.settings.size if tool.uses_size else 0
-        if tool.layer == "labels" and self.layers_panel.labels_opacity.value() == 0 and not self.controller.blank_canvas:
-            self.layers_panel.labels_opacity.setValue(60)
         self.canvas.update()
 
     def resize_brush(self, factor: float) -> None:
@@ -282,6 +304,11 @@ class MainWindow(QMainWindow):
     def toggle_before(self) -> None:
         self.canvas.set_show_before(self.compare_action.isChecked())
 
+    def toggle_vectors(self) -> None:
+        """Show or hide the colour hints and strokes drawn over the picture (H)."""
+        self.canvas.show_vectors = self.vectors_action.isChecked()
+        self.canvas.update()
+
     def toggle_split(self) -> None:
         self.canvas.set_split(0.5 if self.split_action.isChecked() else None)
 
@@ -297,47 +324,34 @@ class MainWindow(QMainWindow):
         overlay.labels_opacity = self.layers_panel.labels_overlay
         self.canvas.refresh()
 
-    def _on_model_changed(self, task: str, name: str) -> None:
-        self.controller.set_model(task, name)
-        self._update_model_label()
-
-    def _on_seed_changed(self, seed: int) -> None:
-        for panel in (self.inpaint_panel, self.synth_panel):
-            panel.seed_spin.blockSignals(True)
-            panel.seed_spin.setValue(seed)
-            panel.seed_spin.blockSignals(False)
-        self.controller.set_seed(seed)
-
     def set_mode(self, mode: str) -> None:
-        """Switch the studio to ``"inpaint"`` or ``"synthesize"`` (the engine dock's tab)."""
-        self.engine_tabs.setCurrentIndex(0 if mode == "inpaint" else 1)
+        """Switch the studio to the mode called ``mode`` (the engine dock's tab)."""
+        self.controller.set_mode(mode)
 
     def _on_mode_tab(self, index: int) -> None:
-        mode = "inpaint" if index == 0 else "synthesize"
-        self.controller.set_mode(mode)
-        if mode == "synthesize":
-            if self.layers_panel.labels_opacity.value() == 0 and not self.controller.blank_canvas:
-                self.layers_panel.labels_opacity.setValue(45)
-            if self.controller.tool.name in ("mask", "eraser"):
-                self.set_tool("labels")
-            self.controller.settings.target = "labels"
-        else:
-            self.layers_panel.labels_opacity.setValue(0)
-            if self.controller.tool.name == "labels":
-                self.set_tool("mask")
-            self.controller.settings.target = "mask"
-        self.options_bar.sync()
-        self._update_model_label()
+        self.controller.set_mode(list(self.mode_panels)[index])
 
-    def _on_style_changed(self, index: int) -> None:
-        path = self.style_combo.itemData(index)
-        if path is None:
-            self.controller.set_style_image(None)
-            return
-        try:
-            self.controller.set_style_image(load_rgb(path))
-        except GanpaintError as error:
-            self.notice_bar.show_message(str(error), "error")
+    def _on_mode_changed(self, name: str) -> None:
+        """The controller switched modes (a tab, a tool of another mode, or a reopened project)."""
+        index = list(self.mode_panels).index(name)
+        if self.engine_tabs.currentIndex() != index:
+            self.engine_tabs.blockSignals(True)
+            self.engine_tabs.setCurrentIndex(index)
+            self.engine_tabs.blockSignals(False)
+        mode = self.controller.active
+        overlay = 0.0 if self.controller.blank_canvas else mode.labels_overlay  # a blank canvas' label map is the "before"
+        self.layers_panel.labels_opacity.setValue(int(round(overlay * 100)))
+        self.apply_action.setText(f"&{mode.apply_text}")  # menu, tool bar and panel button: one name
+        self.apply_action.setToolTip(mode.apply_tip)
+        self.apply_action.setStatusTip(mode.apply_tip)
+        self.docks["Labels" if mode.labelset is not None else "Layers"].raise_()
+        for tool_name, action in self.tool_actions.items():
+            action.setToolTip(f"{self.controller.tools[tool_name].title} ({self.controller.tools[tool_name].shortcut})"
+                              + ("" if tool_name in mode.tools else " - switches tab"))
+        self.canvas.vector_layers = mode.vector_layers
+        self._show_tool()
+        self._update_model_label()
+        self.canvas.refresh()
 
     def _on_class_chosen(self, class_id: int) -> None:
         self.controller.settings.label = class_id
@@ -351,22 +365,18 @@ class MainWindow(QMainWindow):
         self.canvas.set_label_lut(labelset.lut())
 
     def _before_picture(self, doc, y0: int, y1: int, x0: int, x1: int):
-        """The "before" of before/after inside rows y0:y1, columns x0:x1: the photo, or the label map's
-        colours on a blank canvas."""
-        if self.controller.blank_canvas:
-            return self.controller.labelset.colorize(doc.labels[y0:y1, x0:x1])
-        return doc.photo[y0:y1, x0:x1]
+        """The "before" of before/after inside rows y0:y1, columns x0:x1 (the active mode decides)."""
+        return self.controller.active.before(doc, y0, y1, x0, x1)
 
     def _update_model_label(self) -> None:
-        task = self.controller.mode
-        self.model_label.setText(f"model: {self.controller.models.get(task) or 'none'}")
+        self.model_label.setText(f"model: {self.controller.active.model or 'none'}")
 
     # ----------------------------------------------------------------- controller events
     def _on_document_replaced(self, doc: Document) -> None:
         self.notice_bar.dismiss_info()  # e.g. "Reading the photo's regions..." was about the previous photo
-        if self.controller.blank_canvas:
-            self.layers_panel.labels_opacity.setValue(0)  # the split view's "before" shows the label map
+        self._on_mode_changed(self.controller.mode)  # e.g. a blank canvas hides the label overlay
         self.canvas.set_document(doc, self.controller.labelset.lut())
+        self.layers_panel.set_document(doc)
         self._update_title()
 
     def _on_canvas_dirty(self, rect) -> None:
@@ -382,13 +392,6 @@ class MainWindow(QMainWindow):
         device = result.info.get("device")
         if device:
             self.device_label.setText(f"device: {device}")
-
-    def _on_progress(self, fraction: float) -> None:
-        if fraction < 0:
-            self.progress_bar.hide()
-        else:
-            self.progress_bar.setValue(int(fraction * 100))
-            self.progress_bar.show()
 
     def _update_history_actions(self) -> None:
         doc = self.controller.doc
@@ -428,10 +431,15 @@ class MainWindow(QMainWindow):
         return answer == QMessageBox.StandardButton.Discard
 
     def open_path(self, path: str) -> bool:
-        """Open a photo or a ``.ganpaint`` project; a bad file shows a notice and keeps the current document."""
+        """Open a photo, a ``.ganpaint`` project or an OpenRaster ``.ora``; a bad file shows a notice and
+        keeps the current document."""
         try:
-            if path.lower().endswith(".ganpaint"):
+            if path.lower().endswith(PROJECT_EXTENSION):
                 doc = project.load_project(path)
+            elif path.lower().endswith(ORA_EXTENSION):
+                doc = openraster_dialog.open_openraster(self, path, self.controller.labelset)
+                if doc is None:
+                    return False
             else:
                 doc = Document(load_rgb(path))
                 doc.settings["source_name"] = Path(path).name
@@ -439,41 +447,63 @@ class MainWindow(QMainWindow):
             self.notice_bar.show_message(str(error), "error")
             return False
         self.controller.set_document(doc)
+        for notice in doc.notices:  # e.g. settings of the project file that were ignored
+            self.notice_bar.show_message(notice, "warning")
         self._remember_dir(path)
+        stored.add_recent(self.qsettings, path)
         return True
 
     def open_dialog(self) -> None:
         if not self._maybe_discard():
             return
-        path, _ = QFileDialog.getOpenFileName(self, "Open", self._start_dir(), f"{IMAGE_FILTER};;{PROJECT_FILTER};;All files (*)")
+        path, _ = QFileDialog.getOpenFileName(self, "Open", self._start_dir(), open_filters())
         if path:
             self.open_path(path)
 
+    def _fill_recent_menu(self) -> None:
+        """File > Open Recent: the recent files that still exist (missing ones are forgotten)."""
+        self.recent_menu.clear()
+        files = stored.recent_files(self.qsettings)
+        for number, path in enumerate(files, 1):
+            action = self.recent_menu.addAction(f"&{number % 10} {Path(path).name}")
+            action.setToolTip(path)
+            action.setStatusTip(path)
+            action.triggered.connect(lambda checked=False, p=path: self.open_recent(p))
+        if not files:
+            self.recent_menu.addAction("(no recent files)").setEnabled(False)
+        self.recent_menu.addSeparator()
+        clear = self.recent_menu.addAction("&Clear list")
+        clear.setEnabled(bool(files))
+        clear.triggered.connect(lambda: stored.clear_recent(self.qsettings))
+
+    def open_recent(self, path: str) -> bool:
+        """Open a file of the Open Recent menu (asking about unsaved changes first)."""
+        return self._maybe_discard() and self.open_path(path)
+
     def new_canvas(self) -> None:
+        """File > New canvas: the dialog's size, and in the Semantic mode its class and style."""
         if not self._maybe_discard():
             return
-        size, ok = QInputDialog.getText(self, "New canvas", "Size (width x height):", text="512 x 512")
-        if not ok:
+        mode, panel = self.controller.active, self.mode_panels.get(self.controller.mode)
+        labelset = mode.labelset
+        style = getattr(panel, "style_combo", None)
+        dialog = NewCanvasDialog(mode.blank_canvas_title, labelset, self.controller.settings.label,
+                                 sample_styles(), style.currentData() if style is not None else None, self)
+        if dialog.exec() != QDialog.DialogCode.Accepted:
             return
-        try:
-            width, height = (int(v) for v in size.lower().replace(" ", "").split("x"))
-            if not (8 <= width <= 8192 and 8 <= height <= 8192):
-                raise ValueError
-        except ValueError:
-            self.notice_bar.show_message(f"'{size}' is not a size between 8 x 8 and 8192 x 8192.", "error")
-            return
-        self.start_blank_canvas(width, height)
+        choice = dialog.choice()
+        if choice.label is not None:
+            self.controller.settings.label = choice.label
+            self.options_bar.sync()
+            self.palette_panel.select(choice.label)
+        if labelset is not None and hasattr(panel, "use_style"):
+            panel.use_style(choice.style)
+        self.start_blank_canvas(choice.width, choice.height)
 
     def start_blank_canvas(self, width: int, height: int) -> Document:
-        """Replace the document with a white ``width`` x ``height`` canvas (pixels). In Semantic mode it
-        is a label map of the current class, doodled into a picture; returns the new document."""
-        doc = Document.blank(width, height)
-        if self.controller.mode == "synthesize":
-            doc.settings["canvas"] = "blank"
-            doc.settings["labels_source"] = "user"
-            doc.labels[...] = self.controller.settings.label
-        self.controller.set_document(doc)
-        return doc
+        """Replace the document with a ``width`` x ``height`` canvas (pixels) set up by the active mode
+        (in Semantic mode a label map of the current class, doodled into a picture); returns it."""
+        return self.controller.start_blank_canvas(width, height)
 
     def save(self) -> bool:
         doc = self.controller.doc
@@ -483,24 +513,46 @@ class MainWindow(QMainWindow):
             return self.save_as()
         return self._save_to(doc.path)
 
+    def _save_name(self, title: str, extension: str, filters: str, suffix: str = "") -> str:
+        """Ask for a file to write, suggesting the document's name (see ``files.suggested_path``); '' if cancelled."""
+        start = suggested_path(self.controller.doc, self._start_dir(), extension, suffix)
+        path, _ = QFileDialog.getSaveFileName(self, title, start, filters)
+        return path
+
     def save_as(self) -> bool:
         doc = self.controller.doc
         if doc is None:
             return False
-        path, _ = QFileDialog.getSaveFileName(self, "Save project", self._start_dir(), PROJECT_FILTER)
+        path = self._save_name("Save project", PROJECT_EXTENSION, PROJECT_FILTER)
         if not path:
             return False
-        if not path.lower().endswith(".ganpaint"):
-            path += ".ganpaint"
+        if not path.lower().endswith(PROJECT_EXTENSION):
+            path += PROJECT_EXTENSION
         return self._save_to(path)
+
+    def _overwrite_read_only(self, action) -> None:
+        """Run the save ``action``; if it would replace a read-only file, ask first and, on yes, run it
+        again allowed to (the file keeps its read-only mode). Raises what ``action`` raises, or the
+        ReadOnlyFileError when the answer is no."""
+        try:
+            action()
+        except ReadOnlyFileError as error:
+            answer = QMessageBox.question(self, "Read-only file", f"{error}\n\nOverwrite it anyway?",
+                                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                                          QMessageBox.StandardButton.No)
+            if answer != QMessageBox.StandardButton.Yes:
+                raise
+            with overwriting_read_only():
+                action()
 
     def _save_to(self, path: str) -> bool:
         try:
-            project.save_project(self.controller.doc, path)
+            self._overwrite_read_only(lambda: project.save_project(self.controller.doc, path))
         except (GanpaintError, OSError) as error:
             self.notice_bar.show_message(f"Could not save '{path}': {error}", "error")
             return False
         self._remember_dir(path)
+        stored.add_recent(self.qsettings, path)
         self.autosave.close_clean()  # saved: this session's recovery copy is obsolete
         self.statusBar().showMessage(f"Saved {path}", 4000)
         self._update_title()
@@ -509,9 +561,22 @@ class MainWindow(QMainWindow):
     def export_result(self) -> None:
         if self.controller.doc is None:
             return
-        path, _ = QFileDialog.getSaveFileName(self, "Export result", self._start_dir(), "PNG (*.png);;JPEG (*.jpg *.jpeg)")
+        path = self._save_name("Export result", ".png", "PNG (*.png);;JPEG (*.jpg *.jpeg)", "-edited")
         if path:
             self._run_file_action(lambda: project.export_result(self.controller.doc, path), f"Exported {path}")
+
+    def export_layers(self) -> None:
+        """Write photo, result, mask, label map and colour hints as layers of an OpenRaster file."""
+        if self.controller.doc is None:
+            return
+        path = self._save_name("Export layers", ORA_EXTENSION, ORA_FILTER)
+        if path:
+            self.export_layers_to(path if path.lower().endswith(ORA_EXTENSION) else path + ORA_EXTENSION)
+
+    def export_layers_to(self, path: str) -> bool:
+        """Export the layers to ``path`` (labels in the active synthesis model's colours)."""
+        doc, labelset = self.controller.doc, self.controller.labelset
+        return self._run_file_action(lambda: openraster.export_document(doc, path, labelset), f"Exported layers {path}")
 
     def import_mask(self) -> None:
         if self.controller.doc is None:
@@ -523,7 +588,7 @@ class MainWindow(QMainWindow):
     def export_mask(self) -> None:
         if self.controller.doc is None:
             return
-        path, _ = QFileDialog.getSaveFileName(self, "Export mask", self._start_dir(), "PNG (*.png)")
+        path = self._save_name("Export mask", ".png", "PNG (*.png)", "-mask")
         if path:
             self._run_file_action(lambda: project.export_mask(self.controller.doc, path), f"Exported mask {path}")
 
@@ -557,7 +622,8 @@ class MainWindow(QMainWindow):
         doc = self.controller.doc
         if doc is None:
             return
-        path, chosen = QFileDialog.getSaveFileName(self, "Export label map", self._start_dir(),
+        path, chosen = QFileDialog.getSaveFileName(self, "Export label map",
+                                                   suggested_path(doc, self._start_dir(), ".png", "-labels"),
                                                    "Class ids (*.png);;Palette colours (*.png)")
         if path:
             mode = "color" if chosen.startswith("Palette") else "ids"
@@ -566,7 +632,7 @@ class MainWindow(QMainWindow):
 
     def _run_file_action(self, action, done: str) -> bool:
         try:
-            action()
+            self._overwrite_read_only(action)
         except (GanpaintError, OSError) as error:
             self.notice_bar.show_message(str(error), "error")
             return False
@@ -574,16 +640,94 @@ class MainWindow(QMainWindow):
         return True
 
     # ----------------------------------------------------------------- settings, autosave, recovery
-    def choose_device(self) -> None:
-        devices = ["auto", *available_devices()]
-        current = str(self.qsettings.value("device", "auto"))
-        choice, ok = QInputDialog.getItem(self, "Inference device", "Run the engines on:", devices, max(devices.index(current), 0) if current in devices else 0, False)
-        if ok:
-            self.qsettings.setValue("device", choice)
-            self.controller.set_device(choice)
+    def show_shortcuts(self) -> None:
+        """Help > Keyboard shortcuts (generated from the menus' actions)."""
+        ShortcutsDialog(self.menuBar(), self).exec()
+
+    def edit_preferences(self) -> bool:
+        """Settings > Preferences; applies and stores the choice. Returns True when OK was pressed."""
+        dialog = PreferencesDialog(self.preferences, ["auto", *available_devices()], self)
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return False
+        self.apply_preferences(dialog.choice())
+        return True
+
+    def apply_preferences(self, prefs: Preferences) -> None:
+        """Use ``prefs`` now (device, threads, autosave interval) and store them; a new models folder
+        is read at the next start (a notice says so)."""
+        old, self.preferences = self.preferences, prefs
+        stored.save_preferences(self.qsettings, prefs)
+        if prefs.device != old.device:
+            self.controller.set_device(prefs.device)
+        if prefs.threads != old.threads:
+            self.controller.worker.set_threads(prefs.threads)
+        self.autosave_timer.setInterval(prefs.autosave_minutes * 60_000)
+        if Path(prefs.models_dir).expanduser() != Path(old.models_dir).expanduser():
+            self.notice_bar.show_message(f"Models in '{prefs.models_dir}' are read after a restart of GANPaint Studio.", "info")
+
+    # ----------------------------------------------------------------- clipboard, drag and drop, layout
+    def copy_picture(self) -> None:
+        """Ctrl+C: the picture as shown (the live result, else the photo with its layers) to the clipboard."""
+        if self.controller.doc is not None:
+            QApplication.clipboard().setImage(rgb_to_qimage(self.canvas.picture()))
+            self.statusBar().showMessage("Copied the picture", 3000)
+
+    def paste_picture(self) -> bool:
+        """Ctrl+V: open the clipboard's image (or a copied photo or project file) as a new document,
+        asking about unsaved changes first. Returns True if something was opened."""
+        return self.open_mime(QApplication.clipboard().mimeData(), "The clipboard holds no picture or file to open.")
+
+    def open_mime(self, mime, nothing: str) -> bool:
+        """Open the first supported file of ``mime``, else its image (named "Pasted image"); ``nothing``
+        is the notice when it has neither."""
+        files, image = openable_files(mime), mime_image(mime)
+        if not files and image is None:
+            self.notice_bar.show_message(nothing, "info")
+            return False
+        if not self._maybe_discard():
+            return False
+        if files:
+            return self.open_path(files[0])
+        try:
+            doc = Document(qimage_to_rgb(image))
+        except GanpaintError as error:
+            self.notice_bar.show_message(str(error), "error")
+            return False
+        doc.settings["source_name"] = "Pasted image.png"
+        doc.dirty = True  # it exists nowhere else yet
+        self.controller.set_document(doc)
+        return True
+
+    def dragEnterEvent(self, event) -> None:  # noqa: N802
+        if accepts(event.mimeData()):
+            event.acceptProposedAction()
+
+    def dragMoveEvent(self, event) -> None:  # noqa: N802
+        if accepts(event.mimeData()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # noqa: N802
+        if accepts(event.mimeData()):
+            event.acceptProposedAction()
+            self.open_mime(event.mimeData(), "Nothing in the drop can be opened.")
+
+    def _restore_layout(self) -> None:
+        """Window size and position, docks and tool bars as the user left them."""
+        geometry, state = self.qsettings.value("window/geometry"), self.qsettings.value("window/state")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        if state is not None:
+            self.restoreState(state, STATE_VERSION)
+
+    def _save_layout(self) -> None:
+        self.qsettings.setValue("window/geometry", self.saveGeometry())
+        self.qsettings.setValue("window/state", self.saveState(STATE_VERSION))
+        stored.save_tool_settings(self.qsettings, self.controller.settings)
+        self.qsettings.sync()
 
     def autosave_now(self) -> None:
-        """Write a recovery copy when there are unsaved changes (every 60 s by the timer)."""
+        """Write a recovery copy when there are unsaved changes (by the timer, every
+        ``preferences.autosave_minutes``)."""
         doc = self.controller.doc
         if doc is not None and doc.dirty:
             try:
@@ -592,29 +736,33 @@ class MainWindow(QMainWindow):
                 self.notice_bar.show_message(f"Autosave failed: {error}", "warning")
 
     def offer_recovery(self) -> bool:
-        """After a crash, offer to reopen the newest autosaved project. Returns True if one was opened."""
+        """After a crash, list every recoverable autosave (:class:`~ganpaint.ui.recovery.RecoveryDialog`)
+        and open the one the user chooses. Returns True if one was opened.
+
+        Autosaves older than 7 days are pruned first; those not chosen are kept (the dialog discards
+        them only on request); the recovered one is kept until the picture is saved or discarded.
+        """
+        from ganpaint.ui.recovery import RecoveryDialog
+
+        try:
+            self.autosave.prune()
+        except OSError as error:  # an unreadable autosave folder must not stop the studio
+            log.warning("could not prune autosaves: %s", error)
         entries = self.autosave.pending()
         if not entries:
             return False
-        entry = max(entries, key=lambda e: e.saved_at)
-        origin = entry.original_path or "an unsaved picture"
-        answer = QMessageBox.question(
-            self,
-            "Recover unsaved work?",
-            f"GANPaint Studio did not close cleanly. Recover the autosave of {origin} from {entry.saved_at:%Y-%m-%d %H:%M}?",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-        )
-        if answer != QMessageBox.StandardButton.Yes:
-            for stale in entries:
-                self.autosave.discard(stale)
+        dialog = RecoveryDialog(self.autosave, entries, self)
+        dialog.exec()
+        if dialog.chosen is None:
             return False
         try:
-            doc = self.autosave.recover(entry)
+            doc = self.autosave.recover(dialog.chosen)
         except GanpaintError as error:
             self.notice_bar.show_message(f"Could not recover: {error}", "error")
             return False
         self.controller.set_document(doc)
-        self.autosave.discard(entry)
+        for notice in doc.notices:
+            self.notice_bar.show_message(notice, "warning")
         return True
 
     def closeEvent(self, event) -> None:  # noqa: N802
@@ -622,6 +770,8 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self.autosave_timer.stop()
+        self._save_layout()
+        QApplication.instance().removeEventFilter(self.space_pan)
         self.controller.shutdown()
         self.autosave.close_clean()
         super().closeEvent(event)

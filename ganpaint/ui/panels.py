@@ -1,4 +1,5 @@
-"""Side panels and bars of the main window: tool options, layers, engine, notice bar."""
+"""Side panels and bars of the main window: tool options, engine, notice bar, palette (the Layers dock
+is :mod:`ganpaint.ui.layers_panel`)."""
 
 from __future__ import annotations
 
@@ -40,7 +41,8 @@ def _slider(minimum: int, maximum: int, value: int) -> QSlider:
 
 
 class ToolOptionsBar(QWidget):
-    """Options of the active tool: size, hardness, opacity, colour, class and fill target.
+    """Options of the active tool: fill target, size, hardness, opacity, colour, class, and the photo
+    fill's tolerance and gap closing; only those the tool uses with the current target are shown.
 
     Emits ``changed()`` after any edit of ``settings`` (a shared :class:`ToolSettings`).
     """
@@ -68,14 +70,25 @@ class ToolOptionsBar(QWidget):
         for key, text in (("mask", "Mask"), ("labels", "Label map"), ("photo", "Photo")):
             self.target_combo.addItem(text, key)
         self.target_combo.setToolTip("Layer the fill and the eyedropper act on")
+        self.tolerance_spin = QSpinBox()
+        self.tolerance_spin.setRange(0, 255)
+        self.tolerance_spin.setToolTip("Photo fill: pixels within this difference of the clicked colour are filled (0..255)")
+        self.gap_spin = QSpinBox()
+        self.gap_spin.setRange(0, 64)
+        self.gap_spin.setSuffix(" px")
+        self.gap_spin.setSpecialValueText("off")
+        self.gap_spin.setToolTip("Photo fill on line art: seal gaps in the lines up to this wide, and fill under the lines' edges")
+        self._tool = None
         self._widgets = {}
         for title, widget in (
+            ("Target", self.target_combo),
             ("Size", self.size_spin),
             ("Hardness", self.hardness),
             ("Opacity", self.opacity),
             ("Colour", self.color_button),
             ("Class", self.label_combo),
-            ("Target", self.target_combo),
+            ("Tolerance", self.tolerance_spin),
+            ("Close gaps", self.gap_spin),
         ):
             label = QLabel(title)
             layout.addWidget(label)
@@ -89,6 +102,8 @@ class ToolOptionsBar(QWidget):
         self.opacity.valueChanged.connect(self._edited)
         self.label_combo.currentIndexChanged.connect(self._edited)
         self.target_combo.currentIndexChanged.connect(self._edited)
+        self.tolerance_spin.valueChanged.connect(self._edited)
+        self.gap_spin.valueChanged.connect(self._edited)
         self.color_button.clicked.connect(self._pick_color)
 
     def set_labelset(self, labelset: LabelSet) -> None:
@@ -99,24 +114,45 @@ class ToolOptionsBar(QWidget):
         self.label_combo.blockSignals(False)
 
     def show_for(self, tool) -> None:
-        """Show only the options that ``tool`` uses."""
+        """Show only the options that ``tool`` uses with the current target (e.g. the fill's tolerance and
+        gap closing only for the photo, its class only for the label map, its colour only for the photo)."""
+        self._tool = tool
+        self._update_visibility()
+
+    def visible_options(self) -> set[str]:
+        """Titles of the options shown for the current tool and target."""
+        tool = self._tool
+        if tool is None:
+            return set()
+        target = tool.layer or self.settings.target
+        picks_target = tool.layer is None  # the fill and the eyedropper follow the target
         visible = {
+            "Target": picks_target,
             "Size": tool.uses_size,
             "Hardness": tool.uses_hardness,
             "Opacity": tool.uses_opacity,
-            "Colour": tool.name in ("brush", "fill", "eyedropper"),
-            "Class": tool.name in ("labels", "fill", "eyedropper"),
-            "Target": tool.layer is None,
+            "Colour": tool.name == "brush" or (picks_target and target == "photo"),
+            "Class": tool.name == "labels" or (picks_target and target == "labels"),
+            "Tolerance": tool.name == "fill" and target == "photo",
+            "Close gaps": tool.name == "fill" and target == "photo",
         }
+        return {title for title, shown in visible.items() if shown}
+
+    def _update_visibility(self) -> None:
+        shown = self.visible_options()
         for title, (label, widget) in self._widgets.items():
-            label.setVisible(visible[title])
-            widget.setVisible(visible[title])
+            label.setVisible(title in shown)
+            widget.setVisible(title in shown)
 
     def sync(self) -> None:
         """Update the widgets from ``settings`` (after [ ], the eyedropper...)."""
-        for widget in (self.size_spin, self.hardness, self.opacity, self.label_combo, self.target_combo):
+        widgets = (self.size_spin, self.hardness, self.opacity, self.label_combo, self.target_combo,
+                   self.tolerance_spin, self.gap_spin)
+        for widget in widgets:
             widget.blockSignals(True)
         self.size_spin.setValue(int(self.settings.size))
+        self.tolerance_spin.setValue(int(self.settings.tolerance))
+        self.gap_spin.setValue(int(self.settings.gap))
         self.hardness.setValue(int(round(self.settings.hardness * 100)))
         self.opacity.setValue(int(round(self.settings.opacity * 100)))
         index = self.label_combo.findData(self.settings.label)
@@ -124,8 +160,9 @@ class ToolOptionsBar(QWidget):
             self.label_combo.setCurrentIndex(index)
         self.target_combo.setCurrentIndex(max(self.target_combo.findData(self.settings.target), 0))
         self.color_button.setIcon(_swatch(self.settings.color, 18))
-        for widget in (self.size_spin, self.hardness, self.opacity, self.label_combo, self.target_combo):
+        for widget in widgets:
             widget.blockSignals(False)
+        self._update_visibility()
 
     def _edited(self) -> None:
         self.settings.size = float(self.size_spin.value())
@@ -134,6 +171,9 @@ class ToolOptionsBar(QWidget):
         if self.label_combo.currentData() is not None:
             self.settings.label = int(self.label_combo.currentData())
         self.settings.target = self.target_combo.currentData()
+        self.settings.tolerance = self.tolerance_spin.value()
+        self.settings.gap = self.gap_spin.value()
+        self._update_visibility()
         self.changed.emit()
 
     def _pick_color(self) -> None:
@@ -142,42 +182,6 @@ class ToolOptionsBar(QWidget):
             self.settings.color = (color.red(), color.green(), color.blue())
             self.sync()
             self.changed.emit()
-
-
-class LayersPanel(QWidget):
-    """Layer visibility and overlay opacity: result/photo, mask overlay, label-map overlay.
-
-    Emits ``changed()``; read ``show_result``, ``mask_opacity``, ``labels_opacity``.
-    """
-
-    changed = Signal()
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        form = QFormLayout(self)
-        self.result_check = QCheckBox("Show result")
-        self.result_check.setChecked(True)
-        self.result_check.setToolTip("Show the engine's result over the photo (\\ toggles before/after)")
-        self.mask_opacity = _slider(0, 100, 50)
-        self.labels_opacity = _slider(0, 100, 0)
-        form.addRow(self.result_check)
-        form.addRow("Mask overlay", self.mask_opacity)
-        form.addRow("Label map overlay", self.labels_opacity)
-        for widget in (self.mask_opacity, self.labels_opacity):
-            widget.valueChanged.connect(self.changed)
-        self.result_check.toggled.connect(self.changed)
-
-    @property
-    def show_result(self) -> bool:
-        return self.result_check.isChecked()
-
-    @property
-    def mask_overlay(self) -> float:
-        return self.mask_opacity.value() / 100.0
-
-    @property
-    def labels_overlay(self) -> float:
-        return self.labels_opacity.value() / 100.0
 
 
 class EnginePanel(QWidget):
@@ -208,12 +212,15 @@ class EnginePanel(QWidget):
         dice = QToolButton()
         dice.setIcon(qta.icon("fa5s.dice"))
         dice.setToolTip("New random seed")
-        seed_row = QHBoxLayout()
+        self.seed_row = QWidget()
+        seed_row = QHBoxLayout(self.seed_row)
+        seed_row.setContentsMargins(0, 0, 0, 0)
         seed_row.addWidget(self.seed_spin, 1)
         seed_row.addWidget(dice)
+        self.seed_label = QLabel("Seed")
         self.form.addRow("Model", self.model_combo)
         self.form.addRow(self.live_check)
-        self.form.addRow("Seed", seed_row)
+        self.form.addRow(self.seed_label, self.seed_row)
         layout.addLayout(self.form)
         self.apply_button = QPushButton(qta.icon("fa5s.check"), apply_text)
         self.apply_button.setToolTip(apply_tip)
@@ -230,6 +237,11 @@ class EnginePanel(QWidget):
         button.setToolTip(tip)
         self.buttons.addWidget(button)
         return button
+
+    def set_seed_visible(self, visible: bool) -> None:
+        """Show the seed row only for models whose output depends on it."""
+        self.seed_label.setVisible(visible)
+        self.seed_row.setVisible(visible)
 
     def finish(self) -> None:
         self.buttons.addStretch(1)
