@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 
 from ganpaint.engines.registry import ModelRegistry
 from ganpaint.engines.semantic_edit import SemanticEditEngine, find_photo_editor_card, resize_hole
@@ -22,6 +21,7 @@ from ganpaint.training.eval_photo_edit import crop_box, evaluate_edits, plan_edi
 from ganpaint.training.semantic_edits import pick_region, random_edit
 
 from .test_spade_engine import CLASSES, scene, tiny_model
+from .test_spade_training import write_toy_dataset
 
 OPT = dict(ngf=4, spade_hidden=8, z_dim=8, ngf_E=4, crop_size=64)
 
@@ -242,6 +242,27 @@ def test_find_photo_editor_card_prefers_the_cards_link(tmp_path):
     assert registry.model_for("synthesize").name == "tiny-spade"  # an editor is never the synthesis default
 
 
+def test_absurd_sesame_card_is_a_problem_and_spade_edits_alone(tmp_path):
+    """A user-trained editor whose card asks for an absurd network is refused by the registry (the SPADE
+    ``config_limits``), and the label set's photo edits fall back to SPADE alone."""
+    tiny_model(tmp_path)
+    card_path = tiny_sesame(tmp_path, name="huge-editor")
+    data = json.loads(card_path.read_text())
+    data["config"]["options"]["ngf"] = 4096
+    card_path.write_text(json.dumps(data))
+    registry = ModelRegistry([tmp_path])
+    assert "huge-editor" not in registry.names()
+    assert any("huge-editor.json" in p and "'options.ngf' must be a number from 1 to 128" in p for p in registry.problems)
+    engine = registry.create_engine("tiny-spade")
+    engine.load(torch.device("cpu"))
+    labels = np.zeros((32, 48), np.uint8)
+    region = np.zeros((32, 48), bool)
+    region[8:16, 8:24] = True
+    labels[region] = 1
+    synthesize_array(engine, labels, seed=0, photo=photo_scene(32, 48), region=region)
+    assert engine.last_generator == "tiny-spade"
+
+
 def test_resize_hole_keeps_thin_edits():
     hole = np.zeros((100, 100), bool)
     hole[50, 10:90] = True
@@ -254,23 +275,14 @@ def test_resize_hole_keeps_thin_edits():
 
 @pytest.fixture
 def dataset(tmp_path):
-    root = tmp_path / "toy"
-    (root / "images").mkdir(parents=True)
-    (root / "labels").mkdir()
-    rng = np.random.default_rng(0)
+    maps = []
     for i in range(4):
         labels = np.zeros((48, 64), np.uint8)
         labels[20 + i:] = 2
         labels[30:40, 10 + i:30] = 1
         labels[:4, :4] = 3
-        photo = np.asarray([CLASSES[k]["color"] for k in range(4)], np.uint8)[labels]
-        photo = np.clip(photo + rng.normal(0, 10, photo.shape), 0, 255).astype(np.uint8)
-        Image.fromarray(photo).save(root / "images" / f"im{i}.png")
-        Image.fromarray(labels).save(root / "labels" / f"im{i}.png")
-    (root / "classes.json").write_text(json.dumps({str(c["id"]): {"name": c["name"], "color": c["color"]}
-                                                   for c in CLASSES}))
-    (root / "splits.json").write_text(json.dumps({"train": ["im0", "im1", "im2"], "val": ["im3"]}))
-    return root
+        maps.append(labels)
+    return write_toy_dataset(tmp_path / "toy", maps, [c["color"] for c in CLASSES], [c["name"] for c in CLASSES])
 
 
 def test_train_from_spade_resume_and_export(dataset, tmp_path):

@@ -13,25 +13,33 @@ from ganpaint.training.fid import frechet_distance_of
 from ganpaint.training.train_spade import label_options, main
 
 
-@pytest.fixture
-def dataset(tmp_path):
-    root = tmp_path / "toy"
+def write_toy_dataset(root, label_maps, class_colors, names):
+    """A labelled-photo folder (images/, labels/, classes.json, splits.json: im0-2 train, im3 val) whose
+    photos are ``class_colors[label] + noise``; returns ``root``."""
     (root / "images").mkdir(parents=True)
     (root / "labels").mkdir()
     rng = np.random.default_rng(0)
+    for i, labels in enumerate(label_maps):
+        photo = np.asarray(class_colors, np.uint8)[labels]
+        photo = np.clip(photo + rng.normal(0, 10, photo.shape), 0, 255).astype(np.uint8)
+        Image.fromarray(photo).save(root / "images" / f"im{i}.png")
+        Image.fromarray(labels).save(root / "labels" / f"im{i}.png")
+    (root / "classes.json").write_text(json.dumps({str(k): {"name": n, "color": list(map(int, c))}
+                                                   for k, (n, c) in enumerate(zip(names, class_colors))}))
+    (root / "splits.json").write_text(json.dumps({"train": ["im0", "im1", "im2"], "val": ["im3"]}))
+    return root
+
+
+@pytest.fixture
+def dataset(tmp_path):
+    maps = []
     for i in range(4):
         labels = np.zeros((48, 64), np.uint8)
         labels[20 + i:] = 1
         labels[:4, :4] = 2  # don't care
-        photo = np.where(labels[..., None] == 0, [90, 150, 230], [60, 160, 60]).astype(np.uint8)
-        photo = np.clip(photo + rng.normal(0, 10, photo.shape), 0, 255).astype(np.uint8)
-        Image.fromarray(photo).save(root / "images" / f"im{i}.jpg")
-        Image.fromarray(labels).save(root / "labels" / f"im{i}.png")
-    (root / "classes.json").write_text(json.dumps({"0": {"name": "sky", "color": [110, 170, 235]},
-                                                   "1": {"name": "grass", "color": [120, 200, 80]},
-                                                   "2": {"name": "unknown", "color": [0, 0, 0]}}))
-    (root / "splits.json").write_text(json.dumps({"train": ["im0", "im1", "im2"], "val": ["im3"]}))
-    return root
+        maps.append(labels)
+    return write_toy_dataset(tmp_path / "toy", maps, [[90, 150, 230], [60, 160, 60], [0, 0, 0]],
+                             ["sky", "grass", "unknown"])
 
 
 def test_train_resume_export(dataset, tmp_path):

@@ -12,8 +12,9 @@ Paints a picture from a label map with a semantic-synthesis (SPADE) model
   segmentation model (the synthesis card's ``config["segmenter"]``, else an installed ``segment`` model
   with the same labels) and only the pixels where LABELS differs from that segmentation are regenerated
   (plus the engine's thin feathered band); every other pixel of OUT equals the photo's. They are painted
-  by the label set's semantic photo editor (SESAME semantic inpainting, e.g. ``sesame-landscape``, which
-  sees the photo around the region) when one is installed, else by the SPADE model alone.
+  by the label set's semantic photo editor (SESAME semantic inpainting, which sees the photo around the
+  region: a ``semantic-edit`` model exported by ``ganpaint train sesame --export``) when one is
+  installed, else by the SPADE model alone (none ships yet).
 
 Bad input (unreadable or mismatched files, unknown model or colours, no segmenter) raises a
 :class:`~ganpaint.errors.GanpaintError`: one line on stderr and exit status 2.

@@ -119,6 +119,14 @@ def update_ema(pairs, decay: float, step: int) -> None:
                 be.copy_(b)
 
 
+def optimizer_step(optimizer, loss) -> float:
+    """One plain optimisation step: clear ``optimizer``'s gradients (to None), back-propagate the scalar
+    tensor ``loss`` and step; returns the loss as a Python float (for the log)."""
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return float(loss.detach())
+
 def standalone_main(task: str, add_arguments, run, argv: list[str] | None = None) -> int:
     """``python -m ganpaint.training.train_TASK ...``: the same options as ``ganpaint train TASK``."""
     parser = argparse.ArgumentParser(prog=f"ganpaint train {task}", formatter_class=argparse.ArgumentDefaultsHelpFormatter)

@@ -48,8 +48,8 @@ from ganpaint.paths import SHIPPED_MODELS
 from ganpaint.training import checkpoint as ckpt
 from ganpaint.training.losses import d_hinge_loss, feature_matching_loss, g_hinge_loss, masked_l1
 from ganpaint.training.progress import sample_grid, save_png, to_uint8
-from ganpaint.training.runs import (RunLoop, command_line, frozen_copy, load_training_state, open_run, restore_progress,
-                                    standalone_main, update_ema)
+from ganpaint.training.runs import (RunLoop, command_line, frozen_copy, load_training_state, open_run,
+                                    optimizer_step, restore_progress, standalone_main, update_ema)
 from ganpaint.training.semantic_edits import random_edit
 from ganpaint.training.seg_data import SegmentationDataset, find_void_id, read_classes
 
@@ -294,19 +294,14 @@ def run(args: argparse.Namespace) -> int:
                     l1 = masked_l1(comp[recon], x[recon], hole[recon], 1.0, 0.0)
                     loss = loss + args.w_l1 * l1
                     logs["l1"] = float(l1.detach())
-            opt_g.zero_grad(set_to_none=True)
-            loss.backward()
-            opt_g.step()
+            optimizer_step(opt_g, loss)
             for p in D.parameters():
                 p.requires_grad_(True)
 
             pred = D(torch.cat([discriminator_input(seg_new, hole, comp.detach()),
                                 discriminator_input(seg_real, hole, x)], 0))
             loss_d = sum(d_hinge_loss(scale[-1][n:], scale[-1][:n]) for scale in pred) / len(pred)
-            opt_d.zero_grad(set_to_none=True)
-            loss_d.backward()
-            opt_d.step()
-            logs["d"] = float(loss_d.detach())
+            logs["d"] = optimizer_step(opt_d, loss_d)
             update_ema([(G_ema, G)], args.ema, loop.step)
             loop.step_done(time.perf_counter() - t0, logs)
     loop.finish()

@@ -53,8 +53,8 @@ from ganpaint.engines.spade_import import ARCHITECTURE, ENCODER_PREFIX, card_con
 from ganpaint.nets.spade import (ConvEncoder, MultiscaleDiscriminator, SPADEGenerator, SPADEOptions, compact_options,
                                  kld_loss, param_count, reparameterize, semantic_input)
 from ganpaint.training import checkpoint as ckpt
-from ganpaint.training.runs import (RunLoop, command_line, frozen_copy, load_training_state, open_run, restore_progress,
-                                    standalone_main, update_ema)
+from ganpaint.training.runs import (RunLoop, command_line, frozen_copy, load_training_state, open_run,
+                                    optimizer_step, restore_progress, standalone_main, update_ema)
 from ganpaint.training.losses import d_hinge_loss, feature_matching_loss, g_hinge_loss
 from ganpaint.training.seg_data import SegmentationDataset, find_void_id, read_classes
 from ganpaint.training.progress import sample_grid, save_png, to_uint8
@@ -388,18 +388,13 @@ def run(args: argparse.Namespace) -> int:
             fake = G(sem, reparameterize(mu, logvar))
             loss_g, logs = spade_losses_g(D, opt, sem, x, fake, mu, logvar, args.w_fm, args.w_kld, args.w_l1,
                                           vgg_loss, args.w_vgg)
-            opt_g.zero_grad(set_to_none=True)
-            loss_g.backward()
-            opt_g.step()
+            optimizer_step(opt_g, loss_g)
             for p in D.parameters():
                 p.requires_grad_(True)
 
             # discriminator step
             loss_d = spade_loss_d(D, sem, x, fake)
-            opt_d.zero_grad(set_to_none=True)
-            loss_d.backward()
-            opt_d.step()
-            logs["d"] = float(loss_d.detach())
+            logs["d"] = optimizer_step(opt_d, loss_d)
 
             update_ema([(G_ema, G), (E_ema, E)], args.ema, loop.step)
 
