@@ -14,6 +14,7 @@ TRAINERS: dict[str, tuple[str, str]] = {
     "inpaint": ("ganpaint.training.train_inpaint", "train the inpainting generator (gated convolutions, SN-PatchGAN)"),
     "spade": ("ganpaint.training.train_spade", "train a SPADE semantic synthesis generator (GauGAN)"),
     "segment": ("ganpaint.training.train_segment", "train a semantic segmentation network for a label set"),
+    "sesame": ("ganpaint.training.train_sesame", "train a semantic photo-editing generator (SESAME semantic inpainting)"),
 }
 EVALUATORS: dict[str, tuple[str, str]] = {
     "inpaint": ("ganpaint.training.eval_inpaint", "evaluate inpainting on held-out images against baselines"),

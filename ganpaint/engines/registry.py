@@ -471,7 +471,8 @@ def load_frozen_network(net: "torch.nn.Module", card: ModelCard, state: "Optiona
 
 
 #: how the messages of :meth:`ModelRegistry.model_for` name each task.
-TASK_TITLES = {"inpaint": "inpainting", "synthesize": "semantic synthesis", "segment": "segmentation"}
+TASK_TITLES = {"inpaint": "inpainting", "synthesize": "semantic synthesis", "segment": "segmentation",
+               "semantic-edit": "semantic photo editing"}
 
 
 def _as_state_dict(state: Any, path: Path, name: str) -> "dict[str, torch.Tensor]":
@@ -730,4 +731,6 @@ class ModelRegistry:
                 f"'{card.architecture}' serves task '{cls.task}'"
             )
         check_config_limits(card, cls.config_limits)
-        return cls(card)
+        engine = cls(card)
+        engine.registry = self
+        return engine
