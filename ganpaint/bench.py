@@ -5,10 +5,17 @@ device, the engine serves the same request ``repeats`` times after ``warmup`` ru
 median and 95th-percentile wall-clock latency in milliseconds and the peak memory in MiB (CUDA:
 ``torch.cuda.max_memory_allocated``; CPU: peak resident set size of the process above its level
 before the runs, sampled every 2 ms from ``/proc/self/statm``).
+
+CPU runs use the studio's thread policy (:func:`ganpaint.inference.device.interactive_threads`; the
+``ganpaint`` command sets the passive OpenMP wait before torch loads) unless ``threads`` is given. With
+``load=True`` every case is measured twice: on the machine as it is ("idle": no load of ours), then with
+one busy-loop process per core started by the bench itself (:class:`BusyLoad`), the situation of a
+studio next to a compile or a training run.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import resource
@@ -38,6 +45,8 @@ class BenchRow:
     p95_ms: float
     peak_mem_mib: float
     runs: int
+    threads: int = 0
+    load: str = "idle"
 
 
 def _inpaint_request(width: int, height: int, hole: tuple[int, int, int, int] | None, seed: int) -> Request:
@@ -58,8 +67,14 @@ def bench_cases(task: str, sizes: list[int]) -> list[tuple[str, int, int, object
     if task == "inpaint":
         for size in sizes:
             cases.append((f"{size} crop", size, size, lambda model, s=size: _with_model(_inpaint_request(s, s, None, 0), model)))
+        # a 512 px hole (1024 px crop with its context): the network works at <= 512, detail comes from the photo
+        cases.append(("1024 photo, 512 px hole", 1024, 1024,
+                      lambda model: _with_model(_inpaint_request(1024, 1024, (256, 256, 768, 768), 0), model)))
         # a 12-megapixel photo with a small hole: should cost about a 512 crop
         cases.append(("4000x3000, 200 px hole", 4000, 3000, lambda model: _with_model(_inpaint_request(4000, 3000, (1900, 1400, 2100, 1600), 0), model)))
+        # ... and with a 1500 px hole: a 3000 px crop filled at 500 px + full-resolution detail (memory)
+        cases.append(("4000x3000, 1500 px hole", 4000, 3000,
+                      lambda model: _with_model(_inpaint_request(4000, 3000, (1250, 750, 2750, 2250), 0), model)))
     elif task == "segment":
         from ganpaint.inference.requests import SegmentRequest
 
@@ -71,6 +86,10 @@ def bench_cases(task: str, sizes: list[int]) -> list[tuple[str, int, int, object
 
         for size in sizes:
             cases.append((f"{size} label map", size, size, lambda model, s=size: bench_request(model, s, s)))
+        for size in sizes:  # a photo edit whose relabelled ellipse spans half the photo (the photo editor's work)
+            box = (size // 4, size // 4, size * 3 // 4, size * 3 // 4)
+            cases.append((f"{size} photo, half-size edited region", size, size,
+                          lambda model, s=size, b=box: bench_request(model, s, s, region=b)))
         # a 12-megapixel photo with a 200 px relabelled region: should cost about that region's crop
         cases.append(("4000x3000 photo, 200 px edited region", 4000, 3000,
                       lambda model: bench_request(model, 4000, 3000, region=(1900, 1400, 2100, 1600))))
@@ -88,6 +107,42 @@ def _with_model(request: Request, model: str) -> Request:
     from dataclasses import replace
 
     return replace(request, model=model)
+
+
+class BusyLoad:
+    """``with BusyLoad(n):`` runs ``n`` busy-loop processes (``python -c "while True: pass"``) at normal
+    priority, stopped (terminated, then killed) on exit."""
+
+    def __init__(self, processes: int) -> None:
+        self.processes = int(processes)
+        self._procs: list = []
+
+    def __enter__(self) -> "BusyLoad":
+        import subprocess
+
+        for _ in range(self.processes):
+            self._procs.append(subprocess.Popen([sys.executable, "-c", "while True: pass"],
+                                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                                stderr=subprocess.DEVNULL))
+        time.sleep(0.3)  # let them start spinning before the measurement (not a synchronisation)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        import subprocess
+
+        for proc in self._procs:
+            proc.terminate()
+        for proc in self._procs:
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        self._procs.clear()
+
+    @property
+    def label(self) -> str:
+        return f"{self.processes} busy process{'es' if self.processes != 1 else ''}"
 
 
 class _PeakRss:
@@ -127,17 +182,22 @@ class _PeakRss:
 
 
 def run_bench(registry, device_preference: str = "auto", sizes=(256, 512), models: list[str] | None = None,
-              repeats: int = 10, warmup: int = 2, half: bool | None = None, progress=print) -> list[BenchRow]:
-    """Benchmark engines; returns one :class:`BenchRow` per (model, case).
+              repeats: int = 10, warmup: int = 2, half: bool | None = None, progress=print, load: bool = False,
+              threads: int | None = None) -> list[BenchRow]:
+    """Benchmark engines; returns one :class:`BenchRow` per (model, case), two with ``load`` (idle, then
+    with one busy-loop process per core, see the module docstring).
 
-    ``half`` None uses fp16 where the device is CUDA and the engine supports it.
+    ``half`` None uses fp16 where the device is CUDA and the engine supports it. ``threads``: torch CPU
+    threads (None: the studio's policy, :func:`~ganpaint.inference.device.interactive_threads`).
     Raises ModelError/EngineError for an unknown model or unavailable device.
     """
     import torch
 
-    from ganpaint.inference.device import device_label, select_device, use_half
+    from ganpaint.inference.device import apply_interactive_threads, device_label, select_device, usable_cores, use_half
 
     device = select_device(device_preference)
+    n_threads = apply_interactive_threads(threads) if device.type == "cpu" else torch.get_num_threads()
+    loads = [None] + ([BusyLoad(usable_cores())] if load else [])
     cards = [registry.get(name) for name in models] if models else [c for c in (registry.default_for(t) for t in sorted({c.task for c in registry.cards()})) if c]
     rows = []
     jobs = []
@@ -147,6 +207,7 @@ def run_bench(registry, device_preference: str = "auto", sizes=(256, 512), model
         engine.load(device, half=fp16)
         if card.task == "manifold":
             for row in manifold_rows(engine, device_label(device), repeats, warmup):
+                row.threads = n_threads
                 rows.append(row)
                 progress(f"  {row.model} {row.case}: median {row.median_ms:.1f} ms")
             continue
@@ -158,29 +219,40 @@ def run_bench(registry, device_preference: str = "auto", sizes=(256, 512), model
         engine = reference_engine(device)
         jobs.append((engine.card.name, "colorize", engine, False, bench_cases("colorize", [min(sizes)])[:1],
                      min(repeats, 3)))
-    for name, task, engine, fp16, cases, repeats in jobs:
+    for name, task, engine, fp16, cases, count in jobs:
         for case, width, height, factory in cases:
             request = factory(name)
-            times = []
-            with torch.inference_mode():
-                for _ in range(warmup):
-                    engine.run(request, CancelToken(), lambda f, p: None)
+            for busy in loads:
+                with busy or contextlib.nullcontext():
+                    times, peak = _measure(engine, request, device, warmup, count)
+                row = BenchRow(name, task, case, width, height, device_label(device),
+                               "fp16" if fp16 else "fp32", float(np.median(times)), float(np.percentile(times, 95)),
+                               round(peak, 1), count, n_threads, "idle" if busy is None else busy.label)
+                rows.append(row)
+                progress(f"  {row.model} {row.case} ({row.load}): median {row.median_ms:.1f} ms")
+    return rows
+
+
+def _measure(engine, request, device, warmup: int, repeats: int) -> tuple[list[float], float]:
+    """``(times in ms, peak memory in MiB)`` of ``repeats`` runs after ``warmup`` runs."""
+    import torch
+
+    times = []
+    with torch.inference_mode():
+        for _ in range(warmup):
+            engine.run(request, CancelToken(), lambda f, p: None)
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+            torch.cuda.reset_peak_memory_stats(device)
+        with _PeakRss() as rss:
+            for _ in range(repeats):
+                start = time.perf_counter()
+                engine.run(request, CancelToken(), lambda f, p: None)
                 if device.type == "cuda":
                     torch.cuda.synchronize(device)
-                    torch.cuda.reset_peak_memory_stats(device)
-                with _PeakRss() as rss:
-                    for _ in range(repeats):
-                        start = time.perf_counter()
-                        engine.run(request, CancelToken(), lambda f, p: None)
-                        if device.type == "cuda":
-                            torch.cuda.synchronize(device)
-                        times.append((time.perf_counter() - start) * 1000.0)
-            peak = torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else rss.peak_mib
-            row = BenchRow(name, task, case, width, height, device_label(device), "fp16" if fp16 else "fp32",
-                           float(np.median(times)), float(np.percentile(times, 95)), round(peak, 1), repeats)
-            rows.append(row)
-            progress(f"  {row.model} {row.case}: median {row.median_ms:.1f} ms")
-    return rows
+                times.append((time.perf_counter() - start) * 1000.0)
+    peak = torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else rss.peak_mib
+    return times, peak
 
 
 def _timed_progress(engine, request) -> tuple[list[float], float]:
@@ -255,8 +327,9 @@ def manifold_rows(engine, device: str, repeats: int = 10, warmup: int = 2) -> li
 
 def format_table(rows: list[BenchRow]) -> str:
     """Plain-text table of benchmark rows."""
-    header = ("model", "case", "device", "prec", "median ms", "p95 ms", "peak MiB")
-    lines = [header] + [(r.model, r.case, r.device, r.precision, f"{r.median_ms:.1f}", f"{r.p95_ms:.1f}", f"{r.peak_mem_mib:.0f}") for r in rows]
+    header = ("model", "case", "load", "device", "prec", "median ms", "p95 ms", "peak MiB")
+    lines = [header] + [(r.model, r.case, r.load, r.device, r.precision, f"{r.median_ms:.1f}", f"{r.p95_ms:.1f}",
+                         f"{r.peak_mem_mib:.0f}") for r in rows]
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip() for line in lines)
 
@@ -274,4 +347,5 @@ def _machine() -> dict:
 
     import torch
 
-    return {"platform": platform.platform(), "cpu_count": os.cpu_count(), "torch": torch.__version__, "threads": torch.get_num_threads()}
+    return {"platform": platform.platform(), "cpu_count": os.cpu_count(), "torch": torch.__version__,
+            "threads": torch.get_num_threads(), "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "(unset)")}

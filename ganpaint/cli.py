@@ -86,6 +86,17 @@ def _run_gui(args: argparse.Namespace) -> int:
     return run_app(file=args.file, device=getattr(args, "device", None))
 
 
+def prefer_passive_openmp_wait() -> bool:
+    """Set ``OMP_WAIT_POLICY=PASSIVE`` unless the user set a policy, so that waiting OpenMP threads sleep
+    instead of spinning (a busy machine then slows inference a little, not 8x; measurements in
+    :mod:`ganpaint.inference.device`). OpenMP reads it once, when torch loads it, so this only works before
+    the first ``import torch``; returns whether it is in force for this process."""
+    # the name is ganpaint.inference.device.WAIT_POLICY_ENV; not imported from there, which would load torch
+    if "torch" not in sys.modules:
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    return os.environ.get("OMP_WAIT_POLICY", "").upper() == "PASSIVE"
+
+
 def _looks_like_a_file(word: str) -> bool:
     """Whether a first word that is no command names a file for the studio (rather than a typo'd command)."""
     return os.path.lexists(word) or os.sep in word or "/" in word or bool(os.path.splitext(word)[1])
@@ -115,6 +126,7 @@ def _tolerant_streams() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``ganpaint`` command; returns the process exit status (2 on a user error)."""
+    prefer_passive_openmp_wait()
     _tolerant_streams()
     argv = list(sys.argv[1:] if argv is None else argv)
     first = argv[0] if argv else None

@@ -287,7 +287,7 @@ def test_shipped_model_fills_a_mask_stroke_in_the_studio(qtbot):
     win = _studio(qtbot, SAMPLES / "coffee.png")
     doc = win.controller.doc
     photo = doc.photo.copy()
-    assert win.controller.models["inpaint"] == "inpaint-gated-v1"
+    assert win.controller.models["inpaint"] == "inpaint-v2"  # the registry's default
     win.controller.settings.size = 24
     drag(win.canvas, [(300, 120), (340, 130), (380, 140)])
     qtbot.waitUntil(lambda: doc.result is not None and doc.result_revision == doc.revision, timeout=30000)

@@ -49,8 +49,9 @@ def coffee():
     return load_rgb(SAMPLES / "coffee.png")
 
 
-def test_inpaint_fp16_matches_fp32(coffee):
-    engine = _engine("inpaint-gated-v1")
+@pytest.mark.parametrize("name", ["inpaint-gated-v1", "inpaint-v2"])
+def test_inpaint_fp16_matches_fp32(coffee, name):
+    engine = _engine(name)
     mask = np.zeros(coffee.shape[:2], np.uint8)
     mask[120:170, 180:250] = 255
     request = InpaintRequest.snapshot(0, coffee, mask, engine.card.name)

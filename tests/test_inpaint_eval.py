@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pytest
 from PIL import Image
+from scipy.ndimage import binary_erosion
 
 from ganpaint.cli import main
 from ganpaint.nets.gated_conv import InpaintGenerator
@@ -27,8 +28,42 @@ def test_metrics():
     noisy = truth.astype(int)
     noisy[hole] += 10
     assert ev.psnr_in_hole(np.clip(noisy, 0, 255).astype(np.uint8), truth, hole) == pytest.approx(28.13, abs=0.3)
-    filled = ev.telea_fill(flat, hole)
-    assert np.array_equal(filled[~hole], truth[~hole])
+    for fill in (ev.telea_fill, ev.ns_fill):
+        filled = fill(flat, hole)
+        assert np.array_equal(filled[~hole], truth[~hole])
+    assert ev.edge_error(truth, truth, hole) == 0.0
+    smooth = np.tile(np.linspace(0, 200, 48).astype(np.uint8)[None, :, None], (48, 1, 3))
+    see_through = smooth.copy()
+    see_through[hole] = 127  # the removed object's grey ...
+    ringed = ev.telea_fill(smooth, hole)
+    edge = hole & ~binary_erosion(hole, iterations=2)  # ... showing through along the edge
+    ringed[edge] = (0.5 * ringed[edge] + 0.5 * see_through[edge]).astype(np.uint8)
+    assert ev.edge_error(ringed, smooth, hole) > ev.edge_error(ev.telea_fill(smooth, hole), smooth, hole) + 5
+
+
+def test_shiftmap_baseline_fills_only_the_hole():
+    if not ev.shiftmap_available():
+        with pytest.raises(ev.GanpaintError):
+            ev.shiftmap_fill(np.zeros((8, 8, 3), np.uint8), np.ones((8, 8), bool))
+        return
+    rng = np.random.default_rng(2)
+    img = rng.integers(0, 256, (40, 40, 3), dtype=np.uint8)
+    hole = np.zeros((40, 40), bool)
+    hole[15:25, 15:25] = True
+    out = ev.shiftmap_fill(img, hole)
+    assert out.shape == img.shape and out.dtype == np.uint8
+
+
+def test_baseline_cache_round_trip(tmp_path):
+    cache = ev._Cache(str(tmp_path))
+    given = np.zeros((4, 4, 3), np.uint8)
+    mask = np.zeros((4, 4), np.uint8)
+    assert cache.get("telea", given, mask, need_vgg=False) is None
+    cache.put("telea", given, mask, {"out": given, "ms": 1.0})
+    assert cache.get("telea", given, mask, need_vgg=False)["ms"] == 1.0
+    assert cache.get("telea", given, mask, need_vgg=True) is None  # stored without VGG scores
+    cache.put("model", given, mask, {"out": given, "ms": 1.0})  # models are never cached
+    assert cache.get("model", given, mask, need_vgg=False) is None
 
 
 def test_eval_command_writes_json_and_grid(tmp_path, monkeypatch):
@@ -45,9 +80,13 @@ def test_eval_command_writes_json_and_grid(tmp_path, monkeypatch):
     assert main(["eval", "inpaint", "--data", str(data), "--size", "64", "--json", str(out), "--grid", str(grid),
                  "--model", "tiny-inpaint", "--card-metrics"]) == 0
     report = json.loads(out.read_text())
-    assert report["n_images"] == 2 and set(report["results"]) == {"thin", "thick", "box"}
+    assert report["n_images"] == 2 and set(report["results"]) == {"thin", "thick", "box", "blob"}
+    expected = {"model", "telea", "ns", "mean"} | ({"shiftmap"} if ev.shiftmap_available() else set())
     for kind in report["results"].values():
-        assert set(kind) == {"model", "telea", "mean"}
+        assert set(kind) == expected
+        for r in kind.values():
+            assert {"psnr", "ssim", "vgg", "kid", "sharpness", "ring"} <= set(r)
+        assert kind["mean"]["vgg"] > 0 and kind["mean"]["sharpness"] == 0
     assert Image.open(grid).size[0] > 64 * 4
     card = json.loads((tmp_path / "models" / "tiny-inpaint.json").read_text())
     assert card["metrics"]["eval"]["results"] == report["results"]

@@ -12,26 +12,40 @@ from ganpaint.training.eval_inpaint import mean_fill, psnr_in_hole
 
 from .conftest import SAMPLES
 
-MODEL = "inpaint-gated-v1"
+MODELS = ("inpaint-gated-v1", "inpaint-v2")
+DEFAULT = "inpaint-v2"
 
 
-@pytest.fixture(scope="module")
-def engine():
+@pytest.fixture(scope="module", params=MODELS)
+def engine(request):
     registry = ModelRegistry([shipped_models_dir()])
-    if MODEL not in registry.names():
-        pytest.fail(f"the shipped model card models/{MODEL}.json is missing")
-    eng = registry.create_engine(MODEL)
+    if request.param not in registry.names():
+        pytest.fail(f"the shipped model card models/{request.param}.json is missing")
+    eng = registry.create_engine(request.param)
     eng.load(torch.device("cpu"))
     return eng
 
 
-def test_card_is_complete():
-    card = ModelRegistry([shipped_models_dir()]).get(MODEL)
+@pytest.mark.parametrize("name", MODELS)
+def test_card_is_complete(name):
+    card = ModelRegistry([shipped_models_dir()]).get(name)
     assert card.task == "inpaint" and card.architecture == "gated-conv-inpaint"
     assert card.weights_path.is_file()
     for key in ("command", "steps", "batch", "size", "compute", "wall_time"):
         assert key in card.training
     assert card.metrics and card.licence and card.dataset
+
+
+def test_the_newest_model_is_the_default():
+    assert ModelRegistry([shipped_models_dir()]).default_for("inpaint").name == DEFAULT
+
+
+def test_v2_beats_the_classical_fills_in_its_card():
+    results = ModelRegistry([shipped_models_dir()]).get(DEFAULT).metrics["eval"]["results"]
+    assert set(results) == {"thin", "thick", "box", "blob"}
+    for kind, r in results.items():
+        for classical in ("telea", "ns"):
+            assert r["model"]["psnr"] > r[classical]["psnr"], (kind, classical)
 
 
 @pytest.mark.parametrize("box", [(180, 120, 250, 170), (400, 250, 460, 330)])

@@ -98,3 +98,14 @@ def test_checkpoint_is_plain_and_atomic(tmp_path):
     assert loaded["step"] == 7
     assert ckpt.restore_rng(loaded["rng"]).random() == rng.random()
     assert [p.name for p in tmp_path.iterdir()] == ["c.pt"]
+
+
+def test_v2_generator_trains_with_perceptual_and_style_losses(folder, tmp_path):
+    out = tmp_path / "v2"
+    train(folder, out, 2, "--generator", "v2", "--ffc-blocks", "1", "--w-perc", "0.5", "--w-style", "5",
+          "--perc-batch", "1", "--perc-every", "1")
+    state = ckpt.load_checkpoint(out / "last.pt")
+    assert state["g_config"]["prefill"] == "pullpush" and state["g_config"]["ffc_blocks"] == 1
+    log = [json.loads(line) for line in (out / "train_log.jsonl").read_text().splitlines()]
+    assert all(r["perc"] > 0 and r["style"] > 0 for r in log)
+    assert state["phases"][-1]["w_perc"] == 0.5

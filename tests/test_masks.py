@@ -8,7 +8,7 @@ from ganpaint.training import masks as M
 SIZES = [(128, 128), (256, 256), (192, 288)]
 
 
-@pytest.mark.parametrize("kind", ["thin", "thick", "box", "free_form"])
+@pytest.mark.parametrize("kind", ["thin", "thick", "box", "free_form", "blob"])
 @pytest.mark.parametrize("h,w", SIZES)
 def test_eval_masks_cover_documented_range(kind, h, w):
     low, high = M.COVERAGE[kind]
@@ -54,3 +54,19 @@ def test_training_mixture_is_sane():
 def test_unknown_kind_raises():
     with pytest.raises(ValueError):
         M.eval_mask("stars", 0, 64, 64)
+
+
+def test_adding_a_kind_keeps_the_other_kinds_masks():
+    # seeds are per kind (fixed ids), so the eval masks of the first kinds did not change with "blob"
+    rng = np.random.default_rng([0, 2, 2024])  # kind id of "thick" is 2
+    assert np.array_equal(M.eval_mask("thick", 0, 64, 64), M.thick_stroke_mask(rng, 64, 64))
+
+
+def test_object_blob_is_one_solid_region():
+    from scipy import ndimage
+
+    for seed in range(10):
+        m = M.eval_mask("blob", seed, 128, 128) > 127
+        labels, n = ndimage.label(m)
+        assert n <= 2  # one blob (a second lobe may touch it or not)
+        assert np.array_equal(ndimage.binary_fill_holes(m), m)  # no holes inside: an object's silhouette

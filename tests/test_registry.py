@@ -231,6 +231,14 @@ def test_task_mismatch_between_card_and_engine(tmp_path):
         reg.unregister_engine_class(FakeArchEngine)
 
 
+def test_a_card_marked_default_wins_over_the_first_by_name(models):
+    make_model(models, "zeta", config={"channels": 8, "default": True})
+    r = reg.ModelRegistry([models])
+    assert r.default_for("inpaint").name == "zeta"
+    (models / "zeta.safetensors").unlink()  # without its weights it cannot be the default
+    assert reg.ModelRegistry([models]).default_for("inpaint").name == "beta"
+
+
 # ------------------------------------------------------------------ issue #8.3: one bad card bricks nothing
 
 
@@ -298,6 +306,8 @@ def test_absurd_network_size_refused_before_anything_is_built(tmp_path, monkeypa
     ({"dilations": "big"}, "dilations"),
     ({"work_size": 10**400}, "work_size"),
     ({"max_hole_radius": True}, "max_hole_radius"),
+    ({"ffc_blocks": 1000}, "ffc_blocks"),
+    ({"native_detail": -1}, "native_detail"),
 ])
 def test_config_ranges(tmp_path, change, complaint):
     _shipped_inpaint_card(tmp_path, "bad", **change)

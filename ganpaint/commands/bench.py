@@ -17,7 +17,8 @@ def _run(args: argparse.Namespace) -> int:
         check_output(args.json, force=args.force)
     half = {"auto": None, "fp16": True, "fp32": False}[args.precision]
     rows = run_bench(ModelRegistry.default(), args.device, sizes=args.sizes, models=args.model, repeats=args.repeats,
-                     warmup=args.warmup, half=half, progress=lambda line: print(line, file=sys.stderr))
+                     warmup=args.warmup, half=half, progress=lambda line: print(line, file=sys.stderr), load=args.load,
+                     threads=args.threads)
     print(format_table(rows))
     gui = None
     if args.gui:
@@ -46,6 +47,10 @@ def register(subparsers) -> None:
     parser.add_argument("--repeats", type=positive_int, default=10)
     parser.add_argument("--warmup", type=non_negative_int, default=2)
     parser.add_argument("--gui", action="store_true", help="also time mask-stroke release to fill in the real (offscreen) studio")
+    parser.add_argument("--load", action="store_true",
+                        help="measure every case twice: idle, then with one busy-loop process per core")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch CPU threads (default: the studio's policy, every core with passive OpenMP waits)")
     parser.add_argument("--precision", choices=("auto", "fp16", "fp32"), default="auto", help="auto: fp16 on CUDA where the engine allows")
     add_force(parser)
     parser.set_defaults(func=_run)

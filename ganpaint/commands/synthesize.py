@@ -11,7 +11,10 @@ Paints a picture from a label map with a semantic-synthesis (SPADE) model
 * ``--photo PHOTO`` (same size as LABELS): photo-edit mode. The photo is segmented with the label set's
   segmentation model (the synthesis card's ``config["segmenter"]``, else an installed ``segment`` model
   with the same labels) and only the pixels where LABELS differs from that segmentation are regenerated
-  (plus the engine's thin feathered band); every other pixel of OUT equals the photo's.
+  (plus the engine's thin feathered band); every other pixel of OUT equals the photo's. They are painted
+  by the label set's semantic photo editor (SESAME semantic inpainting, which sees the photo around the
+  region: a ``semantic-edit`` model exported by ``ganpaint train sesame --export``) when one is
+  installed, else by the SPADE model alone (none ships yet).
 
 Bad input (unreadable or mismatched files, unknown model or colours, no segmenter) raises a
 :class:`~ganpaint.errors.GanpaintError`: one line on stderr and exit status 2.
@@ -63,7 +66,7 @@ def _run(args: argparse.Namespace) -> int:
     out, elapsed = run_timed(engine, request)
     with writing(args.force):
         save_image(args.output, out)
-    mode = "photo edit" if photo is not None else "blank canvas"
+    mode = "blank canvas" if photo is None else f"photo edit by '{getattr(engine, 'last_generator', None) or card.name}'"
     print(f"synthesized {labels.shape[1]}x{labels.shape[0]} ({mode}) with '{card.name}' on {device} in "
           f"{elapsed:.2f} s: wrote {args.output}")
     return 0

@@ -17,6 +17,7 @@ TRAINERS: dict[str, tuple[str, str]] = {
     "colorize": ("ganpaint.training.train_colorize", "train a user-guided colorization network (photo or line art)"),
     "gan": ("ganpaint.training.train_gan", "train an unconditional GAN (light StyleGAN2 + DiffAugment) for projection"),
     "encoder": ("ganpaint.training.train_encoder", "train the latent encoder of a GAN (iGAN's hybrid projection)"),
+    "sesame": ("ganpaint.training.train_sesame", "train a semantic photo-editing generator (SESAME semantic inpainting)"),
 }
 EVALUATORS: dict[str, tuple[str, str]] = {
     "inpaint": ("ganpaint.training.eval_inpaint", "evaluate inpainting on held-out images against baselines"),

@@ -8,4 +8,5 @@
 
 #: Module names scanned for Engine subclasses, in order (first class to claim an architecture wins).
 ENGINE_MODULES: tuple[str, ...] = ("ganpaint.engines.inpaint", "ganpaint.engines.segment", "ganpaint.engines.synthesis",
-                                   "ganpaint.engines.colorize", "ganpaint.engines.manifold")
+                                   "ganpaint.engines.semantic_edit", "ganpaint.engines.colorize",
+                                   "ganpaint.engines.manifold")

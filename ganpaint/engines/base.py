@@ -16,7 +16,7 @@ import numpy as np
 if TYPE_CHECKING:  # pragma: no cover
     import torch
 
-    from ganpaint.engines.registry import ModelCard
+    from ganpaint.engines.registry import ModelCard, ModelRegistry
     from ganpaint.inference.cancel import CancelToken
     from ganpaint.inference.requests import Request
 
@@ -61,6 +61,9 @@ class Engine(ABC):
         self.card = card
         self.device: "torch.device | None" = None
         self.half = False
+        #: the :class:`~ganpaint.engines.registry.ModelRegistry` that created this engine (set by
+        #: ``create_engine``; None for an engine built directly), where it finds companion models
+        self.registry: "ModelRegistry | None" = None
 
     @abstractmethod
     def load(self, device: "torch.device", half: bool = False) -> None:

@@ -8,12 +8,18 @@ Pipeline of :meth:`InpaintEngine.run`:
    ``max(min_margin, margin_ratio * max(bbox width, bbox height))`` pixels on every side, and regions
    whose expanded boxes overlap are merged until none do; each crop is the expanded box clipped to the
    image, so no crop contains another crop's holes;
-3. each crop is, if larger than the model's working resolution (``card.resolution``, longest side),
-   downscaled with antialiasing keeping its aspect ratio, reflect-padded to a multiple of 8 and run
-   through the network; a working-resolution pixel counts as hole if any source pixel under it is;
-4. the fill is upsampled back (bicubic) to the crop size and pasted **only inside the hole** with a
-   feathered weight (:func:`feather_weights`: 0 outside the hole, ramping to 1 over ``feather`` pixels
-   inside it), so every pixel outside the mask is bit-exactly the input pixel.
+3. each crop larger than the model's working size (``work_size``, default ``card.resolution``, longest
+   side) is box-downscaled by the smallest integer factor that fits, averaging only known pixels
+   (:func:`masked_downscale`: a cell with any hole pixel is hole, and the content under the hole never
+   leaks into the context), padded to a multiple of 8 and run through the network;
+4. the network's output replaces only the hole cells; the result is upsampled bicubically to the crop
+   size and, with ``detail > 0`` and a factor of 2 or more, the photo's own full-resolution detail is
+   copied into the hole from the context by contextual residual aggregation (HiFill,
+   :mod:`ganpaint.nets.cra`), so a large hole is not soft;
+5. the fill is pasted **only inside the hole** with a weight (:func:`feather_weights`: 0 outside the
+   hole, ramping to 1 over ``feather`` pixels inside it; the shipped cards use 1, a hard paste, since the
+   fill continues the context and any blend inside the hole would let the removed object show through),
+   so every pixel outside the mask is bit-exactly the input pixel.
 
 Only crops are ever converted to float, so a 4000x3000 photo with a small hole costs about one
 network run on that crop plus a copy of the image. The geometry helpers are pure numpy and can be
@@ -241,20 +247,81 @@ def paste(out: np.ndarray, box: Box, fill: np.ndarray, weight: np.ndarray) -> No
     region[sel] = np.clip(np.rint(blended), 0, 255).astype(np.uint8)
 
 
+def masked_downscale(x: "torch.Tensor", hole: "torch.Tensor", factor: int) -> "tuple[torch.Tensor, torch.Tensor]":
+    """Box-downscale ``x`` ``(N, C, H, W)`` by the integer ``factor`` averaging only known pixels.
+
+    ``hole`` is ``(N, 1, H, W)`` float, 1 = hole. Both are replicate-padded to multiples of ``factor``.
+    Returns ``(x_low, hole_low)`` of size ``ceil(H / factor) x ceil(W / factor)``: each cell is the mean of
+    its known pixels (0 if it has none) and is a hole (1.0) when *any* of its pixels is, so the content
+    under the hole never bleeds into the context the network sees (no see-through ring).
+    ``factor == 1`` returns the inputs.
+    """
+    import torch.nn.functional as F
+
+    if factor == 1:
+        return x, hole
+    h, w = x.shape[-2:]
+    pad = (0, -(-w // factor) * factor - w, 0, -(-h // factor) * factor - h)
+    if any(pad):
+        x = F.pad(x, pad, mode="replicate")
+        hole = F.pad(hole, pad, mode="replicate")
+    known = 1.0 - hole
+    num = F.avg_pool2d(x * known, factor)
+    den = F.avg_pool2d(known, factor)
+    return num / den.clamp_min(1e-6), F.max_pool2d(hole, factor)
+
+
+def edge_ramp(hole: np.ndarray, ramp: float, factor: int = 1) -> "torch.Tensor":
+    """``float32 (1, 1, H, W)`` tensor: ``min(1, d / ramp)`` inside the hole, 0 outside, where ``d`` is the
+    Euclidean distance in pixels to the nearest kept pixel (1 on the hole's outer ring).
+
+    ``hole`` is ``bool (H, W)``. With ``factor > 1`` the distance is computed on a ``factor``-times coarser
+    grid (any hole pixel makes a cell hole) and upsampled, so large crops stay cheap. A hole without any
+    kept pixel gets 1 everywhere.
+    """
+    import torch
+    import torch.nn.functional as F
+    from scipy.ndimage import distance_transform_edt
+
+    h, w = hole.shape
+    if not (~hole).any():
+        return torch.from_numpy(hole.astype(np.float32))[None, None]
+    if factor > 1:
+        gh, gw = -(-h // factor), -(-w // factor)
+        padded = np.zeros((gh * factor, gw * factor), bool)
+        padded[:h, :w] = hole
+        coarse = padded.reshape(gh, factor, gw, factor).any(axis=(1, 3))
+        dist = torch.from_numpy(distance_transform_edt(coarse).astype(np.float32) * factor)[None, None]
+        dist = F.interpolate(dist, scale_factor=float(factor), mode="bilinear", align_corners=False)[..., :h, :w]
+    else:
+        dist = torch.from_numpy(distance_transform_edt(hole).astype(np.float32))[None, None]
+    return (dist / float(ramp)).clamp_(max=1.0) * torch.from_numpy(hole.astype(np.float32))[None, None]
+
+
 # --------------------------------------------------------------------------------------- engine
 
 _GENERATOR_KEYS = ("base_channels", "channel_mult", "dilations", "refine_blocks", "separable", "activation",
-                   "residual", "skips")
+                   "residual", "skips", "ffc_blocks", "upsample", "prefill", "output")
 
 
 class InpaintEngine(Engine):
     """Serves ``InpaintRequest`` with an :class:`~ganpaint.nets.gated_conv.InpaintGenerator`.
 
     Model-card ``config`` keys: the generator's constructor arguments (``base_channels``, ...) plus
-    optional engine settings ``min_margin`` (32), ``margin_ratio`` (0.5), ``feather`` (1.5 px),
-    ``work_size`` (longest network side; default ``card.resolution``) and ``max_hole_radius`` (0 = off:
+    optional engine settings ``min_margin`` (32), ``margin_ratio`` (0.5), ``feather`` (1.0 px: a hard
+    paste; more blends the hole's outer pixels with what lies under the hole),
+    ``work_size`` (longest network side; default ``card.resolution``), ``max_hole_radius`` (0 = off:
     crops whose hole is thicker than this many network pixels in inner radius are processed at a lower
-    scale, so the network never sees holes much wider than in training).
+    scale, so the network never sees holes much wider than in training) and ``detail`` (0 = off: strength
+    of the full-resolution contextual residual aggregation for crops larger than the working size) and
+    ``native_detail`` (0 = off: for crops filled at full resolution, strength of the same aggregation
+    replacing the finest ``native_octaves`` (1) octaves of the network's fill by the photo's own, copied
+    from the context), ``detail_ramp`` (0 = off: the copied detail fades in over this many pixels from the
+    hole's edge, see :func:`edge_ramp`, so thin scratches stay smooth and accurate), ``flip_average``
+    (False: True averages the fill with the mirrored image's, twice the network time) and
+    ``soft_blend`` (False: every hole pixel gets the fill at full weight; True: soft brush-edge mask
+    values blend the fill with the pixel under the hole, which lets the removed object show through as a
+    ring along the stroke's soft edge).
     """
 
     task = "inpaint"
@@ -262,7 +329,8 @@ class InpaintEngine(Engine):
     supports_half = True
     config_limits = {"base_channels": (1, 128), "channel_mult": (1, 16), "dilations": (1, 64),
                      "refine_blocks": (0, 16), "min_margin": (0, 4096), "margin_ratio": (0, 8), "feather": (0, 64),
-                     "work_size": (8, 4096), "max_hole_radius": (0, 4096)}
+                     "work_size": (8, 4096), "max_hole_radius": (0, 4096), "ffc_blocks": (0, 16),
+                     "detail": (0, 4), "native_detail": (0, 4), "native_octaves": (1, 8), "detail_ramp": (0, 4096)}
 
     def __init__(self, card) -> None:
         super().__init__(card)
@@ -271,9 +339,15 @@ class InpaintEngine(Engine):
         cfg = dict(card.config or {})
         self.min_margin = int(cfg.get("min_margin", 32))
         self.margin_ratio = float(cfg.get("margin_ratio", 0.5))
-        self.feather = float(cfg.get("feather", 1.5))
+        self.feather = float(cfg.get("feather", 1.0))
         self.work_size = int(cfg.get("work_size", card.resolution))
         self.max_hole_radius = int(cfg.get("max_hole_radius", 0) or 0)
+        self.detail = float(cfg.get("detail", 0.0) or 0.0)
+        self.native_detail = float(cfg.get("native_detail", 0.0) or 0.0)
+        self.native_octaves = max(1, int(cfg.get("native_octaves", 1)))
+        self.detail_ramp = float(cfg.get("detail_ramp", 0.0) or 0.0)
+        self.flip_average = bool(cfg.get("flip_average", False))
+        self.soft_blend = bool(cfg.get("soft_blend", False))
 
     def load(self, device: "torch.device", half: bool = False) -> None:
         import torch
@@ -297,44 +371,73 @@ class InpaintEngine(Engine):
 
     # ------------------------------------------------------------------------------------------
 
+    def _factor(self, h: int, w: int, hole: np.ndarray) -> int:
+        """Integer downscaling factor of an ``h x w`` crop: the smallest that brings its longest side to at
+        most the working size (and, with ``max_hole_radius``, the hole's inner radius to at most that many
+        network pixels, measured on a <= 128 px version of the hole to stay cheap)."""
+        max_side = self.work_size
+        if self.max_hole_radius > 0:
+            probe = max(1, int(math.ceil(max(h, w) / 128)))
+            coarse = hole
+            if probe > 1:
+                ch_, cw_ = h // probe, w // probe
+                coarse = hole[: ch_ * probe, : cw_ * probe].reshape(ch_, probe, cw_, probe).all(axis=(1, 3))
+            radius = hole_radius(coarse, limit=256) * probe
+            if radius > self.max_hole_radius:
+                max_side = min(max_side, max(SIZE_MULTIPLE, int(max(h, w) * self.max_hole_radius / radius)))
+        return max(1, int(math.ceil(max(h, w) / max_side)))
+
     def _fill_crop(self, image: np.ndarray, hole: np.ndarray) -> np.ndarray:
-        """Network fill of one crop: ``uint8 (h, w, 3)`` + ``bool (h, w)`` -> ``float32 (h, w, 3)`` in 0..255."""
+        """Fill of one crop: ``uint8 (h, w, 3)`` + ``bool (h, w)`` -> ``float32 (h, w, 3)`` in 0..255.
+
+        The crop is box-downscaled by the integer :meth:`_factor` *from its known pixels only* (a hole pixel
+        never leaks into a context cell; a cell with any hole pixel is hole), padded to a multiple of 8 and
+        filled by the network; the known cells are put back (the network's output counts only in the
+        hole) and the result is upsampled bicubically. With ``detail > 0`` and a factor of 2 or more, the
+        photo's own full-resolution detail is aggregated into the hole
+        (:func:`ganpaint.nets.cra.contextual_residual_aggregation`), scaled by ``detail``.
+        """
         import torch
         import torch.nn.functional as F
 
+        from ganpaint.nets.cra import contextual_residual_aggregation, upsample
+
         h, w = hole.shape
-        max_side = self.work_size
-        if self.max_hole_radius > 0:
-            # Holes much wider than those seen in training are filled at a coarser scale: shrink the crop so
-            # the hole's inner radius is at most max_hole_radius network pixels (measured on a <= 128 px
-            # version of the hole to stay cheap).
-            probe = max(1, int(math.ceil(max(h, w) / 128)))
-            coarse = hole[: h - h % probe or h, : w - w % probe or w]
-            if probe > 1:
-                ch_, cw_ = coarse.shape[0] // probe, coarse.shape[1] // probe
-                coarse = coarse[: ch_ * probe, : cw_ * probe].reshape(ch_, probe, cw_, probe).all(axis=(1, 3))
-            radius = hole_radius(coarse) * probe
-            if radius > self.max_hole_radius:
-                max_side = min(max_side, max(SIZE_MULTIPLE, int(max(h, w) * self.max_hole_radius / radius)))
-        sh, sw, ph, pw = working_size(h, w, max_side)
+        f = self._factor(h, w, hole)
         dtype = torch.float16 if self.half else torch.float32
         with torch.inference_mode():
             x = torch.from_numpy(np.array(image, copy=True)).to(self.device).permute(2, 0, 1)[None].float()
-            m = torch.from_numpy(np.array(hole, copy=True)).to(self.device)[None, None].float()
-            if (sh, sw) != (h, w):
-                x = F.interpolate(x, size=(sh, sw), mode="bilinear", align_corners=False, antialias=True)
-                m = (F.adaptive_max_pool2d(m, (sh, sw)) > 0).float()  # any hole pixel under a cell -> hole
             x = x.div_(127.5).sub_(1.0)
+            m = torch.from_numpy(np.array(hole, copy=True)).to(self.device)[None, None].float()
+            x_low, m_low = masked_downscale(x, m, f)
+            sh, sw = x_low.shape[-2:]
+            ph, pw = -(-sh // SIZE_MULTIPLE) * SIZE_MULTIPLE, -(-sw // SIZE_MULTIPLE) * SIZE_MULTIPLE
+            xi, mi = x_low, m_low
             if (ph, pw) != (sh, sw):
                 mode = "reflect" if (ph - sh) < sh and (pw - sw) < sw else "replicate"
-                x = F.pad(x, (0, pw - sw, 0, ph - sh), mode=mode)
-                m = F.pad(m, (0, pw - sw, 0, ph - sh), mode=mode)
-            x = x * (1.0 - m)
-            y = self.net(x.to(dtype), m.to(dtype)).float()[:, :, :sh, :sw]
-            if (sh, sw) != (h, w):
-                y = F.interpolate(y, size=(h, w), mode="bicubic", align_corners=False)
-            y = y.clamp_(-1.0, 1.0).add_(1.0).mul_(127.5)
-            return y[0].permute(1, 2, 0).cpu().numpy()
+                xi = F.pad(xi, (0, pw - sw, 0, ph - sh), mode=mode)
+                mi = F.pad(mi, (0, pw - sw, 0, ph - sh), mode=mode)
+            xi, mi = (xi * (1.0 - mi)).to(dtype), mi.to(dtype)
+            y = self.net(xi, mi).float()
+            if self.flip_average:  # test-time augmentation: the mean of the fill and of the mirrored fill
+                y = 0.5 * (y + self.net(xi.flip(-1), mi.flip(-1)).float().flip(-1))
+            y = y[:, :, :sh, :sw].clamp_(-1.0, 1.0)
+            coarse = torch.where(m_low > 0, y, x_low)
+            if f == 1 and self.native_detail > 0:
+                # the network's finest octaves are replaced by the photo's own, copied from the context
+                f = 2 ** self.native_octaves
+                coarse = F.avg_pool2d(F.pad(coarse, (0, -w % f, 0, -h % f), mode="replicate"), f)
+                strength = self.native_detail
+            else:
+                strength = self.detail
+            fill = upsample(coarse, f, (h, w))
+            if strength > 0 and f > 1:
+                detail = contextual_residual_aggregation(x, m, coarse, f)
+                if self.detail_ramp > 0:  # near the edge the fill is known well: less invented texture
+                    detail = detail * edge_ramp(hole, self.detail_ramp, f).to(detail)
+                fill = fill + strength * detail
+            fill = fill.clamp_(-1.0, 1.0).add_(1.0).mul_(127.5)
+            return fill[0].permute(1, 2, 0).cpu().numpy()
 
     def run(self, request: "InpaintRequest", cancel: "CancelToken", progress: ProgressCallback) -> np.ndarray:
         """Fill ``request.mask > 127`` in ``request.image``; returns a new ``uint8 (H, W, 3)`` (see the module docstring).
@@ -365,7 +468,8 @@ class InpaintEngine(Engine):
             crop_hole = hole[y0:y1, x0:x1]
             fill = self._fill_crop(image[y0:y1, x0:x1], crop_hole)
             cancel.raise_if_cancelled()
-            paste(out, crop.box, fill, feather_weights(crop_hole, self.feather, mask[y0:y1, x0:x1]))
+            soft = mask[y0:y1, x0:x1] if self.soft_blend else None
+            paste(out, crop.box, fill, feather_weights(crop_hole, self.feather, soft))
             # stream the picture with the crops done so far while more remain (the worker copies it)
             progress((i + 1) / len(crops), out if i + 1 < len(crops) else None)
         if not crops:

@@ -472,7 +472,8 @@ def load_frozen_network(net: "torch.nn.Module", card: ModelCard, state: "Optiona
 
 #: how the messages of :meth:`ModelRegistry.model_for` name each task.
 TASK_TITLES = {"inpaint": "inpainting", "synthesize": "semantic synthesis", "segment": "segmentation",
-               "colorize": "colorization", "manifold": "GAN (latent projection)"}
+               "colorize": "colorization", "manifold": "GAN (latent projection)",
+               "semantic-edit": "semantic photo editing"}
 
 
 def _as_state_dict(state: Any, path: Path, name: str) -> "dict[str, torch.Tensor]":
@@ -649,9 +650,10 @@ class ModelRegistry:
 
     def default_for(self, task: str) -> Optional[ModelCard]:
         """The model used for ``task`` when the user chose none: among the cards whose weights file
-        exists, one marked ``config["default"] = true``, else one for the default label set
-        (``config["label_set"]`` == :data:`ganpaint.labelsets.DEFAULT_LABEL_SET`), else the first by name; with
-        no weights present, the first card by name; ``None`` if no card serves ``task``."""
+        exists, one marked ``config["default"] = true`` (a newer model that replaces an older one), else
+        one for the default label set (``config["label_set"]`` ==
+        :data:`ganpaint.labelsets.DEFAULT_LABEL_SET`), else the first by name; with no weights present, the
+        first card by name; ``None`` if no card serves ``task``."""
         from ganpaint.labelsets import DEFAULT_LABEL_SET
 
         cards = self.cards(task)
@@ -730,4 +732,6 @@ class ModelRegistry:
                 f"'{card.architecture}' serves task '{cls.task}'"
             )
         check_config_limits(card, cls.config_limits)
-        return cls(card)
+        engine = cls(card)
+        engine.registry = self
+        return engine

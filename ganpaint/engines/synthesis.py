@@ -19,11 +19,17 @@ Blank-canvas mode (``photo`` None): the label map is resized (nearest neighbour)
 (:func:`~ganpaint.nets.spade.snap_size`: aspect kept, longer side near ``card.resolution``, sides
 multiples of ``2**stages``), the picture is generated and resized (bicubic) to the label map's size.
 
-Photo-edit mode (``photo`` given; ``region`` = pixels whose labels changed, None = all):
+Photo-edit mode (``photo`` given; ``region`` = pixels whose labels changed, None = all): when the label
+set has a semantic photo editor (a ``semantic-edit`` model: the card's ``config["photo_editor"]``, else one
+with the same labels, found through the registry that created this engine;
+:func:`ganpaint.engines.semantic_edit.find_photo_editor_card`), the edit goes to it: SESAME-style semantic
+inpainting that paints the region from the photo around it (:mod:`ganpaint.engines.semantic_edit`);
+``last_generator`` names the model that painted. Without one (or with ``config["use_photo_editor"]``
+false, or an engine built without a registry), SPADE paints the region on its own:
 
 1. the region is dilated by ``paste_band`` pixels (default :data:`PASTE_BAND` = 8, chessboard distance);
-2. the dilated region is split into crops with context margins by
-   :func:`ganpaint.engines.inpaint.plan_crops` (``max(margin, margin_ratio * side)`` per side, overlapping
+2. the dilated region is split into crops with context margins by :func:`plan_edit`
+   (:func:`ganpaint.engines.inpaint.plan_crops`: ``max(margin, margin_ratio * side)`` per side, overlapping
    crops merged), planned inside a window around the region's bounding box, so the work grows with the
    edited area, not with the photo (beyond one copy of the photo and one pass to find the region);
 3. each crop's labels are resized to at most ``card.resolution`` on the longer side (never enlarged),
@@ -50,8 +56,9 @@ Speed (``torch.inference_mode``, ``torch.set_num_threads(2)``, fp32, 2-core AMD 
   outputs (to 2e-5) came 1.9x faster on a random label map (every pixel near a class boundary) and 2.4
   to 3.7x faster on realistic maps.
 
-On a machine whose two cores are busy with other jobs, two intra-op threads wait for each other: the
-compact network then ran 5-10x slower with 2 threads than with 1 (0.12-0.2 s at 256 px with 1).
+On a machine whose two cores are busy with other jobs, two intra-op threads that spin while waiting for
+each other made the compact network 5-10x slower than one thread; the studio's passive OpenMP wait and
+thread policy (:mod:`ganpaint.inference.device`) avoid that.
 """
 
 from __future__ import annotations
@@ -138,22 +145,26 @@ def match_colors(generated: np.ndarray, photo: np.ndarray, sample: np.ndarray,
     return np.clip(generated + (grey + chroma * (diff - grey)), 0.0, 255.0)
 
 
+#: ``config_limits`` of SPADE-decoder cards (:class:`SynthesisEngine`, and the semantic photo editor's).
+SPADE_CONFIG_LIMITS = {"options.label_nc": (1, 255), "options.ngf": (1, 128), "options.crop_size": (8, 2048),
+                       "options.aspect_ratio": (0.1, 10), "options.z_dim": (1, 1024),
+                       "options.spade_hidden": (1, 256), "options.ngf_E": (0, 128), "options.ndf": (1, 128),
+                       "options.n_layers_D": (1, 8), "options.num_D": (1, 4), "paste_band": (0, 256),
+                       "feather": (0, 256), "margin": (0, 4096), "margin_ratio": (0, 8)}
+
 class SynthesisEngine(Engine):
     """Serves ``SynthesisRequest`` with a SPADE generator (see the module docstring).
 
     Model-card ``config``: ``options`` (the generator's :class:`~ganpaint.nets.spade.SPADEOptions`),
     ``has_encoder``, and optional engine settings ``paste_band`` (8 px), ``feather`` (= paste_band),
-    ``margin`` (32 px), ``margin_ratio`` (0.5), ``color_match`` (true).
+    ``margin`` (32 px), ``margin_ratio`` (0.5), ``color_match`` (true), ``photo_editor`` (the name of the
+    label set's ``semantic-edit`` model) and ``use_photo_editor`` (true).
     """
 
     task = "synthesize"
     architectures = ("spade",)
     supports_half = True
-    config_limits = {"options.label_nc": (1, 255), "options.ngf": (1, 128), "options.crop_size": (8, 2048),
-                     "options.aspect_ratio": (0.1, 10), "options.z_dim": (1, 1024), "options.spade_hidden": (1, 256),
-                     "options.ngf_E": (0, 128), "options.ndf": (1, 128), "options.n_layers_D": (1, 8),
-                     "options.num_D": (1, 4), "paste_band": (0, 256), "feather": (0, 256), "margin": (0, 4096),
-                     "margin_ratio": (0, 8)}
+    config_limits = SPADE_CONFIG_LIMITS
 
     def __init__(self, card) -> None:
         super().__init__(card)
@@ -168,9 +179,12 @@ class SynthesisEngine(Engine):
         self.margin_ratio = float(cfg.get("margin_ratio", MARGIN_RATIO))
         self.color_match = bool(cfg.get("color_match", True))
         self.resolution = int(card.resolution)
+        self.use_photo_editor = bool(cfg.get("use_photo_editor", True))
         self.net = None
         self.encoder = None
+        self.editor = None  # the label set's SemanticEditEngine, which serves photo edits when installed
         self.last_crops: list = []
+        self.last_generator: Optional[str] = None  # model that painted the latest request
         self._style_cache: Optional[tuple] = None  # (fingerprint of the last style image, its code)
 
     # ------------------------------------------------------------------------------------ loading
@@ -207,6 +221,22 @@ class SynthesisEngine(Engine):
             self.encoder = self.encoder.to(device=device, dtype=dtype)
         self.device, self.half = device, half
         self._style_cache = None
+        self._load_photo_editor(device, half)
+
+    def _load_photo_editor(self, device: "torch.device", half: bool) -> None:
+        """Load (or move) the label set's semantic photo editor, found through :attr:`registry` with
+        :func:`~ganpaint.engines.semantic_edit.find_photo_editor_card`; without a registry, with
+        ``use_photo_editor`` off, or when none is installed, photo edits use this SPADE model."""
+        if self.editor is None:
+            if not self.use_photo_editor or self.registry is None:
+                return
+            from ganpaint.engines.semantic_edit import SemanticEditEngine, find_photo_editor_card
+
+            card = find_photo_editor_card(self.registry, self.card)
+            if card is None or not card.weights_path.is_file():
+                return
+            self.editor = SemanticEditEngine(card)
+        self.editor.load(device, half)
 
     # ------------------------------------------------------------------------------------ helpers
 
@@ -273,12 +303,7 @@ class SynthesisEngine(Engine):
         if self.net is None:
             raise EngineError("the synthesis engine was used before its model was loaded")
         labels = request.labels
-        if not isinstance(labels, np.ndarray) or labels.dtype != np.uint8 or labels.ndim != 2 or 0 in labels.shape:
-            raise EngineError("the label map must be a non-empty uint8 (H, W) array of class ids")
-        top = int(labels.max())
-        if top >= self.opt.num_labels:
-            raise EngineError(f"label id {top} is not a class of model '{self.card.name}' "
-                              f"(ids 0..{self.opt.num_labels - 1})")
+        check_label_map(labels, self.opt.num_labels, self.card.name)
         for name in ("photo", "style"):
             img = getattr(request, name)
             if img is not None and (not isinstance(img, np.ndarray) or img.dtype != np.uint8 or img.ndim != 3
@@ -303,6 +328,10 @@ class SynthesisEngine(Engine):
 
         labels = self._check(request)
         cancel.raise_if_cancelled()
+        if request.photo is not None and self.editor is not None:
+            self.last_generator = self.editor.card.name
+            return self.editor.edit(request.photo, labels, request.region, cancel, progress)
+        self.last_generator = self.card.name
         z = self.style_code(request)
         if request.photo is None:
             h, w = labels.shape
@@ -316,51 +345,100 @@ class SynthesisEngine(Engine):
 
     def _edit_photo(self, request: "SynthesisRequest", labels: np.ndarray, z, cancel: "CancelToken",
                     progress: ProgressCallback) -> np.ndarray:
-        from ganpaint.engines.inpaint import feather_weights, paste, plan_crops, working_size
-
-        import math
-
-        from ganpaint.engines.inpaint import Crop
-
         photo = request.photo
         region = np.ones(labels.shape, bool) if request.region is None else np.asarray(request.region, bool)
-        out = np.array(photo, copy=True, order="C")
-        rows, cols = np.flatnonzero(region.any(axis=1)), np.flatnonzero(region.any(axis=0))
-        if rows.size == 0:
-            self.last_crops = []
-            progress(1.0, None)
-            return out
-        # Plan inside a window around the region: wide enough for the band and any crop margin, so the
-        # crops are those of the whole image, while a small edit of a huge photo scans only its window.
-        band = self.paste_band
-        side = max(rows[-1] + 1 - rows[0], cols[-1] + 1 - cols[0]) + 2 * band
-        pad = band + max(self.margin, int(math.ceil(self.margin_ratio * side))) + 1
-        h, w = labels.shape
-        wy0, wx0 = max(0, int(rows[0]) - pad), max(0, int(cols[0]) - pad)
-        wy1, wx1 = min(h, int(rows[-1]) + 1 + pad), min(w, int(cols[-1]) + 1 + pad)
-        grown = np.zeros(labels.shape, bool)
-        grown[wy0:wy1, wx0:wx1] = dilate(region[wy0:wy1, wx0:wx1], band)
-        crops = [Crop(box=(c.box[0] + wx0, c.box[1] + wy0, c.box[2] + wx0, c.box[3] + wy0),
-                      hole_box=(c.hole_box[0] + wx0, c.hole_box[1] + wy0, c.hole_box[2] + wx0, c.hole_box[3] + wy0))
-                 for c in plan_crops(grown[wy0:wy1, wx0:wx1], self.margin, self.margin_ratio)]
-        self.last_crops = crops
-        m = self.opt.size_multiple
-        for i, crop in enumerate(crops):
-            cancel.raise_if_cancelled()
-            x0, y0, x1, y1 = crop.box
-            h, w = y1 - y0, x1 - x0
-            sh, sw, ph, pw = working_size(h, w, self.resolution, m)
-            small = np.pad(resize_labels(labels[y0:y1, x0:x1], sh, sw), ((0, ph - sh), (0, pw - sw)), mode="edge")
-            rgb = self.generate(small, z, progress, (i / len(crops), (i + 0.95) / len(crops)), cancel)[:sh, :sw]
-            cancel.raise_if_cancelled()
-            if (sh, sw) != (h, w):
-                rgb = resize_rgb(np.clip(np.rint(rgb), 0, 255).astype(np.uint8), h, w).astype(np.float32)
+
+        def paint(box, hole, size, padded, span):
+            x0, y0, x1, y1 = box
+            small = np.pad(resize_labels(labels[y0:y1, x0:x1], *size),
+                           ((0, padded[0] - size[0]), (0, padded[1] - size[1])), mode="edge")
+            rgb = self.generate(small, z, progress, span, cancel)[:size[0], :size[1]]
+            if size != (y1 - y0, x1 - x0):
+                rgb = resize_rgb(np.clip(np.rint(rgb), 0, 255).astype(np.uint8), y1 - y0, x1 - x0).astype(np.float32)
             if self.color_match:
                 rgb = match_colors(rgb, photo[y0:y1, x0:x1], ~region[y0:y1, x0:x1])
-            paste(out, crop.box, rgb, feather_weights(grown[y0:y1, x0:x1], self.feather))
-            # stream the picture with the crops done so far while more remain (the worker copies it)
-            progress((i + 1) / len(crops), out if i + 1 < len(crops) else None)
+            return rgb
+
+        out, self.last_crops = edit_in_crops(photo, region, paint, self.paste_band, self.feather, self.margin,
+                                             self.margin_ratio, self.resolution, self.opt.size_multiple, cancel,
+                                             progress)
         return out
+
+
+def edit_in_crops(photo: np.ndarray, region: np.ndarray, paint, band: int, feather: float, margin: int,
+                  margin_ratio: float, resolution: int, multiple: int, cancel: "CancelToken",
+                  progress: ProgressCallback) -> tuple[np.ndarray, list]:
+    """The crop loop of a photo edit, shared by the SPADE path and the semantic photo editor.
+
+    The region grown by ``band`` px is covered by crops (:func:`plan_edit`); for each crop ``box``,
+    ``paint(box, hole, (sh, sw), (ph, pw), span)`` returns ``float32 (h, w, 3)`` in 0..255 for the whole crop,
+    where ``hole`` is the grown region inside the crop (``bool (h, w)``), ``(sh, sw)`` is the crop's network
+    size (longer side at most ``resolution``, never enlarged), ``(ph, pw)`` that size padded up to a multiple
+    of ``multiple`` (:func:`ganpaint.engines.inpaint.working_size`) and ``span`` the ``(start, end)``
+    fractions of the whole edit this crop's network run covers (for in-network progress).
+    It is pasted with :func:`ganpaint.engines.inpaint.feather_weights` of the grown region (ramp of
+    ``feather`` px): pixels outside region + band are never written (bit-exact). ``cancel`` is checked
+    around every crop and ``progress`` called after each (with the picture so far while crops remain).
+
+    Returns ``(uint8 (H, W, 3) picture, crops)``.
+    """
+    from ganpaint.engines.inpaint import feather_weights, paste, working_size
+
+    out = np.array(photo, copy=True, order="C")
+    grown, crops = plan_edit(region, band, margin, margin_ratio)
+    for i, crop in enumerate(crops):
+        cancel.raise_if_cancelled()
+        x0, y0, x1, y1 = crop.box
+        sh, sw, ph, pw = working_size(y1 - y0, x1 - x0, resolution, multiple)
+        hole = grown[y0:y1, x0:x1]
+        rgb = paint(crop.box, hole, (sh, sw), (ph, pw), (i / len(crops), (i + 0.95) / len(crops)))
+        cancel.raise_if_cancelled()
+        paste(out, crop.box, rgb, feather_weights(hole, feather))
+        # stream the picture with the crops done so far while more remain (the worker copies it)
+        progress((i + 1) / len(crops), out if i + 1 < len(crops) else None)
+    if not crops:
+        progress(1.0, None)
+    return out, crops
+
+
+def check_label_map(labels, num_labels: int, model: str) -> None:
+    """Raise :class:`~ganpaint.errors.EngineError` unless ``labels`` is a non-empty ``uint8 (H, W)`` array of ids
+    below ``num_labels`` (the classes of model ``model``)."""
+    if not isinstance(labels, np.ndarray) or labels.dtype != np.uint8 or labels.ndim != 2 or 0 in labels.shape:
+        raise EngineError("the label map must be a non-empty uint8 (H, W) array of class ids")
+    top = int(labels.max())
+    if top >= num_labels:
+        raise EngineError(f"label id {top} is not a class of model '{model}' (ids 0..{num_labels - 1})")
+
+
+def plan_edit(region: np.ndarray, band: int, margin: int, margin_ratio: float) -> tuple[np.ndarray, list]:
+    """Where a photo edit works: ``(grown, crops)``.
+
+    ``grown`` (``bool (H, W)``) is ``region`` dilated by ``band`` pixels (the pixels that are repainted and
+    feathered); ``crops`` the :class:`ganpaint.engines.inpaint.Crop` s that cover it with context margins
+    (:func:`ganpaint.engines.inpaint.plan_crops`: ``max(margin, margin_ratio * side)`` per side, overlapping
+    crops merged), in image coordinates. Planning happens inside a window around the region's bounding
+    box, wide enough for the band and any margin, so the crops are those of the whole image while a small
+    edit of a huge photo scans only its window. An empty region gives no crops.
+    """
+    import math
+
+    from ganpaint.engines.inpaint import Crop, plan_crops
+
+    grown = np.zeros(region.shape, bool)
+    rows, cols = np.flatnonzero(region.any(axis=1)), np.flatnonzero(region.any(axis=0))
+    if rows.size == 0:
+        return grown, []
+    side = max(rows[-1] + 1 - rows[0], cols[-1] + 1 - cols[0]) + 2 * band
+    pad = band + max(margin, int(math.ceil(margin_ratio * side))) + 1
+    h, w = region.shape
+    wy0, wx0 = max(0, int(rows[0]) - pad), max(0, int(cols[0]) - pad)
+    wy1, wx1 = min(h, int(rows[-1]) + 1 + pad), min(w, int(cols[-1]) + 1 + pad)
+    grown[wy0:wy1, wx0:wx1] = dilate(region[wy0:wy1, wx0:wx1], band)
+    crops = [Crop(box=(c.box[0] + wx0, c.box[1] + wy0, c.box[2] + wx0, c.box[3] + wy0),
+                  hole_box=(c.hole_box[0] + wx0, c.hole_box[1] + wy0, c.hole_box[2] + wx0, c.hole_box[3] + wy0))
+             for c in plan_crops(grown[wy0:wy1, wx0:wx1], margin, margin_ratio)]
+    return grown, crops
 
 
 def labelset_of(card) -> "LabelSet":
@@ -375,6 +453,12 @@ def labelset_of(card) -> "LabelSet":
     return labelset_from_card(card)
 
 
+def label_names(labels) -> set[tuple[int, str]]:
+    """``{(id, name)}`` of a card's ``labels`` with names lower-cased and ``_`` read as a space, to compare
+    label sets."""
+    return {(int(e["id"]), str(e["name"]).strip().lower().replace("_", " ")) for e in labels or []}
+
+
 def find_segmenter_card(registry, card):
     """The segmentation model for a synthesis model's label set: the card's ``config["segmenter"]`` if that
     model is installed, else the registry's first ``segment`` model (by name, weights present first) whose
@@ -384,11 +468,8 @@ def find_segmenter_card(registry, card):
         found = registry.get(wanted)
         if found.task == "segment":
             return found
-    def names(labels) -> set[tuple[int, str]]:
-        return {(int(e["id"]), str(e["name"]).strip().lower().replace("_", " ")) for e in labels or []}
-
-    ours = names(card.labels)
-    candidates = [c for c in registry.cards("segment") if c.labels and names(c.labels) <= ours]
+    ours = label_names(card.labels)
+    candidates = [c for c in registry.cards("segment") if c.labels and label_names(c.labels) <= ours]
     candidates.sort(key=lambda c: (not c.weights_path.is_file(), c.name))
     return candidates[0] if candidates else None
 
@@ -429,6 +510,6 @@ def synthesize_array(engine: SynthesisEngine, labels: np.ndarray, seed: int = 0,
 
 
 __all__ = [
-    "PASTE_BAND", "SynthesisEngine", "bench_request", "dilate", "find_segmenter_card", "labelset_of", "match_colors", "resize_labels",
-    "resize_rgb", "synthesize_array",
+    "PASTE_BAND", "SynthesisEngine", "bench_request", "check_label_map", "dilate", "find_segmenter_card", "label_names", "labelset_of",
+    "edit_in_crops", "match_colors", "plan_edit", "resize_labels", "resize_rgb", "synthesize_array",
 ]

@@ -32,7 +32,7 @@ import torch
 from ganpaint.engines.base import EngineOutput
 from ganpaint.errors import EngineError, GanpaintError
 from ganpaint.inference.cancel import Cancelled, CancelToken
-from ganpaint.inference.device import device_label, select_device, use_half
+from ganpaint.inference.device import apply_interactive_threads, device_label, select_device, use_half
 from ganpaint.inference.events import (
     DeviceChanged,
     Dropped,
@@ -158,6 +158,9 @@ class InferenceWorker:
             (``ganpaint-inference``); exceptions it raises are logged and ignored.
         debounce_s: seconds a ``debounce=True`` submit waits before it may start.
         clock: monotonic clock in seconds for the debounce (tests may inject one; waits use real time).
+        threads: torch's CPU intra-op threads, set process-wide and on every engine thread (None: the
+            policy of :func:`~ganpaint.inference.device.interactive_threads`, every core with a passive
+            OpenMP wait, else one fewer; 0: leave torch's setting alone); :meth:`set_threads` changes it.
         watchdog_s: seconds (> 0) a request, preload or device move may run before it is abandoned
             and the engines are restarted on a fresh thread (see the module docstring).
         stop_grace_s: seconds (>= 0) :meth:`stop` lets a running engine honour its cancel token.
@@ -179,6 +182,7 @@ class InferenceWorker:
         debounce_s: float = 0.15,
         *,
         clock: Callable[[], float] = time.monotonic,
+        threads: Optional[int] = None,
         watchdog_s: float = DEFAULT_WATCHDOG_S,
         stop_grace_s: float = STOP_GRACE_S,
     ) -> None:
@@ -191,6 +195,8 @@ class InferenceWorker:
         self._clock = clock
         self._watchdog_s = float(watchdog_s)
         self._stop_grace_s = float(stop_grace_s)
+        # the CPU thread policy of ganpaint.inference.device, so a busy machine costs little
+        initial_threads = None if threads == 0 else apply_interactive_threads(threads)
         self._device = select_device(device)
         self._device_label = device_label(self._device)
         self._cond = threading.Condition()
@@ -202,7 +208,7 @@ class InferenceWorker:
         self._thread: Optional[threading.Thread] = None
         self._runner: Optional[_EngineThread] = None  # touched only on the dispatcher thread
         self._runners_started = 0
-        self._threads: Optional[int] = None  # set_threads(); applied on every engine thread
+        self._threads: Optional[int] = initial_threads  # set_threads(); applied on every engine thread
         self._abandoned: list[threading.Thread] = []
 
     # ------------------------------------------------------------------ public API (any thread)

@@ -12,6 +12,17 @@ Differences from the paper, made so the network stays live on a 2-core CPU:
 * optionally depthwise-separable convolutions in the dilated bottleneck (``separable=True``);
 * the feature and gate convolutions are computed by one convolution with ``2 * out`` channels.
 
+Options added for ``inpaint-v2`` (the defaults keep ``inpaint-gated-v1``'s network):
+
+* ``prefill="pullpush"``: the hole is first filled by pull-push interpolation
+  (:func:`ganpaint.nets.ffc.pull_push_fill`) and the network sees that smooth, boundary-continuous fill
+  instead of zeros; with ``output="residual"`` it predicts a correction added to it (the output layer
+  starts at zero, so an untrained network already returns the pull-push fill);
+* ``ffc_blocks=N``: N LaMa Fast-Fourier-Convolution residual blocks (:class:`ganpaint.nets.ffc.FFCResBlock`)
+  after the dilated ones: an image-wide receptive field without dilation's gridding (plaid streaks);
+* ``upsample="bilinear"``: the decoder's resize-convolutions upsample bilinearly instead of
+  nearest-neighbour (no 2x2 blocks / checkerboard).
+
 Tensor conventions (see ``docs/ARCHITECTURE.md``): float NCHW in ``[-1, 1]``.
 """
 
@@ -22,6 +33,8 @@ from typing import Sequence
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from ganpaint.nets.ffc import FFCResBlock, pull_push_fill
 
 #: Height and width given to :class:`InpaintGenerator` must be multiples of this (4x down-sampling and
 #: a safety factor; the inpainting engine pads crops to it).
@@ -82,17 +95,24 @@ class GatedConv2d(nn.Module):
 
 
 class GatedDeconv2d(nn.Module):
-    """"Gated deconvolution" of DeepFill v2: nearest-neighbour up-sampling x2, then :class:`GatedConv2d`.
+    """"Gated deconvolution" of DeepFill v2: up-sampling x2 (``mode`` ``"nearest"`` as in the paper, or
+    ``"bilinear"``), then :class:`GatedConv2d` (a resize-convolution, never a transposed one).
 
     Shapes: ``(N, in, H, W) -> (N, out, 2H, 2W)``.
     """
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 3, activation: str = "elu") -> None:
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 3, activation: str = "elu",
+                 mode: str = "nearest") -> None:
         super().__init__()
+        if mode not in ("nearest", "bilinear"):
+            raise ValueError(f"unknown upsampling mode {mode!r}")
+        self.mode = mode
         self.conv = GatedConv2d(in_channels, out_channels, kernel_size, activation=activation)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.conv(F.interpolate(x, scale_factor=2.0, mode="nearest"))
+        if self.mode == "nearest":
+            return self.conv(F.interpolate(x, scale_factor=2.0, mode="nearest"))
+        return self.conv(F.interpolate(x, scale_factor=2.0, mode="bilinear", align_corners=False))
 
 
 class InpaintGenerator(nn.Module):
@@ -112,12 +132,15 @@ class InpaintGenerator(nn.Module):
     ``[+ ...]``: with ``residual=True`` each bottleneck convolution is a residual block ``h + f(h)``;
     ``(+ e)``: with ``skips=True`` the decoder adds the encoder features of the same resolution
     (U-Net-style additive skips). Both make this shallow network train in a few thousand steps on a CPU,
-    where the paper's plain stack needs far longer.
+    where the paper's plain stack needs far longer. ``ffc_blocks`` Fourier residual blocks follow the
+    dilated ones (see the module docstring, as for ``prefill``, ``output`` and ``upsample``).
 
     Input: ``x`` RGB ``(N, 3, H, W)`` in ``[-1, 1]`` **with the hole already zeroed** and ``mask``
-    ``(N, 1, H, W)`` in ``{0, 1}`` (1 = hole); they are concatenated to 4 channels.
-    Output: RGB ``(N, 3, H, W)`` in ``[-1, 1]`` (tanh) for every pixel; nothing is composited here, the
-    caller keeps the known pixels. ``H`` and ``W`` must be multiples of :data:`SIZE_MULTIPLE` (8).
+    ``(N, 1, H, W)`` in ``{0, 1}`` (1 = hole); the (optionally pull-push pre-filled) image and the mask
+    are concatenated to 4 channels.
+    Output: RGB ``(N, 3, H, W)`` for every pixel, in ``[-1, 1]`` (``output="tanh"``) or the pre-fill plus
+    an unbounded correction (``output="residual"``: callers clamp to ``[-1, 1]``); nothing is composited
+    here, the caller keeps the known pixels. ``H`` and ``W`` must be multiples of :data:`SIZE_MULTIPLE` (8).
 
     Args:
         base_channels: width ``c``.
@@ -128,6 +151,13 @@ class InpaintGenerator(nn.Module):
         activation: ``"elu"`` (paper) or ``"lrelu"``.
         residual: residual bottleneck blocks.
         skips: additive encoder-decoder skips.
+        ffc_blocks: Fourier (FFC) residual blocks after the dilated convolutions.
+        upsample: ``"nearest"`` or ``"bilinear"`` resize in the decoder.
+        prefill: ``"zero"`` (the hole stays zero) or ``"pullpush"``.
+        output: ``"tanh"`` or ``"residual"`` (pre-fill + correction; needs ``prefill="pullpush"``).
+
+    Raises:
+        ValueError: an unknown option value.
     """
 
     def __init__(
@@ -140,8 +170,17 @@ class InpaintGenerator(nn.Module):
         activation: str = "elu",
         residual: bool = True,
         skips: bool = True,
+        ffc_blocks: int = 0,
+        upsample: str = "nearest",
+        prefill: str = "zero",
+        output: str = "tanh",
     ) -> None:
         super().__init__()
+        if prefill not in ("zero", "pullpush"):
+            raise ValueError(f"unknown prefill {prefill!r}")
+        if output not in ("tanh", "residual") or (output == "residual" and prefill == "zero"):
+            raise ValueError(f"output {output!r} does not go with prefill {prefill!r}")
+        self.prefill, self.output = prefill, output
         c0, c1, c2 = (int(base_channels * m) for m in channel_mult)
         act = activation
         self.residual = bool(residual)
@@ -155,6 +194,10 @@ class InpaintGenerator(nn.Module):
             "activation": activation,
             "residual": self.residual,
             "skips": self.skips,
+            "ffc_blocks": int(ffc_blocks),
+            "upsample": upsample,
+            "prefill": prefill,
+            "output": output,
         }
         self.enc0 = GatedConv2d(4, c0, 5, activation=act)
         self.enc1 = nn.Sequential(
@@ -168,9 +211,10 @@ class InpaintGenerator(nn.Module):
         blocks = [GatedConv2d(c2, c2, 3, dilation=d, activation=act, separable=separable) for d in dilations]
         blocks += [GatedConv2d(c2, c2, 3, activation=act, separable=separable) for _ in range(refine_blocks)]
         self.bottleneck = nn.ModuleList(blocks)
-        self.up1 = GatedDeconv2d(c2, c1, activation=act)
+        self.ffc = nn.ModuleList([FFCResBlock(c2, activation=act) for _ in range(int(ffc_blocks))])
+        self.up1 = GatedDeconv2d(c2, c1, activation=act, mode=upsample)
         self.dec1 = GatedConv2d(c1, c0, 3, activation=act)
-        self.up0 = GatedDeconv2d(c0, c0, activation=act)
+        self.up0 = GatedDeconv2d(c0, c0, activation=act, mode=upsample)
         self.dec0 = GatedConv2d(c0, max(c0 // 2, 8), 3, activation=act)
         self.to_rgb = nn.Conv2d(max(c0 // 2, 8), 3, 3, padding=1)
         for m in self.modules():
@@ -178,20 +222,31 @@ class InpaintGenerator(nn.Module):
                 nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
                 if m.bias is not None:
                     nn.init.zeros_(m.bias)
+        for block in self.ffc:  # undo the generic initialisation above
+            block.start_near_identity()
+        if output == "residual":  # an untrained network returns the pull-push fill
+            nn.init.zeros_(self.to_rgb.weight)
+            nn.init.zeros_(self.to_rgb.bias)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """``x`` ``(N, 3, H, W)`` in [-1, 1] (hole zeroed), ``mask`` ``(N, 1, H, W)`` 1 = hole -> ``(N, 3, H, W)`` in [-1, 1]."""
         if x.shape[-2] % SIZE_MULTIPLE or x.shape[-1] % SIZE_MULTIPLE:
             raise ValueError(f"height and width must be multiples of {SIZE_MULTIPLE}, got {tuple(x.shape[-2:])}")
-        e0 = self.enc0(torch.cat([x, mask.to(x.dtype)], dim=1))
+        mask = mask.to(x.dtype)
+        if self.prefill == "pullpush":
+            x = pull_push_fill(x, mask)
+        e0 = self.enc0(torch.cat([x, mask], dim=1))
         e1 = self.enc1(e0)
         h = self.enc2(e1)
         for block in self.bottleneck:
             h = h + block(h) if self.residual else block(h)
+        for block in self.ffc:
+            h = block(h)
         h = self.up1(h)
         if self.skips:
             h = h + e1
         h = self.up0(self.dec1(h))
         if self.skips:
             h = h + e0
-        return torch.tanh(self.to_rgb(self.dec0(h)))
+        out = self.to_rgb(self.dec0(h))
+        return x + out if self.output == "residual" else torch.tanh(out)

@@ -52,6 +52,17 @@ def fold_spectral_norm(module: nn.Module) -> nn.Module:
     return module
 
 
+def freeze_channels_last(module: nn.Module) -> nn.Module:
+    """Turn gradients off and store every convolution's weights channels-last (the inference networks'
+    activations are channels-last; weights in the same format avoid a reorder per call). Returns ``module``."""
+    for p in module.parameters():
+        p.requires_grad_(False)
+    for m in module.modules():
+        if isinstance(m, nn.Conv2d):
+            m.to(memory_format=torch.channels_last)
+    return module
+
+
 #: A level is computed densely (convolutions) when more than this share of its pixels needs exact values.
 DENSE_FRACTION = 0.35
 
@@ -260,12 +271,7 @@ class FastSPADEGenerator(nn.Module):
         self.blocks = nn.ModuleDict({name: FastResBlock(getattr(g, name), self.num_labels) for name in self.names})
         self.conv_img = g.conv_img
         self._ups = upsample_before(opt)
-        for p in self.parameters():
-            p.requires_grad_(False)
-        # activations are channels-last; weights in the same format avoid a reorder per call
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                m.to(memory_format=torch.channels_last)
+        freeze_channels_last(self)
 
     @classmethod
     def from_generator(cls, generator: SPADEGenerator, copy_weights: bool = True) -> "FastSPADEGenerator":
@@ -294,20 +300,28 @@ class FastSPADEGenerator(nn.Module):
     def forward(self, labels: torch.Tensor, z: Optional[torch.Tensor] = None) -> torch.Tensor:
         labels = labels.long()
         dtype = self.conv_img.weight.dtype
-        levels: dict[tuple[int, int], _Level] = {}
-
-        def level_for(h: int, w: int) -> _Level:
-            if (h, w) not in levels:
-                small = labels if (h, w) == labels.shape[1:] else _resize_labels(labels, h, w)
-                levels[(h, w)] = build_level(small, self.num_labels, self.kernel, dtype)
-            return levels[(h, w)]
-
+        level_for = LevelCache(labels, self.num_labels, self.kernel, dtype)
         x = self._initial(labels, z, dtype).contiguous(memory_format=torch.channels_last)
         for name in self.names:
             if self._ups[name]:
                 x = F.interpolate(x, scale_factor=2.0, mode="nearest")
             x = self.blocks[name](x, level_for(x.shape[2], x.shape[3]))
         return torch.tanh(self.conv_img(F.leaky_relu(x, 0.2)))
+
+
+class LevelCache:
+    """The label-map geometry (:func:`build_level`) of one forward pass, built once per resolution:
+    ``cache(h, w)`` -> the :class:`_Level` of ``labels`` (``long (N, H, W)``) resized to ``h x w``."""
+
+    def __init__(self, labels: torch.Tensor, num_labels: int, kernel: int, dtype: torch.dtype) -> None:
+        self.labels, self.num_labels, self.kernel, self.dtype = labels, num_labels, kernel, dtype
+        self.levels: dict[tuple[int, int], _Level] = {}
+
+    def __call__(self, h: int, w: int) -> _Level:
+        if (h, w) not in self.levels:
+            small = self.labels if (h, w) == tuple(self.labels.shape[1:]) else _resize_labels(self.labels, h, w)
+            self.levels[(h, w)] = build_level(small, self.num_labels, self.kernel, self.dtype)
+        return self.levels[(h, w)]
 
 
 def _resize_labels(labels: torch.Tensor, h: int, w: int) -> torch.Tensor:
@@ -324,4 +338,5 @@ def fast_encoder(encoder: ConvEncoder) -> ConvEncoder:
     return enc
 
 
-__all__ = ["FastResBlock", "FastSPADE", "FastSPADEGenerator", "build_level", "fast_encoder", "fold_spectral_norm"]
+__all__ = ["FastResBlock", "FastSPADE", "FastSPADEGenerator", "LevelCache", "build_level", "fast_encoder", "freeze_channels_last",
+           "fold_spectral_norm"]

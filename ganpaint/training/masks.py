@@ -14,6 +14,10 @@ Kinds and hole coverage (fraction of the image that is hole; enforced by re-draw
 * ``thick_stroke_mask``: LaMa-style "thick" irregular masks, a few long wide strokes (width 20-60 px
   at 256 px), 10-45 %.
 * ``box_mask``: one axis-aligned rectangle, 10-30 % by default (``min_cover``/``max_cover``).
+* ``object_blob_mask``: an object-shaped blob, what a user paints over a thing to remove it: a
+  star-shaped outline with a smooth random radius (a few Fourier harmonics), sometimes with a second
+  overlapping lobe (a person with a bag, a cup with its saucer), dilated by a small safety margin as
+  users paint generously; 5-30 %.
 
 Stroke widths and lengths are given for a 256 px image and scaled with ``min(h, w) / 256``.
 """
@@ -31,9 +35,10 @@ COVERAGE: dict[str, tuple[float, float]] = {
     "thin": (0.02, 0.25),
     "thick": (0.10, 0.45),
     "box": (0.10, 0.30),
+    "blob": (0.05, 0.30),
 }
 
-EVAL_KINDS = ("thin", "thick", "box")
+EVAL_KINDS = ("thin", "thick", "box", "blob")
 _MAX_TRIES = 200
 
 
@@ -166,19 +171,69 @@ def box_mask(rng: np.random.Generator, h: int, w: int, min_cover: float = 0.1, m
     return m
 
 
+def _blob_outline(rng: np.random.Generator, cx: float, cy: float, radius: float, n: int = 48) -> list[tuple[float, float]]:
+    """Closed outline of a star-shaped blob: ``radius * (1 + sum_k a_k cos(k t + p_k))`` for k = 2..5,
+    stretched along a random axis (aspect 1:2 to 2:1)."""
+    t = np.linspace(0.0, 2 * math.pi, n, endpoint=False)
+    r = np.ones(n)
+    for k in range(2, 6):
+        r += rng.uniform(0.0, 0.25 / (k - 1)) * np.cos(k * t + rng.uniform(0, 2 * math.pi))
+    aspect = math.exp(rng.uniform(math.log(0.5), math.log(2.0)))
+    theta = rng.uniform(0, math.pi)
+    x, y = r * np.cos(t) * math.sqrt(aspect), r * np.sin(t) / math.sqrt(aspect)
+    xr = x * math.cos(theta) - y * math.sin(theta)
+    yr = x * math.sin(theta) + y * math.cos(theta)
+    return list(zip((cx + radius * xr).tolist(), (cy + radius * yr).tolist()))
+
+
+def object_blob_mask(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
+    """Object-shaped blob (see the module docstring); ``uint8 (h, w)`` in {0, 255}, coverage 5-30 %."""
+    low, high = COVERAGE["blob"]
+
+    def once() -> np.ndarray:
+        img = Image.new("L", (w, h), 0)
+        draw = ImageDraw.Draw(img)
+        area = rng.uniform(low, high) * h * w
+        radius = math.sqrt(area / math.pi)
+        cx = rng.uniform(0.15 * w, 0.85 * w)
+        cy = rng.uniform(0.15 * h, 0.85 * h)
+        lobes = 1 if rng.random() < 0.6 else 2
+        for i in range(lobes):
+            r = radius if i == 0 else radius * rng.uniform(0.4, 0.7)
+            ox, oy = (0.0, 0.0) if i == 0 else (radius * rng.uniform(-1, 1), radius * rng.uniform(-1, 1))
+            draw.polygon(_blob_outline(rng, cx + ox, cy + oy, r), fill=255)
+        m = _to_array(img)
+        margin = int(round(rng.uniform(1, 4) * min(h, w) / 256))
+        if margin > 0:  # the safety margin users paint around an object
+            m = _dilate(m, margin)
+        return m
+
+    return _until_in_range(rng, "blob", once, h, w)
+
+
+def _dilate(mask: np.ndarray, radius: int) -> np.ndarray:
+    """Square dilation of a {0, 255} mask by ``radius`` pixels (a max filter)."""
+    from scipy.ndimage import maximum_filter  # noqa: PLC0415
+
+    return maximum_filter(mask, size=2 * radius + 1)
+
+
 def random_training_mask(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
-    """Training mixture: 35 % free-form brush, 20 % thin, 25 % thick, 20 % box; uint8 {0, 255}.
+    """Training mixture: 25 % free-form brush, 20 % thin, 20 % thick, 15 % box, 20 % object blob;
+    uint8 {0, 255}.
 
     One mask in five (of the non-box kinds) is additionally unioned with a small box (5-15 %), as in
     DeepFill v2's mixed box + free-form training; the union is capped at 60 % coverage.
     """
     u = rng.random()
-    if u < 0.35:
+    if u < 0.25:
         m = free_form_brush_mask(rng, h, w)
-    elif u < 0.55:
+    elif u < 0.45:
         m = thin_stroke_mask(rng, h, w)
-    elif u < 0.80:
+    elif u < 0.65:
         m = thick_stroke_mask(rng, h, w)
+    elif u < 0.85:
+        m = object_blob_mask(rng, h, w)
     else:
         return box_mask(rng, h, w)
     if rng.random() < 0.2:
@@ -188,17 +243,20 @@ def random_training_mask(rng: np.random.Generator, h: int, w: int) -> np.ndarray
     return m
 
 
-_KIND_FUNCS = {"thin": thin_stroke_mask, "thick": thick_stroke_mask, "box": box_mask, "free_form": free_form_brush_mask}
+_KIND_FUNCS = {"thin": thin_stroke_mask, "thick": thick_stroke_mask, "box": box_mask, "free_form": free_form_brush_mask,
+               "blob": object_blob_mask}
+#: seed component of each kind (fixed, so adding a kind never changes another kind's masks)
+_KIND_IDS = {"box": 0, "free_form": 1, "thick": 2, "thin": 3, "blob": 4}
 
 
 def eval_mask(kind: str, seed: int, h: int, w: int) -> np.ndarray:
-    """Deterministic evaluation mask of ``kind`` (``"thin"``, ``"thick"``, ``"box"``; also ``"free_form"``).
+    """Deterministic evaluation mask of ``kind`` (``"thin"``, ``"thick"``, ``"box"``, ``"blob"``; also ``"free_form"``).
 
     The same ``(kind, seed, h, w)`` always gives the same ``uint8 (h, w)`` {0, 255} mask, on every platform
     (numpy's PCG64 stream + Pillow drawing). Coverage ranges: see :data:`COVERAGE`.
     """
     if kind not in _KIND_FUNCS:
         raise ValueError(f"unknown mask kind {kind!r}; expected one of {sorted(_KIND_FUNCS)}")
-    kind_id = sorted(_KIND_FUNCS).index(kind)
+    kind_id = _KIND_IDS[kind]
     rng = np.random.default_rng([int(seed), kind_id, 2024])
     return _KIND_FUNCS[kind](rng, h, w)

