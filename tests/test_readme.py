@@ -34,7 +34,7 @@ def test_readme_claims_only_engines_that_exist():
 
     tasks = {card.task for card in ModelRegistry.default().cards()}
     intro = _readme().split("## Using the studio", 1)[0]
-    for word, task in (("coloriz", "colorize"), ("projection", "project")):
+    for word, task in (("coloriz", "colorize"), ("projection", "manifold")):
         if word in intro.lower() and task not in tasks:
             sentence = next(s for s in re.split(r"(?<=[.:])\s", intro) if word in s.lower())
             assert "none is there yet" in sentence or "not there yet" in sentence, sentence
