@@ -46,8 +46,8 @@ from ganpaint.paths import SHIPPED_MODELS
 from ganpaint.training import checkpoint as ckpt
 from ganpaint.training.colorize_hints import ab_histogram, simulate_hints
 from ganpaint.training.progress import sample_grid, save_png
-from ganpaint.training.runs import (RunLoop, add_run_arguments, command_line, frozen_copy, open_run, restore_progress,
-                                    standalone_main, update_ema)
+from ganpaint.training.runs import (RunLoop, add_run_arguments, command_line, frozen_copy, open_run, optimizer_step,
+                                    restore_progress, standalone_main, update_ema)
 
 ARCHITECTURE = "lite-siggraph17"
 #: the studio's own models feed the hint mask centred, as the paper's PyTorch retraining does.
@@ -292,9 +292,7 @@ def run(args: argparse.Namespace) -> int:
             ce = F.cross_entropy(net.class_logits(o.class_features), encode_ab_bins(ab4), reduction="none")
             ce = (ce * w4[:, 0]).sum() / w4.sum().clamp_min(1.0)
             loss = args.w_reg * reg + args.w_class * ce
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+            optimizer_step(opt, loss)
             update_ema([(ema, net)], args.ema, loop.step)
             loop.step_done(time.perf_counter() - t0, {"reg": reg.item(), "ce": ce.item()})
     loop.finish()

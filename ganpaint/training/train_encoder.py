@@ -37,7 +37,7 @@ from ganpaint.nets.stylegan2_lite import param_count
 from ganpaint.paths import SHIPPED_MODELS
 from ganpaint.training import checkpoint as ckpt
 from ganpaint.training.progress import sample_grid, save_png, to_uint8
-from ganpaint.training.runs import RunLoop, command_line, open_run, restore_progress, standalone_main
+from ganpaint.training.runs import RunLoop, command_line, open_run, optimizer_step, restore_progress, standalone_main
 from ganpaint.training.train_gan import ARCHITECTURE, build_networks, cpu_description, load_images, options_of, real_batch
 
 
@@ -192,9 +192,7 @@ def run(args: argparse.Namespace) -> int:
                 vgg = vgg_loss(rec[half:half + n_vgg], x_real[:n_vgg])
                 loss = loss + args.w_vgg * vgg
                 logs["vgg"] = float(vgg.detach())
-            opt_e.zero_grad(set_to_none=True)
-            loss.backward()
-            opt_e.step()
+            optimizer_step(opt_e, loss)
             loop.step_done(time.perf_counter() - t0, logs)
     loop.finish()
     export(loop.step, loop.wall_s)

@@ -42,8 +42,8 @@ from ganpaint.training import checkpoint as ckpt
 from ganpaint.training.data import list_split, load_rgb_pil
 from ganpaint.training.diffaugment import diff_augment, parse_policy
 from ganpaint.training.progress import sample_grid, save_png, to_uint8
-from ganpaint.training.runs import (RunLoop, command_line, frozen_copy, open_run, restore_progress, standalone_main,
-                                    update_ema)
+from ganpaint.training.runs import (RunLoop, command_line, frozen_copy, open_run, optimizer_step, restore_progress,
+                                    standalone_main, update_ema)
 
 #: Model-card ``architecture`` of an exported generator (see :mod:`ganpaint.engines.manifold`).
 ARCHITECTURE = "stylegan2-lite"
@@ -295,19 +295,13 @@ def run(args: argparse.Namespace) -> int:
             z = torch.randn(args.batch, opt.z_dim, device=device)
             r1 = args.r1 * args.r1_every if args.r1 > 0 and loop.step % args.r1_every == 0 else 0.0
             loss_d, logs = d_loss(D, G, real, z, policy, r1)
-            opt_d.zero_grad(set_to_none=True)
-            loss_d.backward()
-            opt_d.step()
+            optimizer_step(opt_d, loss_d)
 
             # generator step
             D.requires_grad_(False)
             fake_logits = D(diff_augment(G(torch.randn(args.batch, opt.z_dim, device=device)), policy))
-            loss_g = F.softplus(-fake_logits).mean()
-            opt_g.zero_grad(set_to_none=True)
-            loss_g.backward()
-            opt_g.step()
+            logs["g"] = optimizer_step(opt_g, F.softplus(-fake_logits).mean())
             D.requires_grad_(True)
-            logs["g"] = float(loss_g.detach())
 
             update_ema([(G_ema, G)], args.ema, loop.step)
             loop.step_done(time.perf_counter() - t0, logs)
@@ -325,4 +319,5 @@ if __name__ == "__main__":
     raise SystemExit(main())
 
 
-__all__ = ["ARCHITECTURE", "ARCHITECTURES", "add_arguments", "build_networks", "describe", "options_of", "cpu_description", "d_loss", "gan_card", "load_images", "real_batch", "run"]
+__all__ = ["ARCHITECTURE", "ARCHITECTURES", "add_arguments", "build_networks", "cpu_description", "d_loss", "describe",
+           "gan_card", "load_images", "options_of", "real_batch", "run"]
