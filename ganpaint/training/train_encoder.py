@@ -37,36 +37,26 @@ from ganpaint.nets.stylegan2_lite import param_count
 from ganpaint.paths import SHIPPED_MODELS
 from ganpaint.training import checkpoint as ckpt
 from ganpaint.training.progress import sample_grid, save_png, to_uint8
-from ganpaint.training.runs import RunLoop, command_line, open_run, optimizer_step, restore_progress, standalone_main
+from ganpaint.training.runs import (RunLoop, add_run_arguments, command_line, open_run, optimizer_step, restore_progress,
+                                    standalone_main)
 from ganpaint.training.train_gan import ARCHITECTURE, build_networks, cpu_description, load_images, options_of, real_batch
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--gan", required=True, help="the GAN: model card .json, installed model name, or train-gan last.pt")
     parser.add_argument("--data", required=True, metavar="DIR", help="dataset folder the GAN was trained on")
-    parser.add_argument("--out", required=True, metavar="DIR", help="run folder: checkpoints, samples, log")
     parser.add_argument("--split", default="train", help="training split of splits.json")
     parser.add_argument("--batch", type=int, default=16, help="batch size (half generated, half real)")
     parser.add_argument("--steps", type=int, default=4000, help="total number of optimisation steps")
-    parser.add_argument("--resume", action="store_true", help="continue from OUT/last.pt (or --checkpoint)")
-    parser.add_argument("--checkpoint", metavar="PT", help="checkpoint to resume from instead of OUT/last.pt")
-    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
-    parser.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0: all cores; 1 on a shared CPU)")
     parser.add_argument("--lr", type=float, default=0.001, help="learning rate (Adam, betas 0.9/0.99)")
     parser.add_argument("--w-latent", type=float, default=1.0, help="weight of the latent regression on generated images")
     parser.add_argument("--w-pixel", type=float, default=1.0, help="weight of the L1 reconstruction loss")
     parser.add_argument("--w-vgg", type=float, default=1.0, help="weight of the VGG reconstruction loss on real images (0: off)")
     parser.add_argument("--vgg-layers", default="relu1_1,relu2_1,relu3_1", help="VGG16 layers of the VGG loss")
     parser.add_argument("--vgg-batch", type=int, default=4, help="real images per step that get the VGG loss (its cost)")
-    parser.add_argument("--sample-every", type=int, default=250, help="write a sample grid every N steps")
-    parser.add_argument("--checkpoint-every", type=int, default=100, help="write OUT/last.pt every N steps")
-    parser.add_argument("--keep-every", type=int, default=1000, help="keep a step_N.pt snapshot every N steps (0: never)")
-    parser.add_argument("--log-every", type=int, default=25, help="append to train_log.jsonl every N steps")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (new runs)")
-    parser.add_argument("--export", metavar="NAME", help="export generator + encoder as MODELS_DIR/NAME.{safetensors,json}")
-    parser.add_argument("--models-dir", default=str(SHIPPED_MODELS), help="where --export writes")
-    parser.add_argument("--export-fp32", action="store_true", help="export fp32 weights instead of fp16")
     parser.add_argument("--metrics", metavar="JSON", help="metrics JSON (from 'ganpaint eval igan --json') to merge into the card")
+    add_run_arguments(parser, sample_every=250, checkpoint_every=100, keep_every=1000, log_every=25,
+                      models_dir=str(SHIPPED_MODELS))
 
 
 def load_gan(source: str) -> tuple["torch.nn.Module", dict | None, dict]:

@@ -42,8 +42,8 @@ from ganpaint.training import checkpoint as ckpt
 from ganpaint.training.data import list_split, load_rgb_pil
 from ganpaint.training.diffaugment import diff_augment, parse_policy
 from ganpaint.training.progress import sample_grid, save_png, to_uint8
-from ganpaint.training.runs import (RunLoop, command_line, frozen_copy, open_run, optimizer_step, restore_progress,
-                                    standalone_main, update_ema)
+from ganpaint.training.runs import (RunLoop, add_run_arguments, command_line, frozen_copy, open_run, optimizer_step,
+                                    restore_progress, standalone_main, update_ema)
 
 #: Model-card ``architecture`` of an exported generator (see :mod:`ganpaint.engines.manifold`).
 ARCHITECTURE = "stylegan2-lite"
@@ -62,16 +62,11 @@ DATASET_FACTS = {
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", required=True, metavar="DIR", help="dataset folder (splits.json + images/, or plain image folder)")
-    parser.add_argument("--out", required=True, metavar="DIR", help="run folder: checkpoints, samples, log")
     parser.add_argument("--split", default="train", help="training split of splits.json")
     parser.add_argument("--arch", default=ARCHITECTURE, choices=tuple(ARCHITECTURES), help="network (new runs); dcgan is 64 px")
     parser.add_argument("--size", type=int, default=64, choices=(64, 128), help="output resolution in pixels (new runs)")
     parser.add_argument("--batch", type=int, default=16, help="batch size")
     parser.add_argument("--steps", type=int, default=20_000, help="total number of optimisation steps")
-    parser.add_argument("--resume", action="store_true", help="continue from OUT/last.pt (or --checkpoint)")
-    parser.add_argument("--checkpoint", metavar="PT", help="checkpoint to resume from instead of OUT/last.pt")
-    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
-    parser.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0: all cores; 1 on a shared CPU)")
     parser.add_argument("--lr", type=float, default=None, help="learning rate of G and D (default: 0.002 for stylegan2-lite, 2e-4 for dcgan)")
     parser.add_argument("--r1", type=float, default=None, help="R1 penalty weight gamma (0: off; default: 0.05 for stylegan2-lite, 0 for dcgan)")
     parser.add_argument("--r1-every", type=int, default=16, help="lazy R1: apply it every N steps")
@@ -81,15 +76,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--min-channels", type=int, default=16, help="fewest channels at any resolution (new runs)")
     parser.add_argument("--z-dim", type=int, default=128, help="latent size z and w (new runs)")
     parser.add_argument("--ngf", type=int, default=32, help="dcgan: generator and discriminator width (new runs)")
-    parser.add_argument("--sample-every", type=int, default=250, help="write a sample grid every N steps")
-    parser.add_argument("--checkpoint-every", type=int, default=100, help="write OUT/last.pt every N steps")
-    parser.add_argument("--keep-every", type=int, default=2000, help="keep a step_N.pt snapshot every N steps (0: never)")
-    parser.add_argument("--log-every", type=int, default=25, help="append to train_log.jsonl every N steps")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (new runs)")
-    parser.add_argument("--export", metavar="NAME", help="export the EMA generator as MODELS_DIR/NAME.{safetensors,json}")
-    parser.add_argument("--models-dir", default=str(DEFAULT_MODELS_DIR), help="where --export writes")
-    parser.add_argument("--export-fp32", action="store_true", help="export fp32 weights instead of fp16")
     parser.add_argument("--metrics", metavar="JSON", help="metrics JSON (from 'ganpaint eval gan --json') to put in the card")
+    add_run_arguments(parser, sample_every=250, checkpoint_every=100, keep_every=2000, log_every=25,
+                      models_dir=str(DEFAULT_MODELS_DIR))
 
 
 def load_images(data: Path, split: str, size: int) -> np.ndarray:
