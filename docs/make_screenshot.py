@@ -107,25 +107,19 @@ def main() -> int:
 
     def paint_manifold() -> None:
         window.set_mode("manifold")
-        window.mode_panels["manifold"].sample_button.click()  # the dice: a flower from the GAN
-        QTimer.singleShot(300, stroke_manifold)
+        first = controller.doc
+        window.mode_panels["manifold"].sample_button.click()  # the dice: a flower from the GAN, already projected
+        QTimer.singleShot(300, lambda: wait_projected(first))
 
-    def stroke_manifold() -> None:
-        doc = controller.doc
-        if doc.result is None or not controller._result_is_current():
-            QTimer.singleShot(100, stroke_manifold)
-            return
-        window.mode_panels["manifold"].project_button.click()
-        QTimer.singleShot(300, lambda: wait_projected(doc))
-
-    def wait_projected(doc) -> None:
+    def wait_projected(first) -> None:
         mode = controller.active
-        if not (getattr(mode, "projected", False) and controller._result_is_current()) and time.monotonic() < deadline:
-            QTimer.singleShot(100, lambda: wait_projected(doc))
+        if (controller.doc is first or not getattr(mode, "projected", False)) and time.monotonic() < deadline:
+            QTimer.singleShot(100, lambda: wait_projected(first))
             return
+        doc = controller.doc
         window.set_tool("gan-color")
-        controller.settings.color = (230, 200, 40)  # yellow petals across the middle
-        controller.settings.size = 10
+        controller.settings.color = (150, 60, 200)  # purple petals across the middle
+        controller.settings.size = 5
         h, w = doc.shape
         points = [(w * 0.3 + i * w * 0.04, h * 0.5) for i in range(11)]
         controller.pointer_pressed(*points[0])

@@ -95,8 +95,10 @@ def test_projection_error_falls_with_optimisation_steps(tiny_model):
     assert errors[0] < errors[1] < errors[2]
     previews = []
     result = tiny_model.project(target, steps=5, callback=lambda *a: previews.append(a), preview_every_s=0.0)
-    assert previews[0][0] == 0 and previews[0][2].shape == (1, 16, 16, 3), "the encoder's guess comes first"
-    assert len(previews) == 6 and result.steps == 5 and result.history[0][1] == result.encoder_psnr
+    assert previews[0][0] == 0 and previews[0][2].shape == (1, 16, 16, 3), "the start comes first"
+    assert len(previews) == 6 and result.steps == 5
+    # the start is the encoder's guess or a nearer random latent (this tiny encoder is untrained): never worse
+    assert result.history[0][1] >= result.encoder_psnr
     with pytest.raises(ValueError):
         tiny_model.project(np.zeros((8, 8, 3), np.uint8))
 

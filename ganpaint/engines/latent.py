@@ -220,9 +220,11 @@ class ManifoldModel:
                 time_limit_s: Optional[float] = None) -> Projection:
         """Project ``target`` (``uint8 (R, R, 3)``) onto the generator's pictures (module docstring).
 
+        The start is the encoder's guess, or the nearest (in pixels) of :data:`RANDOM_STARTS` random latents
+        when that is nearer or there is no encoder (iGAN's hybrid method keeps whichever start is better).
         ``callback`` (e.g. streaming previews and honouring a cancel token, which it may raise from) gets
-        the encoder's guess first (step 0), then the current picture at most every ``preview_every_s``
-        seconds, and the final one. ``time_limit_s`` stops early. ``steps`` 0 returns the encoder's guess.
+        the start first (step 0), then the current picture at most every ``preview_every_s`` seconds, and
+        the final one. ``time_limit_s`` stops early. ``steps`` 0 returns the start.
 
         Raises:
             ValueError: ``target`` is not ``uint8 (R, R, 3)`` at the generator's resolution.
@@ -233,11 +235,18 @@ class ManifoldModel:
         t0 = time.perf_counter()
         x = to_tensor(target, self.device)
         x_grad = _sobel(x)
-        w0 = torch.from_numpy(self.encode(target) if self.E is not None else self.best_sample(target)).to(self.device)
-        enc_image = self.render(w0)[0]
-        history = [(time.perf_counter() - t0, psnr(enc_image, target))]
+        w0 = torch.from_numpy(self.best_sample(target)).to(self.device)
+        start_image = enc_image = self.render(w0)[0]
+        if self.E is not None:
+            # the encoder's guess, unless one of the random starts is nearer in pixels (a weak encoder, a photo
+            # far from its training data); Projection.encoder_image stays the encoder's own guess
+            w_enc = torch.from_numpy(self.encode(target)).to(self.device)
+            enc_image = self.render(w_enc)[0]
+            if psnr(enc_image, target) >= psnr(start_image, target):
+                w0, start_image = w_enc, enc_image
+        history = [(time.perf_counter() - t0, psnr(start_image, target))]
         if callback is not None:
-            callback(0, steps, enc_image[None], np.array([np.nan], np.float32))
+            callback(0, steps, start_image[None], np.array([np.nan], np.float32))
         u = self.to_u(w0).clone().requires_grad_(True)
         opt = LatentAdam(u, lr)
         last_preview, done = time.perf_counter(), 0
