@@ -138,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
     device = torch.device(args.device if args.device != "auto" else "cpu")
     t_start = time.perf_counter()
     card = ModelCard.from_json(args.model) if args.model.endswith(".json") else ModelRegistry.default().get(args.model)
-    model = build_model(load_state_dict(card), card.config, device)
+    model = build_model(load_state_dict(card), card.config, device, card.architecture)
     if model.E is None:
         print(f"model '{card.name}' has no encoder: 'encoder' rows use the average latent", file=sys.stderr)
     proj_cfg, edit_cfg = card.config.get("projection", {}), card.config.get("edit", {})
