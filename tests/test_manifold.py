@@ -397,3 +397,28 @@ def test_worker_streams_projection_previews_and_delivers_extras(tiny_models_dir)
         assert result.extras["latent"].shape == (16,) and not result.extras["latent"].flags.writeable
     finally:
         worker.stop()
+
+
+def test_project_and_igan_check_outputs_first(tiny_models_dir, tmp_path, capsys):
+    """A read-only output is refused before any model runs, and replaced (keeping its mode) with --force;
+    an unsupported output format is refused too."""
+    import os
+    import stat
+
+    from PIL import Image
+
+    from ganpaint.cli import main
+
+    photo = tmp_path / "photo.png"
+    Image.fromarray(np.random.default_rng(2).integers(0, 256, (40, 40, 3), dtype=np.uint8)).save(photo)
+    recon = tmp_path / "recon.png"
+    recon.write_bytes(b"keep")
+    os.chmod(recon, 0o444)
+    assert main(["project", str(photo), "-o", str(recon), "--steps", "1", "--device", "cpu"]) == 2
+    assert "read-only" in capsys.readouterr().err and recon.read_bytes() == b"keep"
+    assert main(["project", str(photo), "-o", str(recon), "--steps", "1", "--device", "cpu", "--force"]) == 0
+    assert Image.open(recon).size == (16, 16) and stat.S_IMODE(recon.stat().st_mode) == 0o444
+    strokes = tmp_path / "s.json"
+    strokes.write_text(json.dumps([{"kind": "color", "points": [[5, 5], [30, 5]], "rgb": [255, 0, 0], "width": 4}]))
+    assert main(["igan", str(photo), "--strokes", str(strokes), "-o", str(tmp_path / "out.xyz")]) == 2
+    assert "ganpaint: error: " in capsys.readouterr().err

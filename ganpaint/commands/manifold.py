@@ -96,23 +96,39 @@ def _project(engine, card, photo, rect, steps: int):
     return run_timed(engine, ProjectRequest.snapshot(0, photo, rect, card.name, steps=steps))
 
 
+def _check_outputs(args: argparse.Namespace, images: tuple, others: tuple = ()) -> None:
+    """Every output path of the command is writable before any model runs (``--force`` for read-only files)."""
+    from ganpaint.commands.options import check_output
+    from ganpaint.document.imageio import SAVE_FORMATS
+
+    for path in images:
+        if path:
+            check_output(path, suffixes=SAVE_FORMATS, force=args.force)
+    for path in others:
+        if path:
+            check_output(path, force=args.force)
+
+
 def _run_project(args: argparse.Namespace) -> int:
     import numpy as np
 
+    from ganpaint.commands.options import writing
     from ganpaint.document.imageio import load_rgb, save_image
     from ganpaint.engines.transfer import paste_region
 
+    _check_outputs(args, (args.output, args.paste), (args.latent,))
     photo = load_rgb(args.photo)
     rect = parse_rect(args.rect, photo.shape)
     if args.steps < 0:
         raise InputError(f"--steps must be >= 0, got {args.steps}")
     engine, card, device = _engine(args)
     out, elapsed = _project(engine, card, photo, rect, args.steps)
-    save_image(args.output, out.image)
-    if args.paste:
-        save_image(args.paste, paste_region(photo, rect, out.image))
-    if args.latent:
-        np.save(args.latent, out.extras["latent"])
+    with writing(args.force):
+        save_image(args.output, out.image)
+        if args.paste:
+            save_image(args.paste, paste_region(photo, rect, out.image))
+        if args.latent:
+            np.save(args.latent, out.extras["latent"])
     x = out.extras
     print(f"projected region {rect} of {args.photo} onto '{card.name}' on {device} in {elapsed:.2f} s "
           f"({x['steps']} steps): PSNR {x['psnr']:.2f} dB (encoder alone {x['encoder_psnr']:.2f} dB); wrote {args.output}")
@@ -123,9 +139,11 @@ def _run_igan(args: argparse.Namespace) -> int:
     import numpy as np
 
     from ganpaint.commands.engine_run import run_timed
+    from ganpaint.commands.options import writing
     from ganpaint.document.imageio import load_rgb, save_image
     from ganpaint.inference.requests import EditTransferRequest, LatentEditRequest
 
+    _check_outputs(args, (args.output, args.gallery))
     photo = load_rgb(args.photo)
     strokes = read_strokes(args.strokes)
     rect = parse_rect(args.rect, photo.shape)
@@ -140,13 +158,14 @@ def _run_igan(args: argparse.Namespace) -> int:
                                          closeness=args.closeness, morph_frames=args.morph_frames)
     edit, t_edit = run_timed(engine, request)
     moved, t_move = run_timed(engine, EditTransferRequest.snapshot(0, photo, rect, proj.image, edit.image, card.name))
-    save_image(args.output, moved.image)
-    if args.gallery:
-        from ganpaint.training.progress import sample_grid
+    with writing(args.force):
+        save_image(args.output, moved.image)
+        if args.gallery:
+            from ganpaint.training.progress import sample_grid
 
-        morphs = edit.extras["morphs"]
-        rows = [[edit.extras["candidates"][k]] + list(morphs[k]) for k in range(len(morphs))]
-        save_image(args.gallery, sample_grid(rows))
+            morphs = edit.extras["morphs"]
+            rows = [[edit.extras["candidates"][k]] + list(morphs[k]) for k in range(len(morphs))]
+            save_image(args.gallery, sample_grid(rows))
     errors = edit.extras["color_error"]
     colour = "" if np.isnan(errors[0]) else f"; colour error under the strokes {errors[0]:.1f} (0..255)"
     print(f"projected region {rect} ({proj.extras['psnr']:.2f} dB, {t_proj:.2f} s), edited with {len(strokes)} "
@@ -156,6 +175,8 @@ def _run_igan(args: argparse.Namespace) -> int:
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
+    from ganpaint.commands.options import add_force
+
     parser.add_argument("photo", metavar="PHOTO", help="photo (PNG, JPEG, ...) of any size")
     parser.add_argument("-o", "--output", required=True, metavar="OUT", help="output image (.png, .jpg, ...)")
     parser.add_argument("--model", default=None, help="GAN model name (default: the installed default)")
@@ -163,6 +184,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
                         help="region to project, photo pixels (default: the largest centred square)")
     parser.add_argument("--steps", type=int, default=100, help="projection optimisation steps after the encoder")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    add_force(parser)
 
 
 def register(subparsers) -> None:
