@@ -69,3 +69,15 @@ def test_line_art_model_keeps_lines_black_and_fills_the_hinted_region():
     box = out[70:170, 210:290].reshape(-1, 3)
     assert len(np.unique(box, axis=0)) == 1  # the other closed region is one flat colour
     assert np.abs(box[0].astype(int) - (40, 90, 200)).max() > 20  # and the hint did not leak into it
+
+
+def test_line_art_hint_dropped_on_a_line_colours_the_region_beside_it():
+    import cv2
+
+    engine = _engine("colorize-lineart")
+    drawing = np.full((240, 320, 3), 255, np.uint8)
+    cv2.circle(drawing, (110, 120), 70, (0, 0, 0), 5)
+    assert drawing[120, 179].max() == 0  # the hint's point is on the line, nearer its inner edge
+    out = colorize_array(engine, drawing, [ColorHint(179.0, 120.0, (40, 90, 200), 1.0)]).image
+    assert (np.abs(out[120, 110].astype(int) - (40, 90, 200)) <= 2).all()  # inside the circle
+    assert np.abs(out[10, 10].astype(int) - (40, 90, 200)).max() > 20  # not outside

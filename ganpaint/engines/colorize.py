@@ -68,6 +68,19 @@ def work_size(height: int, width: int, resolution: int, multiple: int) -> tuple[
     return h, w
 
 
+def nearest_region(labels: np.ndarray, point: tuple[float, float], reach: int = 32) -> int:
+    """The region label (``labels``: ``int (H, W)``, 0 on lines) nearest to ``point`` (``(x, y)`` image pixels)
+    within ``reach`` pixels, so that a hint dropped on a line colours the region beside it; 0 if none."""
+    h, w = labels.shape
+    x, y = int(round(point[0])), int(round(point[1]))
+    y0, y1, x0, x1 = max(0, y - reach), min(h, y + reach + 1), max(0, x - reach), min(w, x + reach + 1)
+    ys, xs = np.nonzero(labels[y0:y1, x0:x1])
+    if not len(ys):
+        return 0
+    k = int(np.argmin((ys + y0 - point[1]) ** 2 + (xs + x0 - point[0]) ** 2))
+    return int(labels[ys[k] + y0, xs[k] + x0])
+
+
 def rasterize_hints(hints: Sequence["HintSnapshot"], height: int, width: int, scale_x: float = 1.0,
                     scale_y: float = 1.0) -> np.ndarray:
     """Which hint covers each pixel of a ``height x width`` grid.
@@ -453,6 +466,12 @@ class ColorizeEngine(Engine):
                 order = np.lexsort((counts, region))
                 last = np.r_[region[order][1:] != region[order][:-1], True]
                 means[region[order][last]] = colors[which[order][last]]
+            taken = set(np.unique(labels[sel]).tolist())
+            for i in sorted(set(range(len(hints))) - set(np.unique(index[sel]).tolist())):
+                region = nearest_region(labels, hints[i].points[0])  # a hint dropped on a line
+                if region and region not in taken:
+                    means[region] = colors[i]
+                    taken.add(region)
         flat = means.astype(np.float32)[labels]
         line = labels == 0
         flat[line] = pred[line]
@@ -529,6 +548,6 @@ def colorize_array(engine: ColorizeEngine, image: np.ndarray, hints: Sequence[An
 
 
 __all__: Sequence[str] = (
-    "ColorSuggestions", "ColorizeEngine", "bench_request", "colorize_array", "reference_engine", "global_histogram", "hint_lab", "rasterize_hints",
-    "recolor_weight", "suggest_ab", "work_size",
+    "ColorSuggestions", "ColorizeEngine", "bench_request", "colorize_array", "reference_engine", "global_histogram", "hint_lab", "nearest_region",
+    "rasterize_hints", "recolor_weight", "suggest_ab", "work_size",
 )
