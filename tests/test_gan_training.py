@@ -31,8 +31,8 @@ def test_train_gan_resume_export_then_encoder(dataset, tmp_path):
     from ganpaint.training.train_gan import main as train_gan
 
     out, models = tmp_path / "gan", tmp_path / "models"
-    common = ["--data", str(dataset), "--out", str(out), "--size", "64", "--batch", "4", "--threads", "1",
-              "--max-channels", "16", "--min-channels", "4", "--z-dim", "8", "--sample-every", "2",
+    common = ["--arch", "stylegan2-lite", "--data", str(dataset), "--out", str(out), "--size", "64", "--batch", "4",
+              "--threads", "1", "--max-channels", "16", "--min-channels", "4", "--z-dim", "8", "--sample-every", "2",
               "--checkpoint-every", "1", "--log-every", "1", "--keep-every", "0", "--r1-every", "2"]
     assert train_gan(common + ["--steps", "2"]) == 0
     state = ckpt.load_checkpoint(out / "last.pt")
@@ -94,6 +94,15 @@ def test_train_dcgan_then_encoder_then_engine(dataset, tmp_path):
     engine = ModelRegistry([models]).create_engine("toy-dcgan")
     engine.load(torch.device("cpu"))
     assert engine.model.E is not None and engine.model.resolution == 64
+
+
+def test_dcgan_is_64_px_only(dataset, tmp_path):
+    from ganpaint.errors import InputError
+    from ganpaint.training.train_gan import main as train_gan
+
+    with pytest.raises(InputError, match="64 px"):
+        train_gan(["--data", str(dataset), "--out", str(tmp_path / "g"), "--size", "128", "--steps", "1"])
+    assert not (tmp_path / "g").exists()
 
 
 def test_nearest_neighbours():

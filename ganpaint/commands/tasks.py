@@ -15,7 +15,7 @@ TRAINERS: dict[str, tuple[str, str]] = {
     "spade": ("ganpaint.training.train_spade", "train a SPADE semantic synthesis generator (GauGAN)"),
     "segment": ("ganpaint.training.train_segment", "train a semantic segmentation network for a label set"),
     "colorize": ("ganpaint.training.train_colorize", "train a user-guided colorization network (photo or line art)"),
-    "gan": ("ganpaint.training.train_gan", "train an unconditional GAN (DCGAN or light StyleGAN2, DiffAugment) for projection"),
+    "gan": ("ganpaint.training.train_gan", "train an unconditional GAN (DCGAN by default, or a light StyleGAN2; DiffAugment) for projection"),
     "encoder": ("ganpaint.training.train_encoder", "train the latent encoder of a GAN (iGAN's hybrid projection)"),
     "sesame": ("ganpaint.training.train_sesame", "train a semantic photo-editing generator (SESAME semantic inpainting)"),
 }

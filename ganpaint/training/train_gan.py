@@ -35,6 +35,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ganpaint.errors import InputError
 from ganpaint.nets.dcgan import DCGANDiscriminator, DCGANGenerator, DCGANOptions, init_dcgan_weights
 from ganpaint.nets.stylegan2_lite import Discriminator, GANOptions, Generator, default_channels, param_count
 from ganpaint.paths import SHIPPED_MODELS
@@ -67,7 +68,8 @@ DATASET_FACTS = {
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", required=True, metavar="DIR", help="dataset folder (splits.json + images/, or plain image folder)")
     parser.add_argument("--split", default="train", help="training split of splits.json")
-    parser.add_argument("--arch", default=ARCHITECTURE, choices=tuple(ARCHITECTURES), help="network (new runs); dcgan is 64 px")
+    parser.add_argument("--arch", default="dcgan", choices=tuple(ARCHITECTURES),
+                        help="network (new runs); dcgan (the recipe of gan-flowers) is 64 px")
     parser.add_argument("--size", type=int, default=64, choices=(64, 128), help="output resolution in pixels (new runs)")
     parser.add_argument("--batch", type=int, default=16, help="batch size")
     parser.add_argument("--steps", type=int, default=20_000, help="total number of optimisation steps")
@@ -204,6 +206,8 @@ def cpu_description(device: torch.device) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.arch == "dcgan" and args.size != 64 and not args.resume:
+        raise InputError(f"--arch dcgan makes 64 px pictures; use --size 64, or --arch stylegan2-lite for {args.size} px")
     device, out, state, ckpt_path = open_run(args)
     data = Path(args.data)
     if state is not None:
