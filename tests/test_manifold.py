@@ -9,7 +9,7 @@ import torch
 
 from ganpaint.document.vectors import SketchStroke
 from ganpaint.engines.constraints import color_error, edge_strength, rasterize_strokes
-from ganpaint.engines.latent import LatentAdam, ManifoldModel, psnr
+from ganpaint.engines.latent import LatentAdam, ManifoldModel
 from ganpaint.engines.transfer import check_rect, crop_region, square_rect, transfer_edit
 from ganpaint.errors import EngineError
 from ganpaint.nets.latent_encoder import EncoderOptions, LatentEncoder
