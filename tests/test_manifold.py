@@ -422,3 +422,18 @@ def test_project_and_igan_check_outputs_first(tiny_models_dir, tmp_path, capsys)
     strokes.write_text(json.dumps([{"kind": "color", "points": [[5, 5], [30, 5]], "rgb": [255, 0, 0], "width": 4}]))
     assert main(["igan", str(photo), "--strokes", str(strokes), "-o", str(tmp_path / "out.xyz")]) == 2
     assert "ganpaint: error: " in capsys.readouterr().err
+
+
+def test_one_table_of_gan_architectures():
+    """The engine serves exactly the architectures the shared table builds; the table applies DCGAN's
+    initialisation to new DCGAN networks and refuses unknown names."""
+    from ganpaint.engines.manifold import ManifoldEngine
+    from ganpaint.nets.dcgan import DCGANOptions
+    from ganpaint.nets.gan_architectures import ARCHITECTURES, build_gan, gan_options
+
+    assert ManifoldEngine.architectures == tuple(ARCHITECTURES)
+    torch.manual_seed(0)
+    G, D = build_gan("dcgan", gan_options("dcgan", {"nz": 8, "ngf": 4, "ndf": 4}), discriminator=True)
+    assert isinstance(G.opt, DCGANOptions) and abs(float(G.main[0].weight.detach().std()) - 0.02) < 0.005
+    with pytest.raises(ValueError, match="unknown GAN architecture"):
+        build_gan("biggan", None)

@@ -44,15 +44,11 @@ def build_model(state: "dict[str, torch.Tensor]", config: dict[str, Any], device
         ModelError: the config lacks ``options`` or the weights do not fit it.
     """
     from ganpaint.engines.latent import ManifoldModel
-    from ganpaint.nets.dcgan import DCGANGenerator, DCGANOptions
+    from ganpaint.nets.gan_architectures import build_gan, gan_options
     from ganpaint.nets.latent_encoder import EncoderOptions, LatentEncoder
-    from ganpaint.nets.stylegan2_lite import GANOptions, Generator
 
     try:
-        if architecture == "dcgan":
-            G = DCGANGenerator(DCGANOptions.from_dict(config["options"]))
-        else:
-            G = Generator(GANOptions.from_dict(config["options"]))
+        G = build_gan(architecture, gan_options(architecture, config["options"]))
         G.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()
                            if not k.startswith(ENCODER_PREFIX)})
         E = None
@@ -74,7 +70,7 @@ class ManifoldEngine(Engine):
     docstring for what each returns)."""
 
     task = "manifold"
-    architectures = ("stylegan2-lite", "dcgan")
+    architectures = ("stylegan2-lite", "dcgan")  # the keys of nets.gan_architectures.ARCHITECTURES (torch-free here)
     supports_half = False
 
     def __init__(self, card) -> None:

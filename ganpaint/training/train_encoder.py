@@ -38,7 +38,8 @@ from ganpaint.training import checkpoint as ckpt
 from ganpaint.training.progress import sample_grid, save_png, to_uint8
 from ganpaint.training.runs import (RunLoop, add_run_arguments, command_line, open_run, optimizer_step, restore_progress,
                                     standalone_main)
-from ganpaint.training.train_gan import ARCHITECTURE, build_networks, cpu_description, load_images, options_of, real_batch
+from ganpaint.nets.gan_architectures import build_gan, gan_options
+from ganpaint.training.train_gan import ARCHITECTURE, cpu_description, load_images, real_batch
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -73,14 +74,14 @@ def load_gan(source: str) -> tuple["torch.nn.Module", dict | None, dict]:
         if "generator_ema" not in state:
             raise SystemExit(f"{path} is not a 'ganpaint train gan' checkpoint")
         arch, card, g_state = state.get("arch", ARCHITECTURE), None, state["generator_ema"]
-        opt = options_of(arch, state["options"])
+        opt = gan_options(arch, state["options"])
     else:
         card_obj = ModelCard.from_json(path) if path.suffix == ".json" else ModelRegistry.default().get(source)
         card = json.loads(card_obj.card_path.read_text(encoding="utf-8"))
         g_state = {k: v for k, v in load_state_dict(card_obj).items() if not k.startswith(ENCODER_PREFIX)}
         arch = card.get("architecture", ARCHITECTURE)
-        opt = options_of(arch, card["config"]["options"])
-    G = build_networks(arch, opt)[0]
+        opt = gan_options(arch, card["config"]["options"])
+    G = build_gan(arch, opt)
     G.load_state_dict({k: v.float() for k, v in g_state.items()})
     G.eval().requires_grad_(False)
     return G, card, g_state

@@ -36,8 +36,9 @@ import torch
 import torch.nn.functional as F
 
 from ganpaint.errors import InputError
-from ganpaint.nets.dcgan import DCGANDiscriminator, DCGANGenerator, DCGANOptions, init_dcgan_weights
-from ganpaint.nets.stylegan2_lite import Discriminator, GANOptions, Generator, default_channels, param_count
+from ganpaint.nets.dcgan import DCGANOptions
+from ganpaint.nets.gan_architectures import build_gan, gan_options
+from ganpaint.nets.stylegan2_lite import GANOptions, default_channels, param_count
 from ganpaint.paths import SHIPPED_MODELS
 from ganpaint.training import checkpoint as ckpt
 from ganpaint.training.data import list_split, load_rgb_pil
@@ -52,8 +53,8 @@ ARCHITECTURE = "stylegan2-lite"
 #: stroke on gan-flowers repainted the whole picture (mean change outside the strokes 93 of 255, ``eval igan``
 #: on 10 val photos); 0.5 kept more of it (76) and still met the stroke colour (error 135 -> 18).
 EDIT_CLOSENESS = {"dcgan": 0.5}
-#: Trainable architectures: name -> (default learning rate, Adam betas, default R1 gamma).
-ARCHITECTURES = {"stylegan2-lite": (0.002, (0.0, 0.99), 0.05), "dcgan": (2e-4, (0.5, 0.999), 0.0)}
+#: Training recipe per architecture: name -> (default learning rate, Adam betas, default R1 gamma).
+RECIPES = {"stylegan2-lite": (0.002, (0.0, 0.99), 0.05), "dcgan": (2e-4, (0.5, 0.999), 0.0)}
 DEFAULT_MODELS_DIR = SHIPPED_MODELS
 
 #: Dataset folder name -> (category, licence sentence), for cards.
@@ -68,7 +69,7 @@ DATASET_FACTS = {
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", required=True, metavar="DIR", help="dataset folder (splits.json + images/, or plain image folder)")
     parser.add_argument("--split", default="train", help="training split of splits.json")
-    parser.add_argument("--arch", default="dcgan", choices=tuple(ARCHITECTURES),
+    parser.add_argument("--arch", default="dcgan", choices=tuple(RECIPES),
                         help="network (new runs); dcgan (the recipe of gan-flowers) is 64 px")
     parser.add_argument("--size", type=int, default=64, choices=(64, 128), help="output resolution in pixels (new runs)")
     parser.add_argument("--batch", type=int, default=16, help="batch size")
@@ -134,27 +135,6 @@ def d_loss(D, G, real: torch.Tensor, z: torch.Tensor, policy, r1_gamma: float) -
     return loss, logs
 
 
-def build_networks(arch: str, opt) -> tuple:
-    """``(generator, discriminator)`` of architecture ``arch`` (a key of :data:`ARCHITECTURES`) with options
-    ``opt`` (:class:`GANOptions` or :class:`DCGANOptions`), freshly initialised.
-
-    Raises:
-        ValueError: unknown ``arch``.
-    """
-    if arch == "dcgan":
-        G, D = DCGANGenerator(opt), DCGANDiscriminator(opt)
-        G.apply(init_dcgan_weights), D.apply(init_dcgan_weights)
-        return G, D
-    if arch == ARCHITECTURE:
-        return Generator(opt), Discriminator(opt)
-    raise ValueError(f"unknown GAN architecture '{arch}' (known: {', '.join(ARCHITECTURES)})")
-
-
-def options_of(arch: str, data: dict):
-    """The options dataclass of ``arch`` from its stored dict (checkpoint or card ``config.options``)."""
-    return DCGANOptions.from_dict(data) if arch == "dcgan" else GANOptions.from_dict(data)
-
-
 def describe(arch: str, opt, category: str) -> str:
     """The card's one-paragraph description of a generator we trained."""
     if arch == "dcgan":
@@ -212,7 +192,7 @@ def run(args: argparse.Namespace) -> int:
     data = Path(args.data)
     if state is not None:
         arch = state.get("arch", ARCHITECTURE)
-        opt = options_of(arch, state["options"])
+        opt = gan_options(arch, state["options"])
     elif args.arch == "dcgan":
         arch, opt = "dcgan", DCGANOptions(nz=args.z_dim, ngf=args.ngf, ndf=args.ngf)
     else:
@@ -221,13 +201,13 @@ def run(args: argparse.Namespace) -> int:
         opt = GANOptions(resolution=args.size, z_dim=args.z_dim, w_dim=args.z_dim, channels=ch,
                          d_channels=list(reversed(ch)))
     policy = parse_policy(args.augment)
-    default_lr, betas, default_r1 = ARCHITECTURES[arch]
+    default_lr, betas, default_r1 = RECIPES[arch]
     args.lr = default_lr if args.lr is None else args.lr
     args.r1 = default_r1 if args.r1 is None else args.r1
 
     torch.manual_seed(args.seed)
     # channels-last activations: about a third faster convolutions on a CPU (oneDNN), same numbers
-    G, D = build_networks(arch, opt)
+    G, D = build_gan(arch, opt, discriminator=True)
     G = G.to(device, memory_format=torch.channels_last)
     D = D.to(device, memory_format=torch.channels_last)
     G_ema = frozen_copy(G)
@@ -317,5 +297,5 @@ if __name__ == "__main__":
     raise SystemExit(main())
 
 
-__all__ = ["ARCHITECTURE", "ARCHITECTURES", "add_arguments", "build_networks", "cpu_description", "d_loss", "describe",
-           "gan_card", "load_images", "options_of", "real_batch", "run"]
+__all__ = ["ARCHITECTURE", "RECIPES", "add_arguments", "cpu_description", "d_loss", "describe", "gan_card", "load_images",
+           "real_batch", "run"]
