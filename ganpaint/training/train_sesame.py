@@ -48,8 +48,8 @@ from ganpaint.paths import SHIPPED_MODELS
 from ganpaint.training import checkpoint as ckpt
 from ganpaint.training.losses import d_hinge_loss, feature_matching_loss, g_hinge_loss, masked_l1
 from ganpaint.training.progress import sample_grid, save_png, to_uint8
-from ganpaint.training.runs import (RunLoop, command_line, frozen_copy, load_training_state, open_run,
-                                    optimizer_step, restore_progress, standalone_main, update_ema)
+from ganpaint.training.runs import (RunLoop, add_run_arguments, command_line, frozen_copy, load_training_state,
+                                    open_run, optimizer_step, restore_progress, standalone_main, update_ema)
 from ganpaint.training.semantic_edits import random_edit
 from ganpaint.training.seg_data import SegmentationDataset, find_void_id, read_classes
 
@@ -60,15 +60,10 @@ TASK = "semantic-edit"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", required=True, nargs="+", metavar="DIR",
                         help="dataset folders (images/, labels/, classes.json, splits.json); the first gives the classes")
-    parser.add_argument("--out", required=True, metavar="DIR", help="run folder: checkpoints, samples, log")
     parser.add_argument("--split", default="train", help="training split of splits.json")
     parser.add_argument("--size", type=int, default=128, help="training crop size (multiple of 2^stages)")
     parser.add_argument("--batch", type=int, default=6, help="batch size")
     parser.add_argument("--steps", type=int, default=4000, help="total number of optimisation steps")
-    parser.add_argument("--resume", action="store_true", help="continue from OUT/last.pt (or --checkpoint)")
-    parser.add_argument("--checkpoint", metavar="PT", help="checkpoint to resume from instead of OUT/last.pt")
-    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
-    parser.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0: all cores)")
     parser.add_argument("--init-spade", metavar="MODEL", default=None,
                         help="new runs: start the decoder from this SPADE model (name or .safetensors path)")
     parser.add_argument("--lr", type=float, default=2e-4, help="generator learning rate (Adam, betas 0/0.9)")
@@ -82,15 +77,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ndf", type=int, default=32, help="discriminator width (new runs)")
     parser.add_argument("--scale-min", type=float, default=0.5, help="smallest crop as a fraction of the short side")
     parser.add_argument("--resolution", type=int, default=256, help="working resolution written in the model card")
-    parser.add_argument("--sample-every", type=int, default=250, help="write a sample grid every N steps")
-    parser.add_argument("--checkpoint-every", type=int, default=100, help="write OUT/last.pt every N steps")
-    parser.add_argument("--keep-every", type=int, default=500, help="keep a step_N.pt snapshot every N steps (0: never)")
-    parser.add_argument("--log-every", type=int, default=25, help="append to train_log.jsonl every N steps")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (new runs)")
-    parser.add_argument("--export", metavar="NAME", help="export the EMA generator as MODELS_DIR/NAME.{safetensors,json}")
-    parser.add_argument("--models-dir", default=str(SHIPPED_MODELS), help="where --export writes")
-    parser.add_argument("--export-fp32", action="store_true", help="export fp32 weights instead of fp16")
     parser.add_argument("--metrics", metavar="JSON", help="metrics JSON (from 'ganpaint eval spade --json') for the card")
+    add_run_arguments(parser, sample_every=250, checkpoint_every=100, keep_every=500, log_every=25,
+                      models_dir=str(SHIPPED_MODELS))
 
 
 class EditBatches:
