@@ -206,8 +206,7 @@ def run_bench(registry, device_preference: str = "auto", sizes=(256, 512), model
         fp16 = use_half(device, engine.supports_half) if half is None else (half and device.type == "cuda")
         engine.load(device, half=fp16)
         if card.task == "manifold":
-            for row in manifold_rows(engine, device_label(device), repeats, warmup):
-                row.threads = n_threads
+            for row in manifold_rows(engine, device_label(device), repeats, warmup, n_threads):
                 rows.append(row)
                 progress(f"  {row.model} {row.case}: median {row.median_ms:.1f} ms")
             continue
@@ -263,12 +262,12 @@ def _timed_progress(engine, request) -> tuple[list[float], float]:
     return marks, (time.perf_counter() - start) * 1000.0
 
 
-def manifold_rows(engine, device: str, repeats: int = 10, warmup: int = 2) -> list[BenchRow]:
+def manifold_rows(engine, device: str, repeats: int = 10, warmup: int = 2, threads: int = 0) -> list[BenchRow]:
     """iGAN timings of a GAN engine (:mod:`ganpaint.engines.manifold`), ``R`` = the model's resolution:
 
     * ``sample (dice)``: one :class:`~ganpaint.inference.requests.SampleRequest`;
     * ``project ...: first preview``: from the start of a projection request to its first progress picture
-      (the encoder's guess), on a 1024x768 photo with a 512 px region;
+      (the projection's start), on a 1024x768 photo with a 512 px region;
     * ``project ...: 100 steps``: the whole request (encoder + 100 optimisation steps: usable);
     * ``edit K=8: one optimisation step``: median time between the per-step callbacks of an edit with one
       colour and one sketch stroke (8 candidates, 20 steps; :meth:`ManifoldModel.edit` called directly);
@@ -321,7 +320,7 @@ def manifold_rows(engine, device: str, repeats: int = 10, warmup: int = 2) -> li
         with _PeakRss() as rss:
             times = [measure(request) for _ in range(repeats)]
         rows.append(BenchRow(name, "manifold", case, width, height, device, "fp32", float(np.median(times)),
-                             float(np.percentile(times, 95)), round(rss.peak_mib, 1), repeats))
+                             float(np.percentile(times, 95)), round(rss.peak_mib, 1), repeats, threads))
     return rows
 
 
