@@ -123,3 +123,26 @@ def export_model(module: nn.Module | Mapping[str, torch.Tensor], models_dir: str
     full["sha256"] = sha256_of(weights_path)
     _write_card(full, card_path)
     return weights_path, card_path
+
+
+def store_eval_metrics(card, evaluation: Mapping[str, Any], command: str, samples: str | None = None) -> Path:
+    """Write an evaluation into a registered model's card: ``metrics["eval"]`` becomes ``evaluation`` plus
+    ``"command"`` (how to rerun it), ``metrics["samples"]`` the sample grid's file name when given; weights,
+    sha256 and every other field stay. Returns the card's path.
+
+    Args:
+        card: the :class:`~ganpaint.engines.registry.ModelCard` that was evaluated.
+
+    Raises:
+        OSError: the card cannot be rewritten.
+    """
+    from ganpaint.engines.registry import write_card
+
+    data = card.to_dict()
+    metrics = dict(data.get("metrics") or {})
+    metrics["eval"] = {**evaluation, "command": command}
+    if samples:
+        metrics["samples"] = samples
+    data["metrics"] = metrics
+    write_card(data, card.card_path)
+    return card.card_path

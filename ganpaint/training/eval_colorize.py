@@ -357,20 +357,15 @@ def run(args: argparse.Namespace) -> int:
 
 def _store_in_card(engine, report: dict, args) -> None:
     """Write ``report`` into the evaluated model card's ``metrics.eval`` (weights and sha256 untouched)."""
-    from ganpaint.engines.registry import write_card
+    from ganpaint.training.checkpoint import store_eval_metrics
 
     if args.checkpoint:
         raise GanpaintError("--card-metrics needs a registered model, not --checkpoint")
-    card = engine.card.to_dict()
-    metrics = dict(card.get("metrics") or {})
-    metrics["eval"] = {k: v for k, v in report.items() if k not in ("model", "checkpoint")}
-    metrics["eval"]["command"] = "ganpaint eval colorize " + " ".join(
+    command = "ganpaint eval colorize " + " ".join(
         ["--model", engine.card.name, "--data", *[Path(d).name for d in args.data], "--limit", str(args.limit)])
-    if args.grid:
-        metrics["samples"] = Path(args.grid).name
-    card["metrics"] = metrics
-    write_card(card, engine.card.card_path)
-    print(f"stored the metrics in {engine.card.card_path}")
+    path = store_eval_metrics(engine.card, {k: v for k, v in report.items() if k not in ("model", "checkpoint")},
+                              command, Path(args.grid).name if args.grid else None)
+    print(f"stored the metrics in {path}")
 
 
 def _print_report(report: dict) -> None:

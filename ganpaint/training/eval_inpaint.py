@@ -516,22 +516,17 @@ def _summary(r: dict, truth_emb: list[np.ndarray]) -> dict[str, float]:
 
 def _store_in_card(engine, report: dict, args) -> None:
     """Write ``report`` into the evaluated model card's ``metrics`` (weights and sha256 untouched)."""
-    from ganpaint.engines.registry import write_card
+    from ganpaint.training.checkpoint import store_eval_metrics
 
     if engine is None or args.checkpoint:
         raise GanpaintError("--card-metrics needs a registered model (not --checkpoint) and the 'model' method")
-    card = engine.card.to_dict()
-    metrics = dict(card.get("metrics") or {})
-    metrics["eval"] = {k: report[k] for k in ("size", "split", "images", "n_images", "models", "results", "ms_per_image",
-                                              "definitions")}
-    metrics["eval"]["command"] = "ganpaint eval inpaint " + " ".join(
+    evaluation = {k: report[k] for k in ("size", "split", "images", "n_images", "models", "results", "ms_per_image",
+                                         "definitions")}
+    command = "ganpaint eval inpaint " + " ".join(
         ["--data", *args.data, "--size", str(args.size)] + (["--limit", str(args.limit)] if args.limit else [])
         + (["--previous", args.previous] if args.previous else []))
-    if args.grid:
-        metrics["samples"] = Path(args.grid).name
-    card["metrics"] = metrics
-    write_card(card, engine.card.card_path)
-    print(f"stored the metrics in {engine.card.card_path}")
+    path = store_eval_metrics(engine.card, evaluation, command, Path(args.grid).name if args.grid else None)
+    print(f"stored the metrics in {path}")
 
 
 def _print_table(report: dict) -> None:
