@@ -29,11 +29,26 @@ def _run(args: argparse.Namespace) -> int:
         print(f"studio, mask stroke release -> fill shown: median {gui['median_total_ms']:.0f} ms "
               f"(engine {gui['median_engine_ms']:.0f} ms + overhead {gui['median_overhead_ms']:.1f} ms, "
               f"worst overhead {gui['max_overhead_ms']:.1f} ms) over {gui['strokes']} strokes")
+        gui["large_photo_memory"] = large = large_photo_memory(args.device)
+        print(f"studio, {large['width']}x{large['height']} photo, fill + label edit: peak resident memory "
+              f"{large['peak_rss_mib']:.0f} MiB (after opening {large['open_rss_mib']:.0f} MiB)")
     if args.json:
         with writing(args.force):
             atomic_write_bytes(args.json, rows_to_json(rows, gui).encode())
         print(f"wrote {args.json}")
     return 0
+
+
+def large_photo_memory(device: str) -> dict:
+    """:mod:`ganpaint.ui.memory_check` in a fresh process (its peak resident size is that edit's alone)."""
+    import json
+    import subprocess
+
+    done = subprocess.run([sys.executable, "-m", "ganpaint.ui.memory_check", "--device", device],
+                          capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"the large-photo memory check failed:\n{done.stderr.strip()[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def register(subparsers) -> None:

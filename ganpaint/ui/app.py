@@ -55,10 +55,22 @@ def create_window(file: str | None = None, device: str | None = None, offer_reco
 def run_app(file: str | None = None, device: str | None = None) -> int:
     """Run the studio until its window closes; returns the exit status.
 
-    Raises GanpaintError when :data:`SMOKE_EXIT_ENV` is set to something other than milliseconds.
+    Raises GanpaintError when :data:`SMOKE_EXIT_ENV` is set to something other than milliseconds, or when
+    the installed Qt binding is one that would abort the studio (:mod:`ganpaint.ui.qt_check`; a message
+    box says so too).
     """
     smoke_ms = _smoke_exit_ms()
-    from PySide6.QtWidgets import QApplication
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    from ganpaint.ui.qt_check import problem
+
+    broken = problem()
+    if broken is not None:
+        if QApplication.instance() is None:
+            QApplication(sys.argv[:1])
+        if smoke_ms is None:
+            QMessageBox.critical(None, "GANPaint Studio cannot start", broken)
+        raise GanpaintError(broken)
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     app = QApplication.instance() or QApplication(sys.argv[:1])
