@@ -180,3 +180,24 @@ def test_flip_average_is_the_mean_of_the_fill_and_the_mirrored_fill(v2_engine):
     both = _run(v2_engine, image, mask).astype(float)
     assert np.array_equal(both[mask == 0], image[mask == 0])
     assert np.abs(both - (plain + mirrored) / 2)[mask > 0].max() <= 1.0  # 8-bit rounding only
+
+
+def test_native_detail_copies_context_texture_into_a_full_resolution_fill(v2_engine):
+    # the shipped inpaint-v2 setting: a crop at the working size gets its finest octave from the context
+    yy, xx = np.mgrid[0:64, 0:64]
+    stripes = np.where((xx // 2) % 2 == 0, 60, 200)  # 4 px period texture, flat in y
+    image = np.repeat(stripes[..., None], 3, axis=2).astype(np.uint8)
+    mask = np.zeros((64, 64), np.uint8)
+    mask[20:44, 16:48] = 255
+    v2_engine.native_detail = 0.0
+    smooth = _run(v2_engine, image, mask)
+    v2_engine.native_detail, v2_engine.native_octaves, v2_engine.detail_ramp = 1.0, 1, 4.0
+    detailed = _run(v2_engine, image, mask)
+    assert np.array_equal(detailed[mask == 0], image[mask == 0])
+    inner = (slice(26, 38), slice(22, 42))  # more than the 4 px ramp inside the hole
+
+    def fine_energy(picture):
+        luma = picture[inner].astype(float).mean(axis=2)
+        return float((np.diff(luma, axis=1) ** 2).mean())
+
+    assert fine_energy(detailed) > 2 * fine_energy(smooth) + 1.0
