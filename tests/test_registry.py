@@ -308,6 +308,7 @@ def test_absurd_network_size_refused_before_anything_is_built(tmp_path, monkeypa
     ({"max_hole_radius": True}, "max_hole_radius"),
     ({"ffc_blocks": 1000}, "ffc_blocks"),
     ({"native_detail": -1}, "native_detail"),
+    ({"detail_cells": 0}, "detail_cells"),
 ])
 def test_config_ranges(tmp_path, change, complaint):
     _shipped_inpaint_card(tmp_path, "bad", **change)

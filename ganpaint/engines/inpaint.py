@@ -317,7 +317,9 @@ class InpaintEngine(Engine):
     ``native_detail`` (0 = off: for crops filled at full resolution, strength of the same aggregation
     replacing the finest ``native_octaves`` (1) octaves of the network's fill by the photo's own, copied
     from the context), ``detail_ramp`` (0 = off: the copied detail fades in over this many pixels from the
-    hole's edge, see :func:`edge_ramp`, so thin scratches stay smooth and accurate), ``flip_average``
+    hole's edge, see :func:`edge_ramp`, so thin scratches stay smooth and accurate), ``detail_cells`` (64:
+    the aggregation's grid, cells along the crop's longer side; fewer cells copy larger, more coherent
+    patches with fewer seams), ``flip_average``
     (False: True averages the fill with the mirrored image's, twice the network time) and
     ``soft_blend`` (False: every hole pixel gets the fill at full weight; True: soft brush-edge mask
     values blend the fill with the pixel under the hole, which lets the removed object show through as a
@@ -330,7 +332,8 @@ class InpaintEngine(Engine):
     config_limits = {"base_channels": (1, 128), "channel_mult": (1, 16), "dilations": (1, 64),
                      "refine_blocks": (0, 16), "min_margin": (0, 4096), "margin_ratio": (0, 8), "feather": (0, 64),
                      "work_size": (8, 4096), "max_hole_radius": (0, 4096), "ffc_blocks": (0, 16),
-                     "detail": (0, 4), "native_detail": (0, 4), "native_octaves": (1, 8), "detail_ramp": (0, 4096)}
+                     "detail": (0, 4), "native_detail": (0, 4), "native_octaves": (1, 8), "detail_ramp": (0, 4096),
+                     "detail_cells": (4, 256)}
 
     def __init__(self, card) -> None:
         super().__init__(card)
@@ -346,6 +349,7 @@ class InpaintEngine(Engine):
         self.native_detail = float(cfg.get("native_detail", 0.0) or 0.0)
         self.native_octaves = max(1, int(cfg.get("native_octaves", 1)))
         self.detail_ramp = float(cfg.get("detail_ramp", 0.0) or 0.0)
+        self.detail_cells = int(cfg.get("detail_cells", 64))
         self.flip_average = bool(cfg.get("flip_average", False))
         self.soft_blend = bool(cfg.get("soft_blend", False))
 
@@ -432,7 +436,7 @@ class InpaintEngine(Engine):
                 strength = self.detail
             fill = upsample(coarse, f, (h, w))
             if strength > 0 and f > 1:
-                detail = contextual_residual_aggregation(x, m, coarse, f)
+                detail = contextual_residual_aggregation(x, m, coarse, f, grid=self.detail_cells)
                 if self.detail_ramp > 0:  # near the edge the fill is known well: less invented texture
                     detail = detail * edge_ramp(hole, self.detail_ramp, f).to(detail)
                 fill = fill + strength * detail
