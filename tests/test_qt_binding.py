@@ -29,3 +29,12 @@ def test_studio_refuses_a_leaking_binding(monkeypatch):
     monkeypatch.setenv(app.SMOKE_EXIT_ENV, "0")  # no modal message box in a test
     with pytest.raises(GanpaintError, match="reference-counting bug"):
         app.run_app()
+
+
+def test_bench_studio_refuses_a_leaking_binding(monkeypatch):
+    from ganpaint.ui.latency import studio_window
+
+    monkeypatch.setattr(qt_check, "binding_leaks_references", lambda: True)
+    with pytest.raises(GanpaintError, match="reference-counting bug"):
+        with studio_window("unused.png"):
+            pass

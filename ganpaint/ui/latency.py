@@ -18,9 +18,17 @@ from pathlib import Path
 def studio_window(photo: str | Path, device: str = "auto"):
     """The real studio window (offscreen unless a platform is set) on ``photo``, shown, live preview off,
     with default settings in a temporary config folder (the user's preferences, such as the thread count,
-    neither apply nor change); yields ``(QApplication, MainWindow)`` and closes the window afterwards."""
+    neither apply nor change); yields ``(QApplication, MainWindow)`` and closes the window afterwards.
+    Raises GanpaintError on a Qt binding that would abort the process (:mod:`ganpaint.ui.qt_check`)."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     import tempfile
+
+    from ganpaint.errors import GanpaintError
+    from ganpaint.ui.qt_check import problem
+
+    broken = problem()
+    if broken is not None:
+        raise GanpaintError(broken)
 
     from PySide6.QtWidgets import QApplication
 
