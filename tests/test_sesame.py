@@ -316,7 +316,7 @@ def test_train_with_label_probe_trains_it_once_and_reuses_it(dataset, tmp_path):
     spade_card = tiny_model(tmp_path / "spade")
     out = tmp_path / "run"
     common = ["--data", str(dataset), "--out", str(out), "--size", "64", "--batch", "2", "--threads", "1",
-              "--ndf", "8", "--w-vgg", "0", "--w-seg", "1", "--probe-steps", "3", "--sample-every", "0",
+              "--ndf", "8", "--w-vgg", "1", "--w-seg", "1", "--probe-steps", "3", "--sample-every", "0",
               "--checkpoint-every", "1", "--log-every", "1", "--keep-every", "0"]
     assert main(common + ["--steps", "1", "--init-spade", str(spade_card.with_suffix(".safetensors"))]) == 0
     probe = out / "label_probe.safetensors"

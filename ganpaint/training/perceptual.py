@@ -31,7 +31,9 @@ class VGGLoss(nn.Module):
 
     ``layers``/``weights`` default to :data:`PIX2PIXHD_LAYERS` / :data:`PIX2PIXHD_WEIGHTS`; fewer (shallower)
     layers make it cheaper on a CPU. With ``style_weight > 0`` the Gram-matrix style loss on the same
-    layers is added. Real features are computed without gradients.
+    layers is added. Real features are computed without gradients. ``fake_features`` (optional): the
+    fake's activations at ``layers`` when the caller already ran VGG16 on it (one pass shared with
+    another VGG-based loss).
     """
 
     def __init__(self, vgg: VGG16Features | None = None, layers: Sequence[str] = PIX2PIXHD_LAYERS,
@@ -42,10 +44,11 @@ class VGGLoss(nn.Module):
         self.vgg = vgg if vgg is not None else VGG16Features.pretrained()
         self.layers, self.weights, self.style_weight = tuple(layers), tuple(weights), float(style_weight)
 
-    def forward(self, fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:  # noqa: D102
+    def forward(self, fake: torch.Tensor, real: torch.Tensor,
+                fake_features: Sequence[torch.Tensor] | None = None) -> torch.Tensor:  # noqa: D102
         with torch.no_grad():
             real_f = self.vgg.run(real, self.layers)
-        fake_f = self.vgg.run(fake, self.layers)
+        fake_f = self.vgg.run(fake, self.layers) if fake_features is None else fake_features
         total = fake.new_zeros(())
         for w, f, r in zip(self.weights, fake_f, real_f):
             total = total + w * F.l1_loss(f, r)

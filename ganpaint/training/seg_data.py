@@ -206,3 +206,31 @@ class SegmentationDataset:
             counts += np.bincount(self.lut[np.asarray(lab, dtype=np.uint8)].ravel(), minlength=256)
         counts = counts[: self.num_classes].astype(np.float64)
         return counts / max(counts.sum(), 1.0)
+
+
+class CropSampler:
+    """Random training crops drawn evenly over the photos of several labelled dataset folders (raw label
+    ids kept, no colour jitter): ``draw(n, rng)`` -> ``(photos uint8 (n, S, S, 3), labels uint8 (n, S, S))``.
+
+    ``scale_min``: smallest crop as a fraction of a photo's short side (see :class:`SegmentationDataset`).
+    Raises what :class:`SegmentationDataset` raises for a folder without ``split``.
+    """
+
+    def __init__(self, folders: Sequence[str | os.PathLike], split: str, size: int, scale_min: float) -> None:
+        self.sets = [SegmentationDataset(f, split, size, scale_range=(scale_min, 1.0), ignore_id=-1, jitter=0.0)
+                     for f in folders]
+        self.index = [(k, i) for k, ds in enumerate(self.sets) for i in range(len(ds))]
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def crops(self, n: int, rng: np.random.Generator):
+        """``n`` random ``(photo, labels)`` crops, one at a time (for per-crop work such as label edits)."""
+        for j in rng.integers(0, len(self.index), n):
+            k, i = self.index[int(j)]
+            yield self.sets[k].get(i, rng)
+
+    def draw(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """See the class docstring."""
+        photos, labels = zip(*self.crops(n, rng))
+        return np.stack(photos), np.stack(labels)

@@ -48,6 +48,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ganpaint.engines.latent import to_tensor
 from ganpaint.nets.sesame import SESAMEGenerator, discriminator_input, sesame_discriminator, spade_generator_keys
 from ganpaint.nets.spade import SPADEOptions, compact_options, param_count, semantic_input
 from ganpaint.paths import SHIPPED_MODELS
@@ -57,7 +58,7 @@ from ganpaint.training.progress import sample_grid, save_png, to_uint8
 from ganpaint.training.runs import (RunLoop, add_run_arguments, command_line, frozen_copy, load_training_state,
                                     open_run, optimizer_step, restore_progress, standalone_main, update_ema)
 from ganpaint.training.semantic_edits import random_edit
-from ganpaint.training.seg_data import SegmentationDataset, find_void_id, read_classes
+from ganpaint.training.seg_data import CropSampler, find_void_id, read_classes
 
 ARCHITECTURE = "sesame"
 TASK = "semantic-edit"
@@ -96,21 +97,17 @@ class EditBatches:
     """Random training crops of several dataset folders with one random label edit each."""
 
     def __init__(self, folders: list[Path], split: str, size: int, scale_min: float, classes: list[dict]) -> None:
-        self.sets = [SegmentationDataset(f, split, size, scale_range=(scale_min, 1.0), ignore_id=-1, jitter=0.0)
-                     for f in folders]
-        self.index = [(k, i) for k, ds in enumerate(self.sets) for i in range(len(ds))]
+        self.sampler = CropSampler(folders, split, size, scale_min)
         self.void = find_void_id(classes)
         self.classes = [c["id"] for c in classes if c["id"] != self.void]
 
     def __len__(self) -> int:
-        return len(self.index)
+        return len(self.sampler)
 
     def draw(self, n: int, rng: np.random.Generator):
         """``(photos uint8 (n,S,S,3), labels uint8 (n,S,S), new labels, holes bool (n,S,S), relabelled bool (n,))``."""
         photos, labels, news, holes, flags = [], [], [], [], []
-        for j in rng.integers(0, len(self.index), n):
-            k, i = self.index[int(j)]
-            photo, lab = self.sets[k].get(i, rng)
+        for photo, lab in self.sampler.crops(n, rng):
             hole, new, relabelled, _ = random_edit(lab, rng, self.classes, self.void)
             photos.append(photo), labels.append(lab), news.append(new), holes.append(hole), flags.append(relabelled)
         return np.stack(photos), np.stack(labels), np.stack(news), np.stack(holes), np.asarray(flags)
@@ -118,7 +115,7 @@ class EditBatches:
 
 def tensors(photos, labels, news, holes, device):
     """numpy batch -> ``(x [-1, 1], labels long, new labels long, hole float (N, 1, H, W))``."""
-    x = torch.from_numpy(photos).to(device).permute(0, 3, 1, 2).float().div_(127.5).sub_(1.0)
+    x = to_tensor(photos, device)
     lab = torch.from_numpy(labels.astype(np.int64)).to(device)
     new = torch.from_numpy(news.astype(np.int64)).to(device)
     hole = torch.from_numpy(holes).to(device)[:, None].float()
@@ -169,7 +166,7 @@ def label_probe(args: argparse.Namespace, out: Path, folders: list[Path], classe
 
 def run(args: argparse.Namespace) -> int:
     from ganpaint.nets.vgg import VGG16Features
-    from ganpaint.training.label_probe import consistency_loss
+    from ganpaint.training.label_probe import LAYERS, consistency_loss
     from ganpaint.training.perceptual import VGGLoss
 
     device, out, state, ckpt_path = open_run(args)
@@ -294,6 +291,10 @@ def run(args: argparse.Namespace) -> int:
             comp = hole * fake + (1 - hole) * x
             pred = D(torch.cat([discriminator_input(seg_new, hole, comp), discriminator_input(seg_real, hole, x)], 0))
             n = x.shape[0]
+            feats = None
+            if probe is not None and vgg_loss is not None:  # one VGG16 pass serves both losses
+                names = tuple(dict.fromkeys(vgg_loss.layers + LAYERS))
+                feats = dict(zip(names, vgg.run(comp, names)))
             adv = sum(g_hinge_loss(scale[-1][:n]) for scale in pred) / len(pred)
             loss = adv
             logs = {"g_adv": float(adv.detach())}
@@ -305,15 +306,16 @@ def run(args: argparse.Namespace) -> int:
                     loss = loss + args.w_fm * fm
                     logs["fm"] = float(fm.detach())
                 if vgg_loss is not None:
-                    vgg = vgg_loss(comp[recon], x[recon])
-                    loss = loss + args.w_vgg * vgg
-                    logs["vgg"] = float(vgg.detach())
+                    perc = vgg_loss(comp[recon], x[recon],
+                                    None if feats is None else [feats[name][recon] for name in vgg_loss.layers])
+                    loss = loss + args.w_vgg * perc
+                    logs["vgg"] = float(perc.detach())
                 if args.w_l1 > 0:
                     l1 = masked_l1(comp[recon], x[recon], hole[recon], 1.0, 0.0)
                     loss = loss + args.w_l1 * l1
                     logs["l1"] = float(l1.detach())
             if probe is not None:
-                seg = consistency_loss(probe, comp, new, hole, void)
+                seg = consistency_loss(probe, comp, new, hole, void, feats)
                 loss = loss + args.w_seg * seg
                 logs["seg"] = float(seg.detach())
             optimizer_step(opt_g, loss)
