@@ -32,9 +32,13 @@ def test_studio_refuses_a_leaking_binding(monkeypatch):
 
 
 def test_bench_studio_refuses_a_leaking_binding(monkeypatch):
+    import os
+
     from ganpaint.ui.latency import studio_window
 
     monkeypatch.setattr(qt_check, "binding_leaks_references", lambda: True)
+    before = os.environ.get("GANPAINT_CONFIG_DIR")
     with pytest.raises(GanpaintError, match="reference-counting bug"):
         with studio_window("unused.png"):
             pass
+    assert os.environ.get("GANPAINT_CONFIG_DIR") == before  # the temporary settings folder is undone

@@ -24,11 +24,16 @@ def create_window(file: str | None = None, device: str | None = None, offer_reco
     a notice says that ``file`` was not opened. A file that cannot be opened leaves the window with a
     notice saying why; nothing here lets an exception end the studio before it starts.
 
-    Needs a running ``QApplication``. Returns the window, not yet shown.
+    Needs a running ``QApplication``. Returns the window, not yet shown. Raises
+    :class:`~ganpaint.ui.qt_check.BindingError` before building anything when the installed Qt binding
+    would abort the studio mid-session.
     """
     from ganpaint.engines.registry import ModelRegistry
     from ganpaint.ui.main_window import MainWindow
+    from ganpaint.ui.qt_check import require_sound_binding
     from ganpaint.ui.settings import app_settings, model_dirs
+
+    require_sound_binding()
 
     window = MainWindow(ModelRegistry(model_dirs(app_settings())), device=device)
     recovered = False
@@ -62,15 +67,7 @@ def run_app(file: str | None = None, device: str | None = None) -> int:
     smoke_ms = _smoke_exit_ms()
     from PySide6.QtWidgets import QApplication, QMessageBox
 
-    from ganpaint.ui.qt_check import problem
-
-    broken = problem()
-    if broken is not None:
-        if QApplication.instance() is None:
-            QApplication(sys.argv[:1])
-        if smoke_ms is None:
-            QMessageBox.critical(None, "GANPaint Studio cannot start", broken)
-        raise GanpaintError(broken)
+    from ganpaint.ui.qt_check import BindingError
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -80,7 +77,12 @@ def run_app(file: str | None = None, device: str | None = None) -> int:
     from PySide6.QtGui import QIcon
 
     app.setWindowIcon(QIcon(str(APP_ICON)))
-    window = create_window(file, device)
+    try:
+        window = create_window(file, device)
+    except BindingError as exc:  # said in a message box too: a studio started from a menu has no terminal
+        if smoke_ms is None:
+            QMessageBox.critical(None, "GANPaint Studio cannot start", str(exc))
+        raise
     window.show()
     if smoke_ms is not None:
         _close_after(window, smoke_ms)

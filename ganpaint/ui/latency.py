@@ -19,16 +19,9 @@ def studio_window(photo: str | Path, device: str = "auto"):
     """The real studio window (offscreen unless a platform is set) on ``photo``, shown, live preview off,
     with default settings in a temporary config folder (the user's preferences, such as the thread count,
     neither apply nor change); yields ``(QApplication, MainWindow)`` and closes the window afterwards.
-    Raises GanpaintError on a Qt binding that would abort the process (:mod:`ganpaint.ui.qt_check`)."""
+    Raises what :func:`~ganpaint.ui.app.create_window` raises (a Qt binding that would abort the process)."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     import tempfile
-
-    from ganpaint.errors import GanpaintError
-    from ganpaint.ui.qt_check import problem
-
-    broken = problem()
-    if broken is not None:
-        raise GanpaintError(broken)
 
     from PySide6.QtWidgets import QApplication
 
@@ -38,14 +31,16 @@ def studio_window(photo: str | Path, device: str = "auto"):
     saved_config = os.environ.get("GANPAINT_CONFIG_DIR")
     config = tempfile.TemporaryDirectory(prefix="ganpaint-bench-")
     os.environ["GANPAINT_CONFIG_DIR"] = config.name
-    window = create_window(str(photo), device=device, offer_recovery=False)
-    window.confirm_discard = False
-    window.show()
-    window.controller.live_preview = False
+    window = None
     try:
+        window = create_window(str(photo), device=device, offer_recovery=False)
+        window.confirm_discard = False
+        window.show()
+        window.controller.live_preview = False
         yield app, window
     finally:
-        window.close()
+        if window is not None:
+            window.close()
         if saved_config is None:
             os.environ.pop("GANPAINT_CONFIG_DIR", None)
         else:

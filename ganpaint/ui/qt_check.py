@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import sys
 
+from ganpaint.errors import GanpaintError
+
 CALLS = 64
 
 
@@ -33,6 +35,17 @@ def binding_leaks_references() -> bool:
 
 
 _keep: list = []
+
+
+class BindingError(GanpaintError):
+    """The installed Qt binding would abort the studio (see the module docstring)."""
+
+
+def require_sound_binding() -> None:
+    """Raise :class:`BindingError` (with the message of :func:`problem`) when the binding leaks references."""
+    message = problem()
+    if message is not None:
+        raise BindingError(message)
 
 
 def problem() -> str | None:
