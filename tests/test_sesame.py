@@ -71,9 +71,10 @@ def models(tmp_path, monkeypatch):
 # ------------------------------------------------------------------------------------- network
 
 
-def test_fast_network_matches_training_network():
+@pytest.mark.parametrize("mode", ["nearest", "bilinear"])
+def test_fast_network_matches_training_network(mode):
     torch.manual_seed(0)
-    opt = compact_options(3, True, **OPT)
+    opt = compact_options(3, True, **OPT, upsample_mode=mode)
     g = calibrate(SESAMEGenerator(opt))
     photo, hole = torch.rand(1, 3, 64, 96) * 2 - 1, torch.zeros(1, 1, 64, 96)
     hole[..., 10:40, 20:70] = 1
@@ -298,9 +299,13 @@ def test_train_from_spade_resume_and_export(dataset, tmp_path):
     state = ckpt.load_checkpoint(out / "last.pt")
     assert state["step"] == 2 and state["init"]["name"] == "tiny-spade"
     assert (out / "samples" / "latest.png").is_file()
-    assert main(common + ["--steps", "3", "--resume", "--export", "toy-sesame", "--models-dir", str(models)]) == 0
+    assert state["options"]["upsample_mode"] == "nearest"
+    assert main(common + ["--steps", "3", "--resume", "--upsample-mode", "bilinear", "--export", "toy-sesame",
+                          "--models-dir", str(models)]) == 0
+    assert ckpt.load_checkpoint(out / "last.pt")["options"]["upsample_mode"] == "bilinear"  # switched on resume
     card = json.loads((models / "toy-sesame.json").read_text())
     assert card["task"] == "semantic-edit" and card["architecture"] == "sesame" and card["training"]["steps"] == 3
+    assert card["config"]["options"]["upsample_mode"] == "bilinear"
     engine = ModelRegistry([models]).create_engine("toy-sesame")
     engine.load(torch.device("cpu"))
     photo = photo_scene(48, 64)

@@ -3,6 +3,8 @@ cancellation, and the fast inference network against the training network."""
 
 import json
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -167,7 +169,8 @@ def _calibrated(opt):
     compact_options(3, False, ngf=4, spade_hidden=8, use_vae=False, norm_G="spectralspadeinstance3x3"),
     SPADEOptions(**{**OFFICIAL_OPTIONS["coco"].to_dict(), "ngf": 2, "spade_hidden": 8}),
     SPADEOptions(**{**OFFICIAL_OPTIONS["cityscapes"].to_dict(), "ngf": 2, "spade_hidden": 8}),
-], ids=["compact-vae", "instance-norm", "coco-small", "cityscapes-small"])
+    compact_options(3, True, ngf=4, spade_hidden=8, z_dim=8, upsample_mode="bilinear"),
+], ids=["compact-vae", "instance-norm", "coco-small", "cityscapes-small", "bilinear"])
 def test_fast_generator_matches_training_network(opt):
     gen, lab = _calibrated(opt)
     fast = FastSPADEGenerator.from_generator(gen)
@@ -177,6 +180,20 @@ def test_fast_generator_matches_training_network(opt):
         out = fast(lab, z)
     assert out.shape == ref.shape
     assert (out - ref).abs().max().item() < 1e-4
+
+
+def test_upsample_mode_changes_the_decoder_not_its_weights():
+    opt = compact_options(3, True, ngf=4, spade_hidden=8, z_dim=8)
+    gen, lab = _calibrated(opt)
+    smooth = SPADEGenerator(replace(opt, upsample_mode="bilinear")).eval()
+    smooth.load_state_dict(gen.state_dict())  # the same keys and shapes: a run can switch modes
+    z = torch.randn(2, opt.z_dim)
+    with torch.no_grad():
+        a, b = gen(semantic_input(lab, opt), z), smooth(semantic_input(lab, opt), z)
+    assert (a - b).abs().max().item() > 1e-3
+    assert SPADEOptions.from_dict({"label_nc": 3}).upsample_mode == "nearest"  # cards before the option
+    with pytest.raises(ValueError, match="upsample_mode"):
+        compact_options(3, True, upsample_mode="bicubic")
 
 
 def test_card_records_preprocessing(tmp_path):

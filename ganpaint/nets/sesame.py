@@ -40,7 +40,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ganpaint.nets.spade import (MultiscaleDiscriminator, SPADEOptions, SPADEResnetBlock, semantic_input,
-                                 upsample_before)
+                                 upsample2x, upsample_before)
 
 #: Decoder blocks in forward order with (fin, fout) as multiples of ngf, as :mod:`ganpaint.nets.spade`.
 DECODER_BLOCKS = (("head_0", 16, 16), ("G_middle_0", 16, 16), ("G_middle_1", 16, 16), ("up_0", 16, 8),
@@ -158,7 +158,7 @@ class SESAMEGenerator(nn.Module):
         level = self.opt.stages
         for name in self.block_names():
             if self._ups[name]:
-                x = F.interpolate(x, scale_factor=2.0, mode="nearest")
+                x = upsample2x(x, self.opt)
                 level -= 1
             x = getattr(self, name)(x + self.skips[name](feats[level]), seg)
         x = x + self.skips["conv_img"](feats[level])
@@ -232,7 +232,7 @@ class FastSESAMEGenerator(nn.Module):
         level = self.opt.stages
         for name in self.names:
             if self._ups[name]:
-                x = F.interpolate(x, scale_factor=2.0, mode="nearest")
+                x = upsample2x(x, self.opt)
                 level -= 1
             x = self.blocks[name](x + self.skips[name](feats[level]), level_for(x.shape[2], x.shape[3]))
         x = x + self.skips["conv_img"](feats[level])

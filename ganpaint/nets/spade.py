@@ -46,6 +46,8 @@ from torch.nn.utils import spectral_norm
 #: "normal", "more" and "most" are the official values; "fewer" (4) is ours: no up-sampling between
 #: ``head_0`` and ``G_middle_0``, so the latent grid is 1/16 of the image instead of 1/32.
 UPSAMPLING_STAGES = {"fewer": 4, "normal": 5, "more": 6, "most": 7}
+#: the decoder's x2 up-sampling modes (:attr:`SPADEOptions.upsample_mode`)
+UPSAMPLING_MODES = ("nearest", "bilinear")
 
 
 # ------------------------------------------------------------------------------------------ options
@@ -76,6 +78,9 @@ class SPADEOptions:
         ndf: discriminator width (official 64).
         n_layers_D: layers per discriminator (official train default 4).
         num_D: discriminator scales (official 2).
+        upsample_mode: ``"nearest"`` (official) or ``"bilinear"``: how the decoder doubles its feature maps
+            before the blocks of :func:`upsample_before` (see :func:`upsample2x`). Not part of the state
+            dict: a network trained with one mode can be fine-tuned with the other.
     """
 
     label_nc: int
@@ -93,6 +98,7 @@ class SPADEOptions:
     ndf: int = 64
     n_layers_D: int = 4
     num_D: int = 2
+    upsample_mode: str = "nearest"
 
     def __post_init__(self) -> None:
         if self.label_nc < 1:
@@ -101,6 +107,8 @@ class SPADEOptions:
             raise ValueError(f"num_upsampling_layers must be one of {sorted(UPSAMPLING_STAGES)}, "
                              f"got {self.num_upsampling_layers!r}")
         parse_norm_g(self.norm_G)
+        if self.upsample_mode not in UPSAMPLING_MODES:
+            raise ValueError(f"upsample_mode must be one of {', '.join(UPSAMPLING_MODES)}, got {self.upsample_mode!r}")
         if self.ngf < 1 or self.spade_hidden < 1 or self.z_dim < 1:
             raise ValueError("ngf, spade_hidden and z_dim must be positive")
 
@@ -315,6 +323,15 @@ _BLOCKS = (("head_0", 16, 16), ("G_middle_0", 16, 16), ("G_middle_1", 16, 16), (
            ("up_1", 8, 4), ("up_2", 4, 2), ("up_3", 2, 1))
 
 
+def upsample2x(x: torch.Tensor, opt: SPADEOptions) -> torch.Tensor:
+    """The decoder's x2 up-sampling of ``(N, C, h, w)`` -> ``(N, C, 2h, 2w)``: nearest neighbour as the
+    official SPADE, or bilinear (``opt.upsample_mode``), which does not leave the block grid that a short
+    training of a nearest-up-sampling decoder shows as a plaid at 100 %."""
+    if opt.upsample_mode == "bilinear":
+        return F.interpolate(x, scale_factor=2.0, mode="bilinear", align_corners=False)
+    return F.interpolate(x, scale_factor=2.0, mode="nearest")
+
+
 def upsample_before(opt: SPADEOptions) -> dict[str, bool]:
     """Which blocks are preceded by a nearest x2 up-sampling (official forward order)."""
     ups = {"head_0": False, "G_middle_0": opt.stages >= 5, "G_middle_1": opt.stages >= 6,
@@ -380,7 +397,7 @@ class SPADEGenerator(nn.Module):
         x = self.initial(seg, z)
         for name in self.block_names():
             if self._ups[name]:
-                x = F.interpolate(x, scale_factor=2.0, mode="nearest")
+                x = upsample2x(x, self.opt)
             x = getattr(self, name)(x, seg)
         return torch.tanh(self.conv_img(F.leaky_relu(x, 0.2)))
 

@@ -37,7 +37,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ganpaint.nets.spade import SPADE, ConvEncoder, SPADEGenerator, SPADEResnetBlock, parse_norm_g, upsample_before
+from ganpaint.nets.spade import (SPADE, ConvEncoder, SPADEGenerator, SPADEResnetBlock, parse_norm_g, upsample2x,
+                                upsample_before)
 
 
 def fold_spectral_norm(module: nn.Module) -> nn.Module:
@@ -304,7 +305,7 @@ class FastSPADEGenerator(nn.Module):
         x = self._initial(labels, z, dtype).contiguous(memory_format=torch.channels_last)
         for name in self.names:
             if self._ups[name]:
-                x = F.interpolate(x, scale_factor=2.0, mode="nearest")
+                x = upsample2x(x, self.opt)
             x = self.blocks[name](x, level_for(x.shape[2], x.shape[3]))
         return torch.tanh(self.conv_img(F.leaky_relu(x, 0.2)))
 

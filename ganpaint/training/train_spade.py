@@ -42,6 +42,7 @@ import json
 import os
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -50,8 +51,8 @@ import torch.nn.functional as F
 
 from ganpaint.paths import SHIPPED_MODELS
 from ganpaint.engines.spade_import import ARCHITECTURE, ENCODER_PREFIX, card_config
-from ganpaint.nets.spade import (ConvEncoder, MultiscaleDiscriminator, SPADEGenerator, SPADEOptions, compact_options,
-                                 kld_loss, param_count, reparameterize, semantic_input)
+from ganpaint.nets.spade import (UPSAMPLING_MODES, ConvEncoder, MultiscaleDiscriminator, SPADEGenerator, SPADEOptions,
+                                 compact_options, kld_loss, param_count, reparameterize, semantic_input)
 from ganpaint.training import checkpoint as ckpt
 from ganpaint.training.runs import (RunLoop, command_line, frozen_copy, load_training_state, open_run,
                                     optimizer_step, restore_progress, standalone_main, update_ema)
@@ -99,6 +100,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--w-l1", type=float, default=0.0, help="L1 on 4x-pooled images (the earlier stand-in for the VGG loss; 0: off)")
     parser.add_argument("--init-from", metavar="MODEL", default=None,
                         help="new runs: start generator and style encoder from this SPADE model (name or .safetensors)")
+    parser.add_argument("--upsample-mode", choices=UPSAMPLING_MODES, default=None,
+                        help="decoder x2 up-sampling (default: the resumed run's or the initial model's, else nearest); "
+                             "bilinear removes the block plaid of a short nearest-neighbour training")
     parser.add_argument("--ema", type=float, default=0.999, help="EMA decay of the exported generator/encoder (0: off)")
     parser.add_argument("--ngf", type=int, default=16, help="generator width (new runs only)")
     parser.add_argument("--spade-hidden", type=int, default=16, help="SPADE mlp_shared width (new runs only; paper 128)")
@@ -282,6 +286,8 @@ def run(args: argparse.Namespace) -> int:
         opt = compact_options(label_nc, dontcare, ngf=args.ngf, spade_hidden=args.spade_hidden,
                               num_upsampling_layers=args.upsampling, z_dim=args.z_dim, ndf=args.ndf,
                               ngf_E=args.ngf, crop_size=args.size)
+    if args.upsample_mode:  # not in the state dict: a resumed or initialised run may switch
+        opt = replace(opt, upsample_mode=args.upsample_mode)
     if args.size % opt.size_multiple:
         raise SystemExit(f"--size must be a multiple of {opt.size_multiple}")
 
