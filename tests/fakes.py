@@ -87,7 +87,8 @@ def synth_color(labels):
 
 
 class FakeSynthesisEngine(Engine):
-    """Paints each class as a grey level; in photo mode only inside ``region``."""
+    """Paints each class as a grey level; in photo mode only inside ``region``, as its photo editor
+    ``fake-editor`` would (``last_generator``)."""
 
     task = "synthesize"
     architectures = ("fake-spade",)
@@ -97,6 +98,7 @@ class FakeSynthesisEngine(Engine):
 
     def run(self, request, cancel, progress):
         picture = synth_color(request.labels)
+        self.last_generator = None if request.photo is None else "fake-editor"
         if request.photo is None:
             return picture
         out = np.array(request.photo)

@@ -15,6 +15,7 @@ def test_photo_is_read_into_labels_and_painting_regenerates_only_that_region(win
     photo = doc.photo.copy()
     window.set_mode("synthesize")
     qtbot.waitUntil(lambda: doc.settings.get("labels_source") == "segmenter", timeout=10000)
+    qtbot.waitUntil(window.notice_bar.isHidden, timeout=5000)  # "Reading the photo's regions..." went with it
     assert doc.labels[10, 10] == 0 and doc.labels[-10, 10] == 3
     assert window.layers_panel.labels_opacity.value() > 0
     assert window.controller.tool.name == "labels"
@@ -27,6 +28,8 @@ def test_photo_is_read_into_labels_and_painting_regenerates_only_that_region(win
     region[: doc.height // 2] = False
     assert region.any()
     assert (doc.result[region] == synth_color(doc.labels)[region]).all()
+    model = window.controller.active.model
+    assert window.model_label.text() == f"model: fake-editor (editor of {model})"  # who painted the edit
     assert np.array_equal(doc.result[~region & (np.arange(doc.height)[:, None] >= doc.height // 2)],
                           photo[~region & (np.arange(doc.height)[:, None] >= doc.height // 2)])
     # undo the stroke: labels equal the reading again, nothing to regenerate

@@ -184,7 +184,6 @@ class SynthesisEngine(Engine):
         self.encoder = None
         self.editor = None  # the label set's SemanticEditEngine, which serves photo edits when installed
         self.last_crops: list = []
-        self.last_generator: Optional[str] = None  # model that painted the latest request
         self._style_cache: Optional[tuple] = None  # (fingerprint of the last style image, its code)
 
     # ------------------------------------------------------------------------------------ loading

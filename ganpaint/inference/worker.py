@@ -518,7 +518,7 @@ class InferenceWorker:
                 preview = frozen_copy(partial) if partial is not None else None
                 post(Progress(rev, min(1.0, max(0.0, float(fraction))), preview))
 
-            def once() -> tuple[np.ndarray, dict, float, Optional[float]]:
+            def once() -> tuple[np.ndarray, dict, float, Optional[float], Optional[str]]:
                 t_load = time.perf_counter()
                 loaded = request.model not in runner.engines
                 engine = self._engine_for(runner, request.model)
@@ -532,7 +532,8 @@ class InferenceWorker:
                 if isinstance(output, EngineOutput):
                     output, extras = output.image, {k: frozen_copy(v) if isinstance(v, np.ndarray) else v
                                                     for k, v in output.extras.items()}
-                return self._check_output(output, request), extras, elapsed_ms, load_ms
+                return (self._check_output(output, request), extras, elapsed_ms, load_ms,
+                        getattr(engine, "last_generator", None))
 
             return self._with_oom_fallback(runner, post, once)
 
@@ -547,8 +548,9 @@ class InferenceWorker:
                 timed_out = self._timeout_message(f"{request.task or 'inference'} engine run")
                 outcome = Failed(rev, timed_out)
         elif job.error is None:
-            image, extras, elapsed_ms, load_ms = job.value  # type: ignore[misc]
-            info: dict[str, object] = {"device": self._device_label, "model": request.model}
+            image, extras, elapsed_ms, load_ms, generator = job.value  # type: ignore[misc]
+            info: dict[str, object] = {"device": self._device_label, "model": request.model,
+                                       "generator": generator or request.model}
             if load_ms is not None:
                 info["load_ms"] = load_ms
             outcome = Finished(Result(rev, request.task, image, elapsed_ms, info, extras))

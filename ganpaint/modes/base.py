@@ -27,7 +27,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from ganpaint.inference.requests import Request, Result
     from ganpaint.labelsets import LabelSet
 
-#: ``notice(message, level)`` with level ``"info"``, ``"warning"`` or ``"error"``.
+#: ``notice(message, level)`` with level ``"info"``, ``"warning"`` or ``"error"``; an empty ``"info"`` message
+#: takes down the info notice on show (a step it announced is over), warnings and errors stay.
 NoticeCallback = Callable[[str, str], None]
 
 

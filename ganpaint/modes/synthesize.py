@@ -119,6 +119,7 @@ class SynthesizeMode(Mode):
         if result.task != "segment":
             return True
         # The segmenter read the photo: it becomes the reference, and the label map if none was painted.
+        self.ctx.notice("", "info")  # "Reading the photo's regions..." is over
         self.reading = np.array(result.image)
         if doc.settings.get("labels_source") is None:
             doc.labels[...] = self.reading  # the starting point, not an edit: no undo step

@@ -399,6 +399,11 @@ class MainWindow(QMainWindow):
 
     def _on_result(self, result) -> None:
         self.timing_label.setText(f"last inference: {result.elapsed_ms:.0f} ms")
+        generator, model = result.info.get("generator"), result.info.get("model")
+        if generator and generator != model:  # e.g. a photo edit painted by the SPADE model's SESAME editor
+            self.model_label.setText(f"model: {generator} (editor of {model})")
+        elif model and model == self.controller.active.model:
+            self._update_model_label()
         device = result.info.get("device")
         if device:
             self.device_label.setText(f"device: {device}")

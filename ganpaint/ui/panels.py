@@ -285,6 +285,11 @@ class NoticeBar(QFrame):
             self.hide()
 
     def show_message(self, message: str, level: str = "info") -> None:
+        """Show ``message`` (level info: hidden after 8 s; warning, error: until closed); an empty info
+        message hides an info notice instead (see :data:`ganpaint.modes.base.NoticeCallback`)."""
+        if not message and level == "info":
+            self.dismiss_info()
+            return
         self.level = level
         icon = {"info": "fa5s.info-circle", "warning": "fa5s.exclamation-triangle", "error": "fa5s.times-circle"}[level]
         self.icon.setPixmap(qta.icon(icon, color="white").pixmap(16, 16))
