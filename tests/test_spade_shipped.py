@@ -86,3 +86,33 @@ def test_streets_paints_a_road_under_the_sky(one_thread):
         pred = segmenter.segment(picture)
         assert (pred[8:56, 80:176] == 0).mean() > 0.7
         assert (pred[144:184, 16:240] == 3).mean() > 0.7
+
+
+def test_landscape_photo_edits_go_to_the_shipped_sesame_editor(one_thread):
+    """Sky painted over the flag of astronaut.png, through the synthesis engine as in the studio: the shipped
+    SESAME editor repaints the region bluer than the flag was, and leaves every pixel beyond the band."""
+    from PIL import Image
+
+    from ganpaint.engines.segment import load_segmenter
+
+    registry = shipped("spade-landscape")
+    shipped("sesame-landscape")
+    card = registry.get("sesame-landscape")
+    assert card.task == "semantic-edit" and card.config["options"]["upsample_mode"] == "bilinear"
+    assert card.licence and card.dataset and card.training.get("command") and card.metrics.get("photo_edit")
+    engine = registry.create_engine("spade-landscape")
+    engine.load(torch.device("cpu"))
+    photo = np.asarray(Image.open(shipped_models_dir().parent / "resources" / "samples" / "astronaut.png").convert("RGB"))
+    photo = np.ascontiguousarray(photo[::2, ::2])  # 256 px: a fast test
+    labels = load_segmenter("segment-landscape", "cpu", registry=registry).segment(photo)
+    new = labels.copy()
+    new[:110, :75] = SKY
+    region = new != labels
+    assert region.sum() > 3000
+    out = synthesize_array(engine, new, photo=photo, region=region)
+    assert engine.last_generator == "sesame-landscape"
+    before, after = photo[region].astype(float), out[region].astype(float)
+    assert (after[:, 2] - after[:, 0]).mean() > (before[:, 2] - before[:, 0]).mean() + 20  # bluer than the flag
+    far = np.ones_like(region)
+    far[:140, :110] = False  # the region, its 8 px band and the crop's margin
+    assert np.array_equal(out[far], photo[far])
