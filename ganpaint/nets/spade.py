@@ -13,7 +13,8 @@ implementation (NVlabs/SPADE, ``models/networks/``), so a released ``latest_net_
   1x1 shortcut ``conv_s`` (no bias) with its own ``norm_s`` when the width changes, LeakyReLU(0.2).
 * :class:`SPADEGenerator` (``generator.py``): ``fc`` (3x3 conv of the downsampled semantic map, or a
   linear layer of the style code ``z`` with the VAE), ``head_0``, ``G_middle_0``, ``G_middle_1``,
-  ``up_0`` .. ``up_3`` (``up_4`` with ``"most"``), nearest x2 upsampling between them, ``conv_img`` + tanh.
+  ``up_0`` .. ``up_3`` (``up_4`` with ``"most"``), nearest (or, with ``upsample_mode``, bilinear) x2
+  upsampling between them, ``conv_img`` + tanh.
 * :class:`ConvEncoder` (``encoder.py``): the VAE style encoder (stride-2 3x3 convs with spectral +
   instance norm, ``fc_mu``/``fc_var``).
 * :class:`NLayerDiscriminator` / :class:`MultiscaleDiscriminator` (``discriminator.py``): PatchGAN
@@ -333,7 +334,7 @@ def upsample2x(x: torch.Tensor, opt: SPADEOptions) -> torch.Tensor:
 
 
 def upsample_before(opt: SPADEOptions) -> dict[str, bool]:
-    """Which blocks are preceded by a nearest x2 up-sampling (official forward order)."""
+    """Which blocks are preceded by the x2 up-sampling :func:`upsample2x` (official forward order)."""
     ups = {"head_0": False, "G_middle_0": opt.stages >= 5, "G_middle_1": opt.stages >= 6,
            "up_0": True, "up_1": True, "up_2": True, "up_3": True}
     if opt.stages >= 7:
