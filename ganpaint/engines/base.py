@@ -64,9 +64,9 @@ class Engine(ABC):
         #: the :class:`~ganpaint.engines.registry.ModelRegistry` that created this engine (set by
         #: ``create_engine``; None for an engine built directly), where it finds companion models
         self.registry: "ModelRegistry | None" = None
-        #: name of the model that painted the latest request when an engine hands requests on to a companion
-        #: model (a SPADE engine's photo edits go to its SESAME editor); None: this card's own network. The
-        #: worker reports it as ``Result.info["generator"]`` and the status bar shows it.
+        #: name of the model that painted the latest request, set by engines that may hand requests on to a
+        #: companion model (a SPADE engine's photo edits go to its SESAME editor); None means this card's own
+        #: network. The worker reports it as ``Result.info["generator"]`` and the status bar shows it.
         self.last_generator: "str | None" = None
 
     @abstractmethod

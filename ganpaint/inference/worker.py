@@ -532,8 +532,7 @@ class InferenceWorker:
                 if isinstance(output, EngineOutput):
                     output, extras = output.image, {k: frozen_copy(v) if isinstance(v, np.ndarray) else v
                                                     for k, v in output.extras.items()}
-                return (self._check_output(output, request), extras, elapsed_ms, load_ms,
-                        getattr(engine, "last_generator", None))
+                return self._check_output(output, request), extras, elapsed_ms, load_ms, engine.last_generator
 
             return self._with_oom_fallback(runner, post, once)
 

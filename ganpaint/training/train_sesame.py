@@ -43,7 +43,6 @@ import json
 import os
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -51,7 +50,7 @@ import torch
 
 from ganpaint.engines.latent import to_tensor
 from ganpaint.nets.sesame import SESAMEGenerator, discriminator_input, sesame_discriminator, spade_generator_keys
-from ganpaint.nets.spade import UPSAMPLING_MODES, SPADEOptions, compact_options, param_count, semantic_input
+from ganpaint.nets.spade import SPADEOptions, compact_options, param_count, semantic_input
 from ganpaint.paths import SHIPPED_MODELS
 from ganpaint.training import checkpoint as ckpt
 from ganpaint.training.losses import d_hinge_loss, feature_matching_loss, g_hinge_loss, masked_l1
@@ -60,6 +59,7 @@ from ganpaint.training.runs import (RunLoop, add_run_arguments, command_line, fr
                                     open_run, optimizer_step, restore_progress, standalone_main, update_ema)
 from ganpaint.training.semantic_edits import random_edit
 from ganpaint.training.seg_data import CropSampler, find_void_id, read_classes
+from ganpaint.training.train_spade import add_upsample_mode_argument, with_upsample_mode
 
 ARCHITECTURE = "sesame"
 TASK = "semantic-edit"
@@ -83,9 +83,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="semantic-consistency weight: cross-entropy of a frozen VGG16 label probe inside the hole "
                              "(0: off; the probe is trained once into the run folder)")
     parser.add_argument("--probe-steps", type=int, default=600, help="training steps of the label probe (--w-seg)")
-    parser.add_argument("--upsample-mode", choices=UPSAMPLING_MODES, default=None,
-                        help="decoder x2 up-sampling (default: the resumed run's or the initial model's, else nearest); "
-                             "bilinear removes the block plaid of a short nearest-neighbour training")
+    add_upsample_mode_argument(parser)
     parser.add_argument("--ema", type=float, default=0.999, help="EMA decay of the exported generator (0: off)")
     parser.add_argument("--ngf", type=int, default=16, help="decoder width (new runs without --init-spade)")
     parser.add_argument("--spade-hidden", type=int, default=16, help="SPADE hidden width (new runs without --init-spade)")
@@ -190,8 +188,7 @@ def run(args: argparse.Namespace) -> int:
 
         label_nc, dontcare = label_options(classes)
         opt = compact_options(label_nc, dontcare, ngf=args.ngf, spade_hidden=args.spade_hidden, ndf=args.ndf)
-    if args.upsample_mode:  # not in the state dict: a resumed or initialised run may switch
-        opt = replace(opt, upsample_mode=args.upsample_mode)
+    opt = with_upsample_mode(opt, args)
     if args.size % opt.size_multiple:
         raise SystemExit(f"--size must be a multiple of {opt.size_multiple}")
     if len(classes) != opt.num_labels:

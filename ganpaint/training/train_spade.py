@@ -100,9 +100,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--w-l1", type=float, default=0.0, help="L1 on 4x-pooled images (the earlier stand-in for the VGG loss; 0: off)")
     parser.add_argument("--init-from", metavar="MODEL", default=None,
                         help="new runs: start generator and style encoder from this SPADE model (name or .safetensors)")
-    parser.add_argument("--upsample-mode", choices=UPSAMPLING_MODES, default=None,
-                        help="decoder x2 up-sampling (default: the resumed run's or the initial model's, else nearest); "
-                             "bilinear removes the block plaid of a short nearest-neighbour training")
+    add_upsample_mode_argument(parser)
     parser.add_argument("--ema", type=float, default=0.999, help="EMA decay of the exported generator/encoder (0: off)")
     parser.add_argument("--ngf", type=int, default=16, help="generator width (new runs only)")
     parser.add_argument("--spade-hidden", type=int, default=16, help="SPADE mlp_shared width (new runs only; paper 128)")
@@ -258,6 +256,19 @@ def spade_card(opt: SPADEOptions, *, data: Path, classes: list[dict], resolution
     }
 
 
+def add_upsample_mode_argument(parser: argparse.ArgumentParser) -> None:
+    """``--upsample-mode`` of the SPADE and SESAME trainers (:attr:`SPADEOptions.upsample_mode`)."""
+    parser.add_argument("--upsample-mode", choices=UPSAMPLING_MODES, default=None,
+                        help="decoder x2 up-sampling (default: the resumed run's or the initial model's, else nearest); "
+                             "bilinear removes the block plaid of a short nearest-neighbour training")
+
+
+def with_upsample_mode(opt: SPADEOptions, args: argparse.Namespace) -> SPADEOptions:
+    """``opt`` with ``--upsample-mode`` applied when given: the mode is not in the state dict, so a resumed or
+    initialised run may switch it."""
+    return replace(opt, upsample_mode=args.upsample_mode) if args.upsample_mode else opt
+
+
 def shipped_spade(name_or_path: str) -> tuple[dict, str, SPADEOptions]:
     """``(state dict as fp32, model name, options)`` of a compact SPADE model given by name (through the model
     registry) or by its ``.safetensors`` path (the card beside it)."""
@@ -286,8 +297,7 @@ def run(args: argparse.Namespace) -> int:
         opt = compact_options(label_nc, dontcare, ngf=args.ngf, spade_hidden=args.spade_hidden,
                               num_upsampling_layers=args.upsampling, z_dim=args.z_dim, ndf=args.ndf,
                               ngf_E=args.ngf, crop_size=args.size)
-    if args.upsample_mode:  # not in the state dict: a resumed or initialised run may switch
-        opt = replace(opt, upsample_mode=args.upsample_mode)
+    opt = with_upsample_mode(opt, args)
     if args.size % opt.size_multiple:
         raise SystemExit(f"--size must be a multiple of {opt.size_multiple}")
 
