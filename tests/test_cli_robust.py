@@ -181,3 +181,23 @@ def test_fifo_input_is_refused_instead_of_blocking(tmp_path):
     from ganpaint.engines.registry import ModelRegistry
 
     assert any("not a regular file" in p for p in ModelRegistry([cards]).problems)
+
+
+def test_missing_or_foreign_checkpoint_is_an_input_error(tmp_path):
+    """``--checkpoint`` / ``--editor-checkpoint`` paths that are missing, not checkpoints, or hold a bare tensor
+    give one clear error (the CLI prints it as one line), never a traceback."""
+    import torch
+
+    from ganpaint.errors import InputError
+    from ganpaint.training.checkpoint import load_checkpoint, save_checkpoint
+
+    with pytest.raises(InputError, match="does not exist"):
+        load_checkpoint(tmp_path / "step_0001250.pt")
+    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(InputError, match="cannot be read"):
+        load_checkpoint(tmp_path / "junk.pt")
+    torch.save(torch.zeros(2), tmp_path / "tensor.pt")
+    with pytest.raises(InputError, match="not a training checkpoint"):
+        load_checkpoint(tmp_path / "tensor.pt")
+    save_checkpoint(tmp_path / "ok.pt", {"step": 3})
+    assert load_checkpoint(tmp_path / "ok.pt") == {"step": 3}

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import pickle
 import tempfile
 from pathlib import Path
 from typing import Any, Mapping
@@ -62,8 +63,24 @@ def save_checkpoint(path: str | os.PathLike, state: Mapping[str, Any]) -> Path:
 
 
 def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict:
-    """Load a checkpoint written by :func:`save_checkpoint` with ``weights_only=True``."""
-    return torch.load(Path(path), map_location=map_location, weights_only=True)
+    """Load a checkpoint written by :func:`save_checkpoint` with ``weights_only=True``.
+
+    Raises:
+        InputError: ``path`` does not exist, cannot be read, or is not a checkpoint of plain tensors and
+            containers (a pickle that would run code is refused, never executed).
+    """
+    from ganpaint.errors import InputError
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"checkpoint '{path}' does not exist")
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except (OSError, RuntimeError, ValueError, EOFError, pickle.UnpicklingError) as error:
+        raise InputError(f"checkpoint '{path}' cannot be read as a training checkpoint ({error})") from error
+    if not isinstance(state, dict):
+        raise InputError(f"checkpoint '{path}' holds a {type(state).__name__}, not a training checkpoint dict")
+    return state
 
 
 def sha256_of(path: str | os.PathLike) -> str:
