@@ -116,3 +116,57 @@ def test_landscape_photo_edits_go_to_the_shipped_sesame_editor(one_thread):
     far = np.ones_like(region)
     far[:140, :110] = False  # the region, its 8 px band and the crop's margin
     assert np.array_equal(out[far], photo[far])
+
+
+def _streets_scene():
+    """CamVid ids: buildings on both sides (1), sky between them (0), road across the bottom (3)."""
+    labels = np.full((192, 256), 1, np.uint8)
+    labels[:64, 64:192] = 0
+    labels[128:] = 3
+    return labels
+
+
+def _facade_scene():
+    """CMP ids: a facade (1) with a grid of windows (2) under a strip of background sky (0)."""
+    labels = np.full((256, 192), 1, np.uint8)
+    labels[:32] = 0
+    for y in range(48, 240, 48):
+        for x in range(16, 176, 48):
+            labels[y:y + 28, x:x + 24] = 2
+    return labels
+
+
+@pytest.mark.parametrize("label_set, scene, target, box", [
+    ("streets", _streets_scene, 0, (0, 0, 64, 56)),  # sky over the top of the left-hand buildings
+    ("facades", _facade_scene, 1, (0, 96, 192, 192)),  # facade wall over two rows of windows
+])
+def test_photo_edits_go_to_the_label_sets_shipped_editor(one_thread, label_set, scene, target, box):
+    """A picture of the label set (painted by its SPADE model) gets one class painted over a box, through the
+    synthesis engine as in the studio: the shipped SESAME editor paints it, the label set's segmenter reads
+    the box as that class more than before, and every pixel beyond the band and crop margin is bit-exact."""
+    from ganpaint.engines.segment import load_segmenter
+
+    name, editor = f"spade-{label_set}", f"sesame-{label_set}"
+    registry = shipped(name)
+    shipped(editor)
+    card = registry.get(editor)
+    assert card.task == "semantic-edit" and card.config["label_set"] == label_set
+    assert card.labels == registry.get(name).labels
+    assert card.licence and card.dataset and card.training.get("command") and card.metrics.get("photo_edit")
+    engine = registry.create_engine(name)
+    engine.load(torch.device("cpu"))
+    labels = scene()
+    photo = synthesize_array(engine, labels, seed=0)
+    x0, y0, x1, y1 = box
+    new = labels.copy()
+    new[y0:y1, x0:x1] = target
+    region = new != labels
+    out = synthesize_array(engine, new, photo=photo, region=region)
+    assert engine.last_generator == editor
+    segmenter = load_segmenter(card.config["segmenter"], "cpu", registry=registry)
+    before = (segmenter.segment(photo)[region] == target).mean()
+    after = (segmenter.segment(out)[region] == target).mean()
+    assert after > before + 0.3, (before, after)
+    far = np.ones_like(region)
+    far[max(0, y0 - 48):y1 + 48, max(0, x0 - 48):x1 + 48] = False
+    assert np.array_equal(out[far], photo[far])
