@@ -73,7 +73,7 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
 
     path = Path(path)
     if not path.is_file():
-        raise InputError(f"checkpoint '{path}' does not exist")
+        raise InputError(f"checkpoint '{path}' does not exist or is not a file")
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
     except (OSError, RuntimeError, ValueError, EOFError, pickle.UnpicklingError) as error:
