@@ -30,6 +30,18 @@ def test_shipped_cards(name):
     assert card.config["has_encoder"] and card.weights_path.stat().st_size < 20e6
 
 
+def shipped_editor(label_set):
+    """``(registry, card)`` of the shipped SESAME editor of ``label_set`` after checking that it and its SPADE
+    model verify, and that its card is complete and matches the SPADE model's labels."""
+    registry = shipped(f"spade-{label_set}")
+    shipped(f"sesame-{label_set}")
+    card = registry.get(f"sesame-{label_set}")
+    assert card.task == "semantic-edit" and card.config["label_set"] == label_set
+    assert card.labels == registry.get(f"spade-{label_set}").labels
+    assert card.licence and card.dataset and card.training.get("command") and card.metrics.get("photo_edit")
+    return registry, card
+
+
 def sky_over_grass(size=256):
     labels = np.full((size, size), GRASS, np.uint8)
     labels[: size // 2] = SKY
@@ -95,11 +107,8 @@ def test_landscape_photo_edits_go_to_the_shipped_sesame_editor(one_thread):
 
     from ganpaint.engines.segment import load_segmenter
 
-    registry = shipped("spade-landscape")
-    shipped("sesame-landscape")
-    card = registry.get("sesame-landscape")
-    assert card.task == "semantic-edit" and card.config["options"]["upsample_mode"] == "bilinear"
-    assert card.licence and card.dataset and card.training.get("command") and card.metrics.get("photo_edit")
+    registry, card = shipped_editor("landscape")
+    assert card.config["options"]["upsample_mode"] == "bilinear"
     engine = registry.create_engine("spade-landscape")
     engine.load(torch.device("cpu"))
     photo = np.asarray(Image.open(shipped_models_dir().parent / "resources" / "samples" / "astronaut.png").convert("RGB"))
@@ -147,12 +156,7 @@ def test_photo_edits_go_to_the_label_sets_shipped_editor(one_thread, label_set, 
     from ganpaint.engines.segment import load_segmenter
 
     name, editor = f"spade-{label_set}", f"sesame-{label_set}"
-    registry = shipped(name)
-    shipped(editor)
-    card = registry.get(editor)
-    assert card.task == "semantic-edit" and card.config["label_set"] == label_set
-    assert card.labels == registry.get(name).labels
-    assert card.licence and card.dataset and card.training.get("command") and card.metrics.get("photo_edit")
+    registry, card = shipped_editor(label_set)
     engine = registry.create_engine(name)
     engine.load(torch.device("cpu"))
     labels = scene()

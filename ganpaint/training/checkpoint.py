@@ -22,6 +22,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from ganpaint.errors import InputError
+
 CHECKPOINT_NAME = "last.pt"
 
 
@@ -69,8 +71,6 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
         InputError: ``path`` does not exist, cannot be read, or is not a checkpoint of plain tensors and
             containers (a pickle that would run code is refused, never executed).
     """
-    from ganpaint.errors import InputError
-
     path = Path(path)
     if not path.is_file():
         raise InputError(f"checkpoint '{path}' does not exist or is not a file")

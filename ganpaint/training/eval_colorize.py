@@ -77,14 +77,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _engine_from_checkpoint(path: str, tmp: Path):
     from ganpaint.engines.registry import ModelRegistry
-    from ganpaint.errors import ModelError
     from ganpaint.nets.colorization import LiteSIGGRAPHGenerator
     from ganpaint.training.checkpoint import export_model, load_checkpoint
     from ganpaint.training.train_colorize import colorize_card
 
-    if not Path(path).is_file():
-        raise ModelError(f"checkpoint '{path}' does not exist")
-    state = load_checkpoint(path)
+    state = load_checkpoint(path)  # InputError when missing or unreadable
     net = LiteSIGGRAPHGenerator(**state["config"])
     net.load_state_dict(state["net_ema"])
     name = f"checkpoint-step-{int(state['step'])}"

@@ -236,11 +236,7 @@ def _engine_from_checkpoint(path: str, tmp: Path):
     from ganpaint.training.checkpoint import export_model, load_checkpoint
     from ganpaint.training.train_inpaint import build_generator, inpaint_card
 
-    from ganpaint.errors import ModelError
-
-    if not Path(path).is_file():
-        raise ModelError(f"checkpoint '{path}' does not exist")
-    state = load_checkpoint(path)
+    state = load_checkpoint(path)  # InputError when missing or unreadable
     g = build_generator(dict(state["g_config"]))
     g.load_state_dict(state["generator_ema"])
     name = f"checkpoint-step-{int(state['step'])}"

@@ -165,7 +165,8 @@ def open_run(args: argparse.Namespace):
     ``OUT/samples/``, so a run that fails on its data leaves no folders behind.
 
     Raises:
-        GanpaintError: ``--checkpoint`` names a file that does not exist, or ``OUT`` exists but is not a folder.
+        GanpaintError: ``OUT`` exists but is not a folder; InputError (from
+            :func:`~ganpaint.training.checkpoint.load_checkpoint`): ``--checkpoint`` is missing or unreadable.
     """
     from ganpaint.errors import GanpaintError
 
@@ -185,10 +186,8 @@ def open_run(args: argparse.Namespace):
     ckpt_path = Path(args.checkpoint) if args.checkpoint else out / ckpt.CHECKPOINT_NAME
     state = None
     if args.resume:
-        if ckpt_path.is_file():
+        if args.checkpoint or ckpt_path.is_file():  # a named checkpoint must load (InputError otherwise)
             state = ckpt.load_checkpoint(ckpt_path, map_location="cpu")
-        elif args.checkpoint:
-            raise GanpaintError(f"checkpoint '{ckpt_path}' does not exist.")
         else:
             print(f"no checkpoint at {ckpt_path}; starting a new run", file=sys.stderr)
     return device, out, state, ckpt_path
