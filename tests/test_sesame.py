@@ -368,10 +368,17 @@ def test_photo_edit_protocol_reads_back_what_was_painted():
     names = {c["id"]: c["name"] for c in CLASSES}
     targets = target_classes(CLASSES, 3)
     assert targets == [0, 1, 2]
-    result, kept = evaluate_edits(photos, labels, painters, segment, names, targets, 3, per_photo=3, keep=1)
+    blind = lambda picture: np.zeros(picture.shape[:2], np.uint8)  # noqa: E731  a second judge that only sees class 0
+    result, kept = evaluate_edits(photos, labels, painters, segment, names, targets, 3, per_photo=3, keep=1,
+                                  judges={"blind": blind})
     assert result["cases"] >= 4 and len(kept) == 1
     assert result["readback"]["oracle"]["rate"] == 1.0
     assert result["readback"]["nothing"]["rate"] == 0.0
+    assert result["readback"]["real_regions"]["rate"] == 1.0
+    other = result["readback_judges"]["blind"]  # same tables, the second judge's own outcomes
+    assert set(other) == set(result["readback"]) and other["oracle"]["cases"] == result["readback"]["oracle"]["cases"]
+    assert other["oracle"]["per_class"][names[0]] == 1.0 and other["oracle"]["per_class"][names[1]] == 0.0
+    assert 0.0 < other["oracle"]["rate"] < 1.0 and other["real_regions"]["rate"] < 1.0
     edits = plan_edits(labels[0], 0, targets, 3, 3, seed=5)
     again = plan_edits(labels[0], 0, targets, 3, 3, seed=5)
     assert [e.target for e in edits] == [e.target for e in again]

@@ -18,6 +18,7 @@ TRAINERS: dict[str, tuple[str, str]] = {
     "gan": ("ganpaint.training.train_gan", "train an unconditional GAN (DCGAN by default, or a light StyleGAN2; DiffAugment) for projection"),
     "encoder": ("ganpaint.training.train_encoder", "train the latent encoder of a GAN (iGAN's hybrid projection)"),
     "sesame": ("ganpaint.training.train_sesame", "train a semantic photo-editing generator (SESAME semantic inpainting)"),
+    "judge": ("ganpaint.training.vgg_judge", "train the VGG16-feature segmenter that judges edits in 'eval spade'"),
 }
 EVALUATORS: dict[str, tuple[str, str]] = {
     "inpaint": ("ganpaint.training.eval_inpaint", "evaluate inpainting on held-out images against baselines"),

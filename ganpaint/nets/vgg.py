@@ -192,6 +192,47 @@ class HED(nn.Module):
         return torch.sigmoid(self.fuse(torch.cat(sides, dim=1)))
 
 
+class HypercolumnHead(nn.Module):
+    """Segmentation head on frozen VGG16 features: FCN-8s-style skip fusion (Long, Shelhamer, Darrell,
+    "Fully Convolutional Networks for Semantic Segmentation", CVPR 2015) of hypercolumns (Hariharan et
+    al., CVPR 2015).
+
+    Each tap (default ``relu3_3``, ``relu4_3``, ``relu5_3``: 256/512/512 channels at 1/4, 1/8, 1/16 of the
+    input) is standardised per channel (buffers ``mean{i}``, ``inv_std{i}``, set from the training
+    features), projected by a 1x1 conv to ``width`` channels, bilinearly resized to the first tap's grid
+    and summed; then ReLU, dropout, a 3x3 conv, ReLU and a 1x1 conv to ``num_classes`` logits.
+
+    ``forward(features)``: list of ``float (N, C_i, H_i, W_i)`` in :attr:`taps` order -> logits
+    ``float (N, num_classes, H_0, W_0)`` at the first tap's resolution.
+    """
+
+    def __init__(self, num_classes: int, width: int = 96, taps: Sequence[str] = ("relu3_3", "relu4_3", "relu5_3"),
+                 dropout: float = 0.1) -> None:
+        super().__init__()
+        channels = {name: cout for (_, _, _, cout), name in zip(_CONVS, LAYER_NAMES)}
+        unknown = [t for t in taps if t not in channels]
+        if unknown or not taps:
+            raise ValueError(f"unknown VGG16 layers {unknown}; choose from {LAYER_NAMES}")
+        self.taps = tuple(taps)
+        self.num_classes = int(num_classes)
+        self.project = nn.ModuleList(nn.Conv2d(channels[t], width, 1) for t in self.taps)
+        for i, t in enumerate(self.taps):  # per-channel standardisation of the raw (Caffe-scale) activations
+            self.register_buffer(f"mean{i}", torch.zeros(1, channels[t], 1, 1))
+            self.register_buffer(f"inv_std{i}", torch.ones(1, channels[t], 1, 1))
+        self.drop = nn.Dropout2d(dropout)
+        self.fuse = nn.Conv2d(width, width, 3, padding=1)
+        self.classify = nn.Conv2d(width, num_classes, 1)
+
+    def forward(self, features: Sequence[torch.Tensor]) -> torch.Tensor:  # noqa: D102
+        size = features[0].shape[-2:]
+        x = None
+        for i, (proj, f) in enumerate(zip(self.project, features)):
+            y = proj((f - getattr(self, f"mean{i}")) * getattr(self, f"inv_std{i}"))
+            x = y if x is None else x + F.interpolate(y, size=size, mode="bilinear", align_corners=False)
+        x = F.relu(self.fuse(self.drop(F.relu(x))))
+        return self.classify(x)
+
+
 def _frozen(net: nn.Module, device: torch.device | str) -> nn.Module:
     net.eval().to(device)
     for p in net.parameters():
@@ -209,5 +250,5 @@ def available() -> bool:
     return True
 
 
-__all__: Iterable[str] = ("HED", "LAYER_NAMES", "VGG16Features", "available", "caffe_preprocess", "find_hed_weights",
+__all__: Iterable[str] = ("HED", "HypercolumnHead", "LAYER_NAMES", "VGG16Features", "available", "caffe_preprocess", "find_hed_weights",
                           "read_hed_state")

@@ -137,6 +137,31 @@ def kid_table(features: dict[str, np.ndarray], reference: np.ndarray) -> dict:
                                   for k, v in kid.items() if k != "real"}}
 
 
+class _Tally:
+    """Read-back outcomes of one judge: per painter and target class, plus the real regions' ceiling."""
+
+    def __init__(self, painters: Sequence[str], targets: Sequence[int]) -> None:
+        self.real: dict[int, list[bool]] = {t: [] for t in targets}
+        self.per_class = {p: {t: [] for t in targets} for p in painters}
+        self.shares: dict[str, list[float]] = {p: [] for p in painters}
+
+    def add(self, painter: str, target: int, ok: bool, share: float) -> None:
+        self.per_class[painter][target].append(ok)
+        self.shares[painter].append(share)
+
+    def summary(self, names: dict[int, str]) -> dict:
+        """``{"real_regions" | painter: {"rate", "per_class", "cases"[, "mean_target_share"]}}``."""
+        out = {}
+        for name, table in [("real_regions", self.real), *self.per_class.items()]:
+            rates = {names[t]: (round(float(np.mean(v)), 4) if v else None) for t, v in table.items()}
+            allv = [ok for v in table.values() for ok in v]
+            out[name] = {"rate": round(float(np.mean(allv)), 4) if allv else None, "per_class": rates,
+                         "cases": len(allv)}
+        for name, shares in self.shares.items():
+            out[name]["mean_target_share"] = round(float(np.mean(shares)), 4) if shares else None
+        return out
+
+
 #: ``painter(photo uint8 (H, W, 3), edit) -> uint8 (H, W, 3)``.
 Painter = Callable[[np.ndarray, PhotoEdit], np.ndarray]
 
@@ -144,7 +169,8 @@ Painter = Callable[[np.ndarray, PhotoEdit], np.ndarray]
 def evaluate_edits(photos: Sequence[np.ndarray], labels: Sequence[np.ndarray], painters: dict[str, Painter],
                    segment: Callable[[np.ndarray], np.ndarray], names: dict[int, str], targets: Sequence[int],
                    void: Optional[int], per_photo: int = 2, seed: int = 0, embed=None, reference=None,
-                   keep: int = 0, log=None, embed_real=None) -> tuple[dict, list]:
+                   keep: int = 0, log=None, embed_real=None,
+                   judges: Optional[dict[str, Callable[[np.ndarray], np.ndarray]]] = None) -> tuple[dict, list]:
     """Run the protocol of the module docstring.
 
     Args:
@@ -159,6 +185,9 @@ def evaluate_edits(photos: Sequence[np.ndarray], labels: Sequence[np.ndarray], p
             only on the photos and the edits, not on the painters).
         keep: return the first ``keep`` edits with every painter's picture (for a grid).
         log: ``log(message)`` progress callback.
+        judges: more judges, name -> segment function with the same class ids (e.g. the VGG16-feature
+            judge of :mod:`ganpaint.training.vgg_judge`); each gets the same read-back tables under
+            ``metrics["readback_judges"][name]``.
 
     Returns:
         ``(metrics, kept)``: metrics as described in the module docstring; ``kept`` a list of
@@ -166,19 +195,19 @@ def evaluate_edits(photos: Sequence[np.ndarray], labels: Sequence[np.ndarray], p
     """
     from ganpaint.training.semantic_edits import regions
 
-    per_class = {p: {t: [] for t in targets} for p in painters}
-    shares = {p: [] for p in painters}
+    judges_all = {"segmenter": segment, **(judges or {})}
+    tallies = {j: _Tally(painters, targets) for j in judges_all}
     crops = {p: [] for p in ["real", *painters]}
     seconds = {p: 0.0 for p in painters}
     kept = []
     cases = 0
     import time
 
-    real_regions = {t: [] for t in targets}
     for i, (photo, lab) in enumerate(zip(photos, labels)):
-        pred = segment(photo)
+        preds = {j: fn(photo) for j, fn in judges_all.items()}
         for t, region in regions(lab, skip=[c for c in np.unique(lab) if int(c) not in targets], cover=EDIT_COVER):
-            real_regions[t].append(readback(pred, region, t)[0])
+            for j, tally in tallies.items():
+                tally.real[t].append(readback(preds[j], region, t)[0])
         for edit in plan_edits(lab, i, targets, per_photo, void, seed):
             cases += 1
             x0, y0, x1, y1 = edit.box
@@ -188,9 +217,8 @@ def evaluate_edits(photos: Sequence[np.ndarray], labels: Sequence[np.ndarray], p
                 t0 = time.perf_counter()
                 pic = paint(photo, edit)
                 seconds[name] += time.perf_counter() - t0
-                ok, share = readback(segment(pic), edit.region, edit.target)
-                per_class[name][edit.target].append(ok)
-                shares[name].append(share)
+                for j, fn in judges_all.items():
+                    tallies[j].add(name, edit.target, *readback(fn(pic), edit.region, edit.target))
                 crops[name].append(pic[y0:y1, x0:x1])
                 pictures[name] = pic
             if len(kept) < keep:
@@ -199,14 +227,10 @@ def evaluate_edits(photos: Sequence[np.ndarray], labels: Sequence[np.ndarray], p
             log(f"  photo edits: {i + 1}/{len(photos)} photos, {cases} edits")
 
     result: dict = {"cases": cases, "targets": [names[t] for t in targets], "per_photo": per_photo,
-                    "readback": {}, "seconds_per_edit": {p: round(seconds[p] / max(cases, 1), 4) for p in painters}}
-    for name, table in [("real_regions", real_regions), *((p, per_class[p]) for p in painters)]:
-        rates = {names[t]: (round(float(np.mean(v)), 4) if v else None) for t, v in table.items()}
-        allv = [ok for v in table.values() for ok in v]
-        result["readback"][name] = {"rate": round(float(np.mean(allv)), 4) if allv else None, "per_class": rates,
-                                    "cases": len(allv)}
-    for name in painters:
-        result["readback"][name]["mean_target_share"] = round(float(np.mean(shares[name])), 4) if shares[name] else None
+                    "readback": tallies["segmenter"].summary(names),
+                    "seconds_per_edit": {p: round(seconds[p] / max(cases, 1), 4) for p in painters}}
+    if judges:
+        result["readback_judges"] = {j: tallies[j].summary(names) for j in judges}
     if embed is not None and reference is not None and cases >= 2:
         result.update(kid_table({k: (embed_real or embed)(v) if k == "real" else embed(v) for k, v in crops.items()},
                                 reference))

