@@ -25,8 +25,10 @@ def test_hypercolumn_head_fuses_taps_at_the_finest_grid():
 def test_train_judge_writes_a_judge_that_reads_sky_and_grass(tmp_path, capsys):
     _make_dataset(tmp_path / "data", n_train=4, n_val=2)
     out = tmp_path / "judge.safetensors"
+    cache = tmp_path / "features"
     assert main(["train", "judge", "--data", str(tmp_path / "data"), "--out", str(out), "--epochs", "30",
-                 "--batch", "2", "--lr", "0.01", "--width", "16", "--threads", "1"]) == 0
+                 "--batch", "2", "--lr", "0.01", "--width", "16", "--threads", "1", "--feature-cache", str(cache)]) == 0
+    assert len(list(cache.glob("data-*.npy"))) == 4 * 2 * 3  # 4 train photos, mirrored, 3 taps
     judge = VGGJudge.load(out)
     assert [e["name"] for e in judge.labels] == ["sky", "grass", "road"]  # the don't-care class is not predicted
     assert judge.info["metrics"]["images"] == 2 and judge.info["command"].startswith("ganpaint train judge")
@@ -37,6 +39,11 @@ def test_train_judge_writes_a_judge_that_reads_sky_and_grass(tmp_path, capsys):
     assert pred.shape == (60, 90) and pred.dtype == np.uint8
     assert (pred[:22] == 0).mean() > 0.9 and (pred[38:] == 1).mean() > 0.9  # sky above, grass below
     assert "mIoU" in capsys.readouterr().err
+    stamps = {f: f.stat().st_mtime_ns for f in cache.iterdir()}
+    again = tmp_path / "again.safetensors"  # a second head from the cached features: none is written again
+    assert main(["train", "judge", "--data", str(tmp_path / "data"), "--out", str(again), "--epochs", "1",
+                 "--width", "16", "--threads", "1", "--feature-cache", str(cache)]) == 0
+    assert {f: f.stat().st_mtime_ns for f in cache.iterdir()} == stamps and VGGJudge.load(again).info["epochs"] == 1
 
 
 def test_a_file_that_is_not_a_judge_is_an_input_error(tmp_path):

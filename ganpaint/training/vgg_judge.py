@@ -136,7 +136,8 @@ def _cached_features(vgg, dataset, taps: Sequence[str], log, cache: Optional[Pat
         lab = np.asarray(Image.fromarray(target).resize((w, h), Image.NEAREST))
         small = None
         for flip in (False, True):
-            files = None if cache is None else [cache / f"{dataset.paths[i].stem}-{int(flip)}-{t}.npy" for t in taps]
+            key = f"{dataset.root.name}-{dataset.paths[i].stem}-{RESOLUTION}-{int(flip)}"
+            files = None if cache is None else [cache / f"{key}-{t}.npy" for t in taps]
             if files is not None and all(f.is_file() for f in files):
                 feats = [torch.from_numpy(np.load(f, allow_pickle=False)) for f in files]
             else:
