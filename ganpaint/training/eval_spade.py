@@ -285,7 +285,7 @@ def run(args: argparse.Namespace) -> int:
 
         cache = None if args.no_cache else Path(platformdirs.user_cache_dir("ganpaint", "GANPaint")) / "eval"
         embed = VGGEmbedder(device, args.vgg_size, cache)
-    judge = load_judge(args, card, device)
+    judge = load_judge(args, card, device, None if embed is None else embed.vgg)
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     result: dict = {"data": f"{data.name} ({args.split} split, {len(ds)} label maps at their original size)",
                     "model": card.name, "segmenter": seg_card.name}
@@ -307,8 +307,9 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def load_judge(args, card, device):
-    """The VGG16-feature judge of ``--judge`` (:class:`ganpaint.training.vgg_judge.VGGJudge`), or None.
+def load_judge(args, card, device, vgg=None):
+    """The VGG16-feature judge of ``--judge`` (:class:`ganpaint.training.vgg_judge.VGGJudge`), or None;
+    ``vgg``: the KID embedder's VGG16, shared instead of loading a second copy.
 
     Raises:
         InputError: ``--judge FILE`` is not a judge, or its labels differ from the synthesis model's.
@@ -324,7 +325,7 @@ def load_judge(args, card, device):
     path = default_judge_path(labelset.name) if auto else Path(args.judge)
     if auto and (not path.is_file() or not available()):
         return None
-    judge = VGGJudge.load(path, device)
+    judge = VGGJudge.load(path, device, vgg)
     if not label_names(judge.labels) <= label_names(card.labels):
         if auto:  # a model of another label set that happens to share the name
             return None

@@ -31,7 +31,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from ganpaint.errors import InputError, ModelError
+from ganpaint.errors import InputError
 from ganpaint.paths import RESOURCES
 
 #: Short side (pixels) at which the judge sees a photo.
@@ -67,8 +67,9 @@ class VGGJudge:
         self._invalid = ~valid
 
     @classmethod
-    def load(cls, path: str | Path, device: str = "cpu") -> "VGGJudge":
-        """Load a judge written by ``ganpaint train judge``.
+    def load(cls, path: str | Path, device: str = "cpu", vgg=None) -> "VGGJudge":
+        """Load a judge written by ``ganpaint train judge``; ``vgg``: an already loaded
+        :class:`~ganpaint.nets.vgg.VGG16Features` to share (default: load one).
 
         Raises:
             InputError: the file is missing or not a judge.
@@ -90,7 +91,7 @@ class VGGJudge:
             head.load_state_dict(state, strict=True)
         except (SafetensorError, OSError, KeyError, ValueError, TypeError, RuntimeError) as exc:
             raise InputError(f"'{path}' is not a judge written by 'ganpaint train judge' ({exc})") from exc
-        vgg = VGG16Features.pretrained(device=device)
+        vgg = VGG16Features.pretrained(device=device) if vgg is None else vgg
         return cls(head.to(device), vgg, info["labels"], int(info["resolution"]), info)
 
     def features(self, rgb: np.ndarray) -> list:
@@ -107,15 +108,15 @@ class VGGJudge:
             return self.vgg.run(x.div_(127.5).sub_(1.0), self.head.taps)
 
     def segment(self, rgb: np.ndarray) -> np.ndarray:
-        """``uint8 (H, W, 3)`` photo -> ``uint8 (H, W)`` class ids."""
+        """``uint8 (H, W, 3)`` photo -> ``uint8 (H, W)`` class ids (the app segmenter's banded upsampling)."""
         import torch
-        import torch.nn.functional as F
+
+        from ganpaint.engines.segment import MASKED_LOGIT, upsample_argmax
 
         with torch.inference_mode():
-            logits = self.head(self.features(rgb))
-            logits[:, self._invalid.to(logits.device)] = -1e4
-            logits = F.interpolate(logits, size=rgb.shape[:2], mode="bilinear", align_corners=False)
-            return logits[0].argmax(0).to(torch.uint8).cpu().numpy()
+            logits = self.head(self.features(rgb))[0]
+            logits[self._invalid.to(logits.device)] = MASKED_LOGIT
+            return upsample_argmax(logits, rgb.shape[0], rgb.shape[1])
 
 
 def _cached_features(vgg, dataset, taps: Sequence[str], log, cache: Optional[Path] = None) -> list[tuple[list, "object"]]:
@@ -210,7 +211,7 @@ def run(args: argparse.Namespace) -> int:
     def log(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)
 
-    train_ds = SegmentationDataset(args.data, "train", cache=False, limit=args.limit)
+    train_ds = SegmentationDataset(args.data, "train", limit=args.limit)  # cached: the class frequencies read it again
     val_ds = SegmentationDataset(args.data, "val", cache=False, limit=args.limit)
     labels = train_ds.labels
     vgg = VGG16Features.pretrained()
@@ -228,7 +229,6 @@ def run(args: argparse.Namespace) -> int:
     rng = np.random.default_rng(args.seed)
     head.train()
     t0 = time.perf_counter()
-    step = 0
     for epoch in range(max(1, args.epochs)):
         order = rng.permutation(len(items))
         running = []
@@ -244,7 +244,6 @@ def run(args: argparse.Namespace) -> int:
                 loss_sum += float(loss.detach())
             opt.step()
             sched.step()
-            step += 1
             running.append(loss_sum)
         log(f"  epoch {epoch + 1}/{args.epochs}: loss {np.mean(running):.4f} ({time.perf_counter() - t0:.0f} s)")
 
@@ -273,13 +272,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: Optional[list[str]] = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_arguments(parser)
-    try:
-        return run(parser.parse_args(argv))
-    except (InputError, ModelError) as exc:
-        print(f"ganpaint: error: {exc}", file=sys.stderr)
-        return 2
+    from ganpaint.training.runs import standalone_main
+
+    return standalone_main("judge", add_arguments, run, argv)
 
 
 __all__ = ["JUDGES_DIR", "RESOLUTION", "VGGJudge", "default_judge_path"]
