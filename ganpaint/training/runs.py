@@ -159,7 +159,8 @@ def standalone_main(task: str, add_arguments, run, argv: list[str] | None = None
 def open_run(args: argparse.Namespace):
     """Start or resume a run: ``(device, out, state, checkpoint_path)``.
 
-    Picks the device (``--device``), sets torch's CPU threads (``--threads``, 0 = all cores), and with
+    Picks the device (``--device``), sets torch's CPU threads (``--threads``, 0 = all cores) or, on CUDA, turns
+    on cuDNN's autotuner (the crop size is fixed), and with
     ``--resume`` loads ``--checkpoint`` or ``OUT/last.pt`` (``state`` is None for a new run; a missing
     ``OUT/last.pt`` starts one). Nothing is created yet: :class:`RunLoop` creates ``OUT/`` and
     ``OUT/samples/``, so a run that fails on its data leaves no folders behind.
@@ -180,6 +181,8 @@ def open_run(args: argparse.Namespace):
         import os
 
         torch.set_num_threads(args.threads or os.cpu_count() or 1)
+    elif device.type == "cuda":  # fixed crop sizes: let cuDNN pick its fastest convolution once per shape
+        torch.backends.cudnn.benchmark = True
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise GanpaintError(f"--out '{out}' exists and is not a folder.")
