@@ -220,3 +220,12 @@ def test_blank_canvas_reports_progress_per_block_and_cancels_inside_the_network(
     with pytest.raises(Cancelled):
         engine.run(request, token, cancel_after_first)
     assert all(not module._forward_hooks for module, _ in engine.stages())  # hooks removed
+
+
+def test_card_is_stochastic_only_with_a_style_code(tmp_path):
+    """The card's ``stochastic`` (the studio's seed row) follows ``use_vae``: without a style code SPADE
+    starts from the down-sampled label map and ignores the seed."""
+    for use_vae in (True, False):
+        card = json.loads(tiny_model(tmp_path, name=f"vae-{use_vae}", use_vae=use_vae).read_text())
+        assert card["config"]["stochastic"] is use_vae
+        assert ModelRegistry([tmp_path]).get(f"vae-{use_vae}").stochastic is use_vae

@@ -57,6 +57,7 @@ def test_train_resume_export(dataset, tmp_path):
     assert card["training"]["losses"]["w_vgg"] == 10.0 and "pix2pixHD VGG16" in card["training"]["losses"]["vgg"]
     assert "VGG16 perceptual loss" in card["description"]
     assert [e["name"] for e in card["labels"]] == ["sky", "grass", "unknown"]
+    assert card["config"]["stochastic"] is True  # a style code: the studio shows the seed row
 
     from ganpaint.engines.registry import ModelRegistry
     from ganpaint.engines.synthesis import synthesize_array
@@ -64,7 +65,7 @@ def test_train_resume_export(dataset, tmp_path):
     registry = ModelRegistry([models])
     engine = registry.create_engine("toy-spade")
     engine.load(torch.device("cpu"))
-    assert engine.encoder is not None
+    assert engine.encoder is not None and registry.get("toy-spade").stochastic
     assert synthesize_array(engine, np.zeros((40, 50), np.uint8)).shape == (40, 50, 3)
 
 

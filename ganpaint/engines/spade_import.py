@@ -74,6 +74,9 @@ def card_config(opt, variant: str, *, has_encoder: bool, segmenter: Optional[str
         label_set: the label set's name (``resources/palettes/<name>.json`` when shipped there).
         preprocess_extra: more preprocessing facts (load size, mode...).
         engine: engine settings (``paste_band``, ``feather``, ``margin``).
+
+    ``stochastic`` is ``opt.use_vae``: with a style code z the picture depends on the seed (the studio shows
+    its seed row); without one SPADE starts from the down-sampled label map and is deterministic.
     """
     preprocess = {
         "input": "one-hot label map (label_nc channels + 1 don't-care channel when contain_dontcare_label)",
@@ -89,7 +92,7 @@ def card_config(opt, variant: str, *, has_encoder: bool, segmenter: Optional[str
     }
     preprocess.update(dict(preprocess_extra or {}))
     return {"variant": variant, "options": opt.to_dict(), "has_encoder": bool(has_encoder), "preprocess": preprocess,
-            "segmenter": segmenter, "label_set": label_set, **engine}
+            "segmenter": segmenter, "label_set": label_set, "stochastic": bool(opt.use_vae), **engine}
 
 
 def options_from_card(card) -> "Any":
