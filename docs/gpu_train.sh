@@ -1,8 +1,9 @@
 #!/bin/bash
 # Run on a lent GPU machine (see docs/gpu-training.md): train every run of a plan side by side on one
 # GPU for TRAIN_S seconds, export each run's EMA network, and put into $OUT what fits the transfer limits
-# (8 files of at most 16 MiB): the exported weights (split into 15 MiB parts when larger) and one
-# logs.tgz with the cards, step logs, last lines of output and latest sample grids.
+# (8 files of at most 16 MiB): the exported weights (split into 15 MiB parts when larger), each run's
+# resumable checkpoint when it is at most 15 MiB (NAME-last.pt), and one logs.tgz with the cards, step
+# logs, last lines of output and latest sample grids.
 #
 #   bash docs/gpu_train.sh PLAN        (PLAN: lines "NAME TASK ARGS...", e.g.
 #   sesame-landscape sesame --data .gpu/data/stanford_background --size 192 --batch 12 --init-spade .gpu/models/spade-landscape.safetensors)
@@ -42,8 +43,12 @@ echo "training stopped after $(( $(date +%s) - T0 )) s" >> "$LOG"
 
 while read -r name task args; do
   [ -z "$name" ] || [ "${name:0:1}" = "#" ] && continue
-  $PY -m ganpaint.cli train "$task" $args --out "$R/$name" --resume --steps 1 $RUN --export "$name" \
-    --models-dir "$R/export" >> "$R/$name.log" 2>&1 &
+  # --checkpoint last: a plan line that resumed from a carried checkpoint must export the new one
+  $PY -m ganpaint.cli train "$task" $args --out "$R/$name" --resume --checkpoint "$R/$name/last.pt" --steps 1 $RUN \
+    --export "$name" --models-dir "$R/export" >> "$R/$name.log" 2>&1 &
+  # a resumable checkpoint comes back too when it fits (the inpainting network's: 13.6 MB)
+  if [ "$(stat -c %s "$R/$name/last.pt" 2>/dev/null || echo 0)" -gt 0 ] && \
+     [ "$(stat -c %s "$R/$name/last.pt")" -le 15728640 ]; then cp "$R/$name/last.pt" "$OUT/$name-last.pt"; fi
 done < "$PLAN"
 wait
 echo "exported after $(( $(date +%s) - T0 )) s" >> "$LOG"
