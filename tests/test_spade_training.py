@@ -58,6 +58,7 @@ def test_train_resume_export(dataset, tmp_path):
     assert "VGG16 perceptual loss" in card["description"]
     assert [e["name"] for e in card["labels"]] == ["sky", "grass", "unknown"]
     assert card["config"]["stochastic"] is True  # a style code: the studio shows the seed row
+    assert "covering 50-100% of the short side, resized to 32" in card["config"]["preprocess"]["training_crops"]
 
     from ganpaint.engines.registry import ModelRegistry
     from ganpaint.engines.synthesis import synthesize_array

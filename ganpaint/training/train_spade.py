@@ -228,8 +228,9 @@ def export_state(G: torch.nn.Module, E: torch.nn.Module | None) -> dict[str, tor
 
 
 def spade_card(opt: SPADEOptions, *, data: Path, classes: list[dict], resolution: int, training: dict,
-               metrics: dict | None = None) -> dict:
-    """Model-card fields of an exported compact SPADE model (name/weights/sha256 are added on export)."""
+               metrics: dict | None = None, scale_min: float = 0.5) -> dict:
+    """Model-card fields of an exported compact SPADE model (name/weights/sha256 are added on export);
+    ``scale_min``: the smallest training crop as a fraction of the short side (``--scale-min``)."""
     label_set, segmenter, licence = DATASET_FACTS.get(
         data.name, (data.name, None, f"Weights trained on {data.name}; see its SOURCE.md."))
     labels = [{"id": c["id"], "name": c["name"], "color": list(c["color"])} for c in classes]
@@ -238,8 +239,9 @@ def spade_card(opt: SPADEOptions, *, data: Path, classes: list[dict], resolution
         "architecture": ARCHITECTURE,
         "resolution": int(resolution),
         "config": card_config(opt, "compact", has_encoder=opt.use_vae, segmenter=segmenter, label_set=label_set,
-                              preprocess_extra={"training_crops": f"random square crops covering 50-100% of the short "
-                                                                  f"side, resized to {opt.crop_size}, flipped"}),
+                              preprocess_extra={"training_crops": f"random square crops covering {100 * scale_min:.0f}-100% "
+                                                                  f"of the short side, resized to {opt.crop_size}, "
+                                                                  f"flipped"}),
         "labels": labels,
         "dataset": f"{data.name}: 'train' split of its splits.json (../shared/datasets/{data.name}; origin and terms "
                    f"in its SOURCE.md)",
@@ -349,7 +351,7 @@ def run(args: argparse.Namespace) -> int:
                                                 "discriminator": param_count(D)}}
         metrics = json.loads(Path(args.metrics).read_text()) if args.metrics else {}
         card = spade_card(opt, data=data, classes=classes, resolution=args.resolution, training=training,
-                          metrics=metrics)
+                          metrics=metrics, scale_min=args.scale_min)
         use_ema = args.ema > 0
         wp, cp = ckpt.export_model(export_state(G_ema if use_ema else G, E_ema if use_ema else E), args.models_dir,
                                    args.export, card, half=not args.export_fp32)
