@@ -27,7 +27,7 @@ LOG=$R/pack/session.log
 cat "$LOG"
 [ "$DEV" = cpu ] || $PY -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)" || { echo "no CUDA device"; exit 3; }
 
-RUN="--device $DEV --threads 4 --checkpoint-every 200 --keep-every 0 --log-every 50 --sample-every 500"
+RUN="--device $DEV --threads 4 --checkpoint-every 200 --log-every 50 --sample-every 500"  # options every trainer has
 pids=()
 while read -r name task args; do
   [ -z "$name" ] || [ "${name:0:1}" = "#" ] && continue
