@@ -353,8 +353,8 @@ def blank_canvas(args, engine, segmenter, seg_card, ds, train_ds, flat_lut, embe
     names = [next((lab.name for lab in labels if lab.id == k), f"id{k}") for k in range(num)]
     kinds = ["random"] + (["photo_style"] if engine.encoder is not None else [])
     kinds_all = ["real", "flat", *kinds]
-    conf = {k: np.zeros((num, num), np.int64) for k in kinds_all}
-    judge_conf = {k: np.zeros((num, num), np.int64) for k in kinds_all}
+    readers = {"seg": segmenter.segment, **({} if judge is None else {"judge": judge.segment})}
+    conf = {r: {k: np.zeros((num, num), np.int64) for k in kinds_all} for r in readers}
     pictures: dict[str, list[np.ndarray]] = {k: [] for k in kinds_all}
     label_maps: list[np.ndarray] = []
     start = time.perf_counter()
@@ -369,9 +369,8 @@ def blank_canvas(args, engine, segmenter, seg_card, ds, train_ds, flat_lut, embe
             made["photo_style"] = synthesize_array(engine, raw, seed=args.seed + i, style=photo)
         gen_time += time.perf_counter() - t0
         for kind, picture in [("real", photo), ("flat", flat_lut[raw]), *made.items()]:
-            conf[kind] += confusion(target, segmenter.segment(picture), num)
-            if judge is not None:
-                judge_conf[kind] += confusion(target, judge.segment(picture), num)
+            for r, read in readers.items():
+                conf[r][kind] += confusion(target, read(picture), num)
             pictures[kind].append(picture)
         label_maps.append(raw)
         if (i + 1) % 20 == 0:
@@ -379,11 +378,11 @@ def blank_canvas(args, engine, segmenter, seg_card, ds, train_ds, flat_lut, embe
 
     result: dict = {"generation_s_per_image": round(gen_time / max(len(ds), 1) / len(kinds), 4)}
     for kind in kinds_all:
-        s = scores(conf[kind], names)
+        s = scores(conf["seg"][kind], names)
         result[result_key(kind)] = {"seg_miou": round(s["miou"], 4), "seg_pixel_acc": round(s["pixel_acc"], 4),
                                     "seg_iou": s["iou"]}
-        if judge is not None:
-            j = scores(judge_conf[kind], names)
+        if "judge" in conf:
+            j = scores(conf["judge"][kind], names)
             result[result_key(kind)].update(judge_miou=round(j["miou"], 4), judge_pixel_acc=round(j["pixel_acc"], 4))
     real_feats = features_of(segmenter, pictures["real"], args.fd_size)
     dim = real_feats.shape[1]

@@ -96,16 +96,10 @@ class VGGJudge:
 
     def features(self, rgb: np.ndarray) -> list:
         """VGG16 tap features of ``rgb`` at the judge's working size: list of ``float32 (1, C, h, w)``."""
-        import torch
-
         from ganpaint.engines.segment import resize_rgb, working_size
 
         h, w = working_size(rgb.shape[0], rgb.shape[1], self.resolution)
-        small = resize_rgb(rgb, h, w)
-        device = next(self.head.parameters()).device
-        with torch.inference_mode():
-            x = torch.from_numpy(np.array(small, dtype=np.uint8)).to(device).permute(2, 0, 1)[None].float()
-            return self.vgg.run(x.div_(127.5).sub_(1.0), self.head.taps)
+        return tap_features(self.vgg, resize_rgb(rgb, h, w), self.head.taps, next(self.head.parameters()).device)
 
     def segment(self, rgb: np.ndarray) -> np.ndarray:
         """``uint8 (H, W, 3)`` photo -> ``uint8 (H, W)`` class ids (the app segmenter's banded upsampling)."""
@@ -117,6 +111,16 @@ class VGGJudge:
             logits = self.head(self.features(rgb))[0]
             logits[self._invalid.to(logits.device)] = MASKED_LOGIT
             return upsample_argmax(logits, rgb.shape[0], rgb.shape[1])
+
+
+def tap_features(vgg, rgb: np.ndarray, taps: Sequence[str], device="cpu") -> list:
+    """``uint8 (h, w, 3)`` picture (already at the working size) -> VGG16 features at ``taps``: list of
+    ``float32 (1, C, h', w')`` (the input scaled to [-1, 1], as :meth:`VGG16Features.run` expects)."""
+    import torch
+
+    with torch.inference_mode():
+        x = torch.from_numpy(np.array(rgb, dtype=np.uint8)).to(device).permute(2, 0, 1)[None].float()
+        return vgg.run(x.div_(127.5).sub_(1.0), taps)
 
 
 def _cached_features(vgg, dataset, taps: Sequence[str], log, cache: Optional[Path] = None) -> list[tuple[list, "object"]]:
@@ -144,9 +148,7 @@ def _cached_features(vgg, dataset, taps: Sequence[str], log, cache: Optional[Pat
             else:
                 small = resize_rgb(photo, h, w) if small is None else small
                 p = small[:, ::-1] if flip else small
-                with torch.inference_mode():
-                    x = torch.from_numpy(np.array(p, dtype=np.uint8)).permute(2, 0, 1)[None].float().div_(127.5).sub_(1.0)
-                    feats = [f.half() for f in vgg.run(x, taps)]
+                feats = [f.half() for f in tap_features(vgg, p, taps)]
                 if files is not None:
                     cache.mkdir(parents=True, exist_ok=True)
                     for f, arr in zip(files, feats):
