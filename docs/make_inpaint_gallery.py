@@ -2,8 +2,8 @@
 previous inpainting model vs the current one vs OpenCV's Telea and OpenCV-contrib's shift-map, side by
 side at 100 % (crops around each hole, no resampling).
 
-    PYTHONPATH=. python docs/make_inpaint_gallery.py [--out docs/gallery] [--previous inpaint-gated-v1]
-                                                     [--model NAME] [--threads 2]
+    PYTHONPATH=. python docs/make_inpaint_gallery.py [--out docs/gallery] [--previous inpaint-v2]
+                                                     [--previous-option texture=0] [--model NAME] [--threads 2]
 
 Writes ``OUT/remove-<photo>.png`` (panels: input with the hole in red | previous model | current model |
 Telea | shift-map, the last only where ``opencv-contrib-python-headless`` is installed) and
@@ -76,7 +76,10 @@ def _row(panels: list[Image.Image], gap: int = 6) -> Image.Image:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default=str(ROOT / "docs" / "gallery"))
-    parser.add_argument("--previous", default="inpaint-gated-v1", help="the model being replaced")
+    parser.add_argument("--previous", default="inpaint-v2", help="the model being replaced")
+    parser.add_argument("--previous-option", action="append", default=None, metavar="KEY=VALUE",
+                        help="engine setting of the previous model, as for `ganpaint eval inpaint --engine-option` "
+                             "(default: texture=0, the fill before the PatchMatch texture stage)")
     parser.add_argument("--model", default=None, help="the current model (default: the registry's default)")
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args(argv)
@@ -86,15 +89,17 @@ def main(argv: list[str] | None = None) -> int:
     from ganpaint.document.imageio import load_rgb, save_image
     from ganpaint.engines.inpaint import inpaint_array
     from ganpaint.engines.registry import ModelRegistry
-    from ganpaint.training.eval_inpaint import shiftmap_available, shiftmap_fill, telea_fill
+    from ganpaint.training.eval_inpaint import apply_engine_options, shiftmap_available, shiftmap_fill, telea_fill
 
     torch.set_num_threads(args.threads)
     registry = ModelRegistry.default()
     current = registry.model_for("inpaint", args.model).name
-    engines = {}
-    for name in (args.previous, current):
-        engines[name] = registry.create_engine(name)
-        engines[name].load(torch.device("cpu"))
+    engines = {role: registry.create_engine(name) for role, name in (("previous", args.previous), ("current", current))}
+    options = ["texture=0"] if args.previous_option is None else args.previous_option
+    apply_engine_options(engines["previous"], options)
+    for engine in engines.values():
+        engine.load(torch.device("cpu"))
+    before = f"{args.previous}, {', '.join(options)} (before)" if options else f"{args.previous} (before)"
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
     for photo, (what, shapes) in REMOVALS.items():
@@ -107,8 +112,8 @@ def main(argv: list[str] | None = None) -> int:
         shown = image.copy()
         shown[hole] = (0.5 * shown[hole] + 0.5 * np.array([255, 0, 0])).astype(np.uint8)
         panels = [_panel(shown, box, f"remove {what}")]
-        panels.append(_panel(inpaint_array(engines[args.previous], image, mask), box, f"{args.previous} (before)"))
-        panels.append(_panel(inpaint_array(engines[current], image, mask), box, f"{current} (now)"))
+        panels.append(_panel(inpaint_array(engines["previous"], image, mask), box, before))
+        panels.append(_panel(inpaint_array(engines["current"], image, mask), box, f"{current} (now)"))
         panels.append(_panel(telea_fill(image, hole), box, "OpenCV Telea"))
         if shiftmap_available():
             panels.append(_panel(shiftmap_fill(image, hole), box, "OpenCV-contrib shift-map"))

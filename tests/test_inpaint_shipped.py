@@ -44,8 +44,37 @@ def test_v2_beats_the_classical_fills_in_its_card():
     results = ModelRegistry([shipped_models_dir()]).get(DEFAULT).metrics["eval"]["results"]
     assert set(results) == {"thin", "thick", "box", "blob"}
     for kind, r in results.items():
-        for classical in ("telea", "ns"):
+        for classical in ("telea", "ns", "shiftmap"):
             assert r["model"]["psnr"] > r[classical]["psnr"], (kind, classical)
+            assert r["model"]["vgg"] < r[classical]["vgg"], (kind, classical)
+        assert 0.8 <= r["model"]["sharpness"] <= 1.2, kind  # as detailed as the real image, not soft
+
+
+def test_default_fill_has_the_photos_grain():
+    """The shipped default copies the photo's texture into a hole in a grainy region instead of a soft fill."""
+    registry = ModelRegistry([shipped_models_dir()])
+    engine = registry.create_engine(DEFAULT)
+    engine.load(torch.device("cpu"))
+    rng = np.random.default_rng(0)
+    base = np.clip(np.full((160, 160, 3), 120.0) + rng.normal(0, 18, (160, 160, 1)), 0, 255).astype(np.uint8)
+    mask = np.zeros((160, 160), np.uint8)
+    mask[50:110, 50:110] = 255
+    hole = mask > 127
+    out = inpaint_array(engine, base, mask)
+    assert np.array_equal(out[~hole], base[~hole])
+
+    def grain(img, region):
+        y = img.astype(np.float32).mean(axis=2)
+        d = (y[:, 1:] - y[:, :-1]) ** 2
+        return float(d[region[:, 1:] & region[:, :-1]].mean())
+
+    inner = np.zeros_like(hole)
+    inner[58:102, 58:102] = True
+    ring = ~hole
+    assert 0.5 < grain(out, inner) / grain(base, ring) < 2.2  # texture 1.3: up to 1.3^2 of the ring on pure noise
+    engine.texture = 0.0
+    soft = inpaint_array(engine, base, mask)
+    assert grain(soft, inner) < 0.3 * grain(out, inner)
 
 
 @pytest.mark.parametrize("box", [(180, 120, 250, 170), (400, 250, 460, 330)])

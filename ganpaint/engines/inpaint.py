@@ -16,7 +16,10 @@ Pipeline of :meth:`InpaintEngine.run`:
    size and, with ``detail > 0`` and a factor of 2 or more, the photo's own full-resolution detail is
    copied into the hole from the context by contextual residual aggregation (HiFill,
    :mod:`ganpaint.nets.cra`), so a large hole is not soft;
-5. the fill is pasted **only inside the hole** with a weight (:func:`feather_weights`: 0 outside the
+5. with ``texture > 0`` (crops up to ``texture_max_pixels``), that fill is streamed to the caller at once
+   and then its high band is replaced by the photo's own texture, copied along a network-guided PatchMatch
+   field (:func:`ganpaint.nets.patchmatch.texture_fill`), so large fills are not soft;
+6. the fill is pasted **only inside the hole** with a weight (:func:`feather_weights`: 0 outside the
    hole, ramping to 1 over ``feather`` pixels inside it; the shipped cards use 1, a hard paste, since the
    fill continues the context and any blend inside the hole would let the removed object show through),
    so every pixel outside the mask is bit-exactly the input pixel.
@@ -321,6 +324,12 @@ class InpaintEngine(Engine):
     the aggregation's grid, cells along the crop's longer side; fewer cells copy larger, more coherent
     patches with fewer seams), ``flip_average``
     (False: True averages the fill with the mirrored image's, twice the network time) and
+    ``texture`` (0 = off: strength of the network-guided PatchMatch synthesis that replaces the fill's
+    high band by the photo's own texture, :func:`ganpaint.nets.patchmatch.texture_fill`; 1 gives the hole the
+    gradient energy of the ring around it), ``texture_max_pixels`` (4 000 000: larger crops keep the
+    network's fill, bounding time and memory), ``texture_targets`` (16 000: the synthesis matches at
+    most about this many patches, copying larger blocks in larger holes) and ``texture_ramp`` (3 px: the
+    copied texture fades in over this distance from the hole's edge),
     ``soft_blend`` (False: every hole pixel gets the fill at full weight; True: soft brush-edge mask
     values blend the fill with the pixel under the hole, which lets the removed object show through as a
     ring along the stroke's soft edge).
@@ -333,7 +342,8 @@ class InpaintEngine(Engine):
                      "refine_blocks": (0, 16), "min_margin": (0, 4096), "margin_ratio": (0, 8), "feather": (0, 64),
                      "work_size": (8, 4096), "max_hole_radius": (0, 4096), "ffc_blocks": (0, 16),
                      "detail": (0, 4), "native_detail": (0, 4), "native_octaves": (1, 8), "detail_ramp": (0, 4096),
-                     "detail_cells": (4, 256)}
+                     "detail_cells": (4, 256), "texture": (0, 4), "texture_max_pixels": (0, 64_000_000),
+                     "texture_targets": (1000, 1_000_000), "texture_ramp": (0, 64)}
 
     def __init__(self, card) -> None:
         super().__init__(card)
@@ -352,6 +362,10 @@ class InpaintEngine(Engine):
         self.detail_cells = int(cfg.get("detail_cells", 64))
         self.flip_average = bool(cfg.get("flip_average", False))
         self.soft_blend = bool(cfg.get("soft_blend", False))
+        self.texture = float(cfg.get("texture", 0.0) or 0.0)
+        self.texture_max_pixels = int(cfg.get("texture_max_pixels", 4_000_000))
+        self.texture_targets = int(cfg.get("texture_targets", 16_000))
+        self.texture_ramp = float(cfg.get("texture_ramp", 3.0))
 
     def load(self, device: "torch.device", half: bool = False) -> None:
         import torch
@@ -443,6 +457,29 @@ class InpaintEngine(Engine):
             fill = fill.clamp_(-1.0, 1.0).add_(1.0).mul_(127.5)
             return fill[0].permute(1, 2, 0).cpu().numpy()
 
+    def _texture_crop(self, image: np.ndarray, hole: np.ndarray, fill: np.ndarray) -> np.ndarray:
+        """The network's ``fill`` (``float32 (h, w, 3)`` in 0..255) with the photo's own texture in its high
+        band (:func:`ganpaint.nets.patchmatch.texture_fill`, strength ``texture``); same type and range.
+
+        Runs on the CPU whatever the engine's device (the fill is already a numpy array). The block side
+        (stride) grows with the hole so that at most about ``texture_targets`` patches are matched, which
+        bounds the time for any hole size (see ``ganpaint bench``)."""
+        import torch
+
+        from ganpaint.nets.patchmatch import texture_fill
+
+        n = int(hole.sum())
+        stride = max(1, int(math.ceil(math.sqrt(n / max(1, self.texture_targets)))))
+        # 25 compared pixels per patch: a dense 5 px patch for small holes, sparser wider ones for large holes
+        patch = 5 if stride == 1 else max(9, 2 * stride - 1) | 1
+        patch_stride = 1 if stride == 1 else patch // 4
+        with torch.inference_mode():
+            x = torch.from_numpy(np.array(image, copy=True)).permute(2, 0, 1).float().div_(127.5).sub_(1.0)
+            y = torch.from_numpy(np.ascontiguousarray(fill)).permute(2, 0, 1).div(127.5).sub_(1.0)
+            out = texture_fill(x, torch.from_numpy(np.array(hole, copy=True)), y, self.texture, ramp=self.texture_ramp,
+                               stride=stride, patch=patch, patch_stride=patch_stride)
+            return out.add_(1.0).mul_(127.5).permute(1, 2, 0).numpy()
+
     def run(self, request: "InpaintRequest", cancel: "CancelToken", progress: ProgressCallback) -> np.ndarray:
         """Fill ``request.mask > 127`` in ``request.image``; returns a new ``uint8 (H, W, 3)`` (see the module docstring).
 
@@ -473,7 +510,14 @@ class InpaintEngine(Engine):
             fill = self._fill_crop(image[y0:y1, x0:x1], crop_hole)
             cancel.raise_if_cancelled()
             soft = mask[y0:y1, x0:x1] if self.soft_blend else None
-            paste(out, crop.box, fill, feather_weights(crop_hole, self.feather, soft))
+            weights = feather_weights(crop_hole, self.feather, soft)
+            if self.texture > 0 and crop_hole.size <= self.texture_max_pixels:
+                # show the network's fill at once, then the same fill with the photo's texture
+                paste(out, crop.box, fill, weights)
+                progress((i + 0.5) / len(crops), out)
+                fill = self._texture_crop(image[y0:y1, x0:x1], crop_hole, fill)
+                cancel.raise_if_cancelled()
+            paste(out, crop.box, fill, weights)
             # stream the picture with the crops done so far while more remain (the worker copies it)
             progress((i + 1) / len(crops), out if i + 1 < len(crops) else None)
         if not crops:

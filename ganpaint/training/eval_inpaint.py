@@ -67,7 +67,8 @@ METHODS = ("model", "previous", "telea", "ns", "shiftmap", "mean")
 DEFAULT_METHODS = ("model", "telea", "ns", "shiftmap", "mean")
 _ENGINE_OPTIONS = {"feather": float, "max_hole_radius": int, "work_size": int, "min_margin": int, "margin_ratio": float,
                    "detail": float, "native_detail": float, "native_octaves": int, "detail_cells": int,
-                   "detail_ramp": float, "flip_average": lambda v: v.lower() in ("1", "true", "yes")}
+                   "detail_ramp": float, "texture": float, "texture_max_pixels": int, "texture_targets": int, "texture_ramp": float,
+                   "flip_average": lambda v: v.lower() in ("1", "true", "yes")}
 HOLE_GREY = 127
 
 
@@ -87,7 +88,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0: leave the default)")
     parser.add_argument("--engine-option", action="append", default=[], metavar="KEY=VALUE",
                         help="override an engine setting for this evaluation (feather, max_hole_radius, work_size, "
-                             "min_margin, margin_ratio, detail, native_detail, native_octaves, detail_ramp, detail_cells, "
+                             "min_margin, margin_ratio, detail, native_detail, native_octaves, detail_ramp, detail_cells, texture, "
+                             "texture_max_pixels, texture_targets, texture_ramp, "
                              "flip_average=true); repeatable")
     parser.add_argument("--card-metrics", action="store_true",
                         help="also store the results in the evaluated model's card (metrics.eval)")
@@ -246,6 +248,19 @@ def _engine_from_checkpoint(path: str, tmp: Path):
     return ModelRegistry([tmp]).create_engine(name)
 
 
+def apply_engine_options(engine, options: list[str]) -> None:
+    """Set ``KEY=VALUE`` engine settings (``--engine-option``) on an inpainting engine.
+
+    Raises:
+        GanpaintError: an unknown key or an empty value.
+    """
+    for option in options:
+        key, _, value = option.partition("=")
+        if key not in _ENGINE_OPTIONS or not value:
+            raise GanpaintError(f"--engine-option expects KEY=VALUE with KEY in {', '.join(_ENGINE_OPTIONS)}, got '{option}'")
+        setattr(engine, key, _ENGINE_OPTIONS[key](value))
+
+
 def _load_engine(args, tmp: Path, name: str | None = None, checkpoint: str | None = None):
     """The engine of registered model ``name`` (None: the default) or of a training ``checkpoint``, with the
     ``--engine-option`` overrides, loaded on ``--device`` in fp32."""
@@ -257,11 +272,7 @@ def _load_engine(args, tmp: Path, name: str | None = None, checkpoint: str | Non
     else:
         registry = ModelRegistry.default()
         engine = registry.create_engine(registry.model_for("inpaint", name).name)
-    for option in args.engine_option:
-        key, _, value = option.partition("=")
-        if key not in _ENGINE_OPTIONS or not value:
-            raise GanpaintError(f"--engine-option expects KEY=VALUE with KEY in {', '.join(_ENGINE_OPTIONS)}, got '{option}'")
-        setattr(engine, key, _ENGINE_OPTIONS[key](value))
+    apply_engine_options(engine, args.engine_option)
     engine.load(select_device(args.device), half=False)
     return engine
 
