@@ -185,3 +185,39 @@ def test_engine_skips_texture_above_its_pixel_budget(textured_engine):
     calls = []
     _run(textured_engine, image, mask, progress=lambda f, p: calls.append(p))
     assert calls == [None]
+
+
+def test_check_is_called_during_the_search_and_can_abandon_it():
+    img, hole = stripes(), box_hole()
+    calls = []
+
+    class Stop(Exception):
+        pass
+
+    def check():
+        calls.append(1)
+        if len(calls) == 3:
+            raise Stop
+
+    with pytest.raises(Stop):
+        P.guided_patch_detail(img, hole, P.gaussian_blur(img, 6.0), check=check)
+    assert len(calls) == 3
+
+
+def test_engine_cancel_during_the_texture_stage(textured_engine):
+    from ganpaint.inference.cancel import CancelToken, Cancelled
+    from ganpaint.inference.requests import InpaintRequest
+
+    image = _stripe_photo()
+    mask = np.zeros(image.shape[:2], np.uint8)
+    mask[20:44, 36:60] = 255
+    cancel = CancelToken()
+    seen = []
+
+    def progress(fraction, picture):
+        seen.append(fraction)
+        cancel.cancel()  # the user painted again while the network's fill was on screen
+
+    with pytest.raises(Cancelled):
+        textured_engine.run(InpaintRequest.snapshot(1, image, mask, "tiny-tex"), cancel, progress)
+    assert seen == [0.5]

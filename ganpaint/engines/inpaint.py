@@ -457,13 +457,15 @@ class InpaintEngine(Engine):
             fill = fill.clamp_(-1.0, 1.0).add_(1.0).mul_(127.5)
             return fill[0].permute(1, 2, 0).cpu().numpy()
 
-    def _texture_crop(self, image: np.ndarray, hole: np.ndarray, fill: np.ndarray) -> np.ndarray:
+    def _texture_crop(self, image: np.ndarray, hole: np.ndarray, fill: np.ndarray,
+                      cancel: "CancelToken | None" = None) -> np.ndarray:
         """The network's ``fill`` (``float32 (h, w, 3)`` in 0..255) with the photo's own texture in its high
         band (:func:`ganpaint.nets.patchmatch.texture_fill`, strength ``texture``); same type and range.
 
         Runs on the CPU whatever the engine's device (the fill is already a numpy array). The block side
         (stride) grows with the hole so that at most about ``texture_targets`` patches are matched, which
-        bounds the time for any hole size (see ``ganpaint bench``)."""
+        bounds the time for any hole size (see ``ganpaint bench``). ``cancel`` is checked between
+        PatchMatch steps (raises ``Cancelled``)."""
         import torch
 
         from ganpaint.nets.patchmatch import texture_fill
@@ -477,7 +479,8 @@ class InpaintEngine(Engine):
             x = torch.from_numpy(np.array(image, copy=True)).permute(2, 0, 1).float().div_(127.5).sub_(1.0)
             y = torch.from_numpy(np.ascontiguousarray(fill)).permute(2, 0, 1).div(127.5).sub_(1.0)
             out = texture_fill(x, torch.from_numpy(np.array(hole, copy=True)), y, self.texture, ramp=self.texture_ramp,
-                               stride=stride, patch=patch, patch_stride=patch_stride)
+                               stride=stride, patch=patch, patch_stride=patch_stride,
+                               check=cancel.raise_if_cancelled if cancel is not None else None)
             return out.add_(1.0).mul_(127.5).permute(1, 2, 0).numpy()
 
     def run(self, request: "InpaintRequest", cancel: "CancelToken", progress: ProgressCallback) -> np.ndarray:
@@ -515,7 +518,7 @@ class InpaintEngine(Engine):
                 # show the network's fill at once, then the same fill with the photo's texture
                 paste(out, crop.box, fill, weights)
                 progress((i + 0.5) / len(crops), out)
-                fill = self._texture_crop(image[y0:y1, x0:x1], crop_hole, fill)
+                fill = self._texture_crop(image[y0:y1, x0:x1], crop_hole, fill, cancel)
                 cancel.raise_if_cancelled()
             paste(out, crop.box, fill, weights)
             # stream the picture with the crops done so far while more remain (the worker copies it)

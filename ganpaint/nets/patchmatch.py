@@ -29,6 +29,7 @@ at stride 2.
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 import numpy as np
 import torch
@@ -91,8 +92,10 @@ class _Field:
         ok = (y >= 0) & (y < self.H) & (x >= 0) & (x < self.W)
         return ok & self.src_ok[y.clamp(0, self.H - 1), x.clamp(0, self.W - 1)]
 
-    def search(self, target: torch.Tensor, weight: torch.Tensor, iters: int, stride: int) -> None:
-        """PatchMatch on ``target`` ``(M, offsets, C)`` with per-value ``weight`` (broadcastable to it)."""
+    def search(self, target: torch.Tensor, weight: torch.Tensor, iters: int, stride: int,
+               check: Callable[[], None] | None = None) -> None:
+        """PatchMatch on ``target`` ``(M, offsets, C)`` with per-value ``weight`` (broadcastable to it);
+        ``check`` is called before each propagation step (it may raise to abandon the search)."""
         def cost(sel, y, x):
             d = (target[sel] - self.patches(y, x)).pow_(2).mul_(weight[sel])
             return d.sum(dim=(1, 2))
@@ -116,6 +119,8 @@ class _Field:
         top = min(4, int(math.log2(max(self.H, self.W) / stride))) if max(self.H, self.W) > stride else 0
         for it in range(iters):
             for k in (range(top, -1, -1) if it == 0 else range(min(top, 3), -1, -1)):
+                if check is not None:
+                    check()
                 s = stride * 2 ** k
                 for ddy, ddx in ((s, 0), (-s, 0), (0, s), (0, -s)):
                     ny, nx = self.ty + ddy, self.tx + ddx
@@ -138,7 +143,7 @@ class _Field:
 def guided_patch_detail(image: torch.Tensor, hole: torch.Tensor, fill: torch.Tensor, sigma: float = 1.25,
                         guide_sigma: float = 3.0, patch: int = 9, patch_stride: int = 2, stride: int = 2,
                         iters: int = 1, em_passes: int = 1, coherence: float = 1.0, luma: bool = True,
-                        seed: int = 0) -> torch.Tensor:
+                        seed: int = 0, check: Callable[[], None] | None = None) -> torch.Tensor:
     """High band for the hole, copied from the photo along a network-guided PatchMatch NNF.
 
     Args:
@@ -155,6 +160,8 @@ def guided_patch_detail(image: torch.Tensor, hole: torch.Tensor, fill: torch.Ten
         luma: match and copy the high band of the luma only (grain is luminance; copied chroma detail shows
             as confetti), returning one channel; otherwise all three.
         seed: seed of the random initialisation and search (same inputs and seed, same detail).
+        check: called every few milliseconds of work; an exception it raises (the engine's ``Cancelled``)
+            abandons the synthesis, so a newer request does not wait for it.
 
     Returns:
         float ``(1, H, W)`` (``luma``) or ``(3, H, W)``: the copied high band inside the hole, zero outside;
@@ -202,7 +209,7 @@ def guided_patch_detail(image: torch.Tensor, hole: torch.Tensor, fill: torch.Ten
             cur = F.pad((high * known + detail)[None], (r, r, r, r), mode="replicate")[0].reshape(ch, -1).T
             target = torch.cat([target[..., :3], cur[flat[:, None] + field.offs[None, :]]], -1)
         weight = torch.cat([torch.ones_like(w_high).expand(-1, -1, 3), w_high.expand(-1, -1, ch)], -1)
-        field.search(target, weight, iters, stride)
+        field.search(target, weight, iters, stride, check)
         sy, sx = field.y[rows] + (hy - by), field.x[rows] + (hx - bx)
         detail = torch.zeros_like(high)
         detail[:, hy, hx] = high[:, sy, sx]
