@@ -221,3 +221,21 @@ def test_engine_cancel_during_the_texture_stage(textured_engine):
     with pytest.raises(Cancelled):
         textured_engine.run(InpaintRequest.snapshot(1, image, mask, "tiny-tex"), cancel, progress)
     assert seen == [0.5]
+
+
+def test_copied_detail_is_limited_to_a_few_times_the_rings_grain():
+    """A photo of faint grain with two hard dark lines: the copied detail never exceeds ``clip`` times the
+    grain's typical size (no specks); without the limit its extremes are larger."""
+    g = torch.Generator().manual_seed(0)
+    img = (0.02 * torch.randn(1, 96, 96, generator=g)).expand(3, -1, -1).clone()
+    img[:, :, 8:10] = -0.9  # outside the ring around the hole, inside the source area
+    img[:, :, 86:88] = -0.9
+    hole = box_hole()
+    fill = P.gaussian_blur(torch.where(hole[None], torch.zeros_like(img), img), 4.0)
+    typical = P.typical_detail(img, hole, 1.25)
+    assert 0.01 < typical < 0.03  # the grain (std 0.02), not the lines
+    low = P.gaussian_blur(torch.where(hole[None], fill, img), 1.25)
+    limited = (P.texture_fill(img, hole, fill, strength=1.0, clip=3.0) - low)[:, hole]
+    assert float(limited.abs().max()) <= 3.0 * typical + 1e-4
+    free = (P.texture_fill(img, hole, fill, strength=1.0, clip=0.0) - low)[:, hole]
+    assert float(free.abs().max()) > 1.2 * float(limited.abs().max())
