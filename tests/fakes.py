@@ -41,6 +41,7 @@ class FakeInpaintEngine(Engine):
     release = threading.Event()
     fail_next = False
     runs = 0
+    last_texture = None  # the ``texture`` switch of the latest request run
 
     @classmethod
     def reset(cls):
@@ -48,6 +49,7 @@ class FakeInpaintEngine(Engine):
         cls.release.set()
         cls.fail_next = False
         cls.runs = 0
+        cls.last_texture = None
 
     def load(self, device, half=False):
         self.device = device
@@ -57,6 +59,7 @@ class FakeInpaintEngine(Engine):
         type(self).release.wait(10)
         cancel.raise_if_cancelled()
         type(self).runs += 1
+        type(self).last_texture = request.texture
         if type(self).fail_next:
             type(self).fail_next = False
             raise RuntimeError("the fake engine was told to fail")

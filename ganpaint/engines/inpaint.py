@@ -514,7 +514,7 @@ class InpaintEngine(Engine):
             cancel.raise_if_cancelled()
             soft = mask[y0:y1, x0:x1] if self.soft_blend else None
             weights = feather_weights(crop_hole, self.feather, soft)
-            if self.texture > 0 and crop_hole.size <= self.texture_max_pixels:
+            if self.texture > 0 and request.texture and crop_hole.size <= self.texture_max_pixels:
                 # show the network's fill at once, then the same fill with the photo's texture
                 paste(out, crop.box, fill, weights)
                 progress((i + 0.5) / len(crops), out)

@@ -46,18 +46,23 @@ class InpaintRequest(Request):
     Attributes:
         image: RGB ``uint8 (H, W, 3)``, read-only.
         mask: ``uint8 (H, W)``, read-only; values > 127 are holes.
+        texture: let engines that can (``texture`` in the model card) copy the photo's own grain into the
+            fill; False asks for the network's smooth fill.
     """
 
     task: str = "inpaint"
     image: np.ndarray = field(default=None, repr=False)  # type: ignore[assignment]
     mask: np.ndarray = field(default=None, repr=False)  # type: ignore[assignment]
+    texture: bool = True
 
     @classmethod
-    def snapshot(cls, revision: int, image: np.ndarray, mask: np.ndarray, model: str, seed: int = 0) -> "InpaintRequest":
+    def snapshot(cls, revision: int, image: np.ndarray, mask: np.ndarray, model: str, seed: int = 0, *,
+                 texture: bool = True) -> "InpaintRequest":
         """Build a request from live document arrays (copied and frozen)."""
         if image.shape[:2] != mask.shape[:2]:
             raise ValueError(f"mask {mask.shape[:2]} and image {image.shape[:2]} differ in size")
-        return cls(revision=revision, model=model, seed=seed, image=frozen_copy(image), mask=frozen_copy(mask))
+        return cls(revision=revision, model=model, seed=seed, image=frozen_copy(image), mask=frozen_copy(mask),
+                   texture=bool(texture))
 
 
 @dataclass(frozen=True, kw_only=True)

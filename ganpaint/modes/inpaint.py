@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import numpy as np
 
 from ganpaint.inference.requests import InpaintRequest
-from ganpaint.modes.base import Mode, missing_model
+from ganpaint.modes.base import Mode, ModeContext, missing_model
 
 if TYPE_CHECKING:  # pragma: no cover
     from ganpaint.document.model import Document
@@ -16,8 +16,9 @@ if TYPE_CHECKING:  # pragma: no cover
 class InpaintMode(Mode):
     """Paint a mask (holes > 127) over what should go; the engine fills it, every other pixel kept.
 
-    Apply keeps the fill as an edit layer (remembering the mask) and clears the mask; the engine reads
-    the composite, so the next erasure builds on the fill.
+    Apply keeps the fill as an edit layer (remembering the mask and the texture switch) and clears the
+    mask; the engine reads the composite, so the next erasure builds on the fill. :attr:`texture` (the
+    panel's *Photo texture* switch) asks the engine to copy the photo's own grain into the fill.
     """
 
     name, title, icon = "inpaint", "Inpainting", "fa5s.highlighter"
@@ -30,12 +31,24 @@ class InpaintMode(Mode):
     apply_tip = "Keep the fill as a new layer and clear the mask (Ctrl+Return)"
     layer_title = "Fill"
 
+    def __init__(self, ctx: ModeContext) -> None:
+        super().__init__(ctx)
+        self.texture = True
+
     def build_request(self, doc: "Document", revision: int) -> Optional[InpaintRequest]:
         if not doc.mask.any():
             return None
         if self.model is None:
             return missing_model(self.ctx, "inpainting")
-        return InpaintRequest.snapshot(revision, doc.composite(), doc.mask, self.model, self.ctx.seed)
+        return InpaintRequest.snapshot(revision, doc.composite(), doc.mask, self.model, self.ctx.seed,
+                                       texture=self.texture)
+
+    def layer_settings(self, doc: "Document") -> dict[str, Any]:
+        return {} if self.texture else {"texture": False}
+
+    def restore_inputs(self, doc: "Document", layer) -> None:
+        self.texture = layer.settings.get("texture", True) is not False  # first: panels sync on the mask change
+        super().restore_inputs(doc, layer)
 
     def edit_region(self, doc: "Document") -> np.ndarray:
         return doc.mask > 0  # soft brush edges too, so the layer's box holds the whole mask

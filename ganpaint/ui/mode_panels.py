@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtWidgets import QComboBox
+from PySide6.QtWidgets import QCheckBox, QComboBox
 
 from ganpaint.document.imageio import load_rgb
 from ganpaint.errors import GanpaintError
@@ -61,11 +61,29 @@ class ModePanel(EnginePanel):
 
 
 class InpaintPanel(ModePanel):
-    """Inpainting: model, apply fill, clear mask."""
+    """Inpainting: model, the photo-texture switch, apply fill, clear mask."""
 
     def build_extras(self) -> None:
+        self.texture_check = QCheckBox("Photo texture")
+        self.texture_check.setToolTip("Copy the photo's own grain into the fill (models that support it); "
+                                      "off: the network's smooth fill")
+        self.texture_check.setChecked(self.mode.texture)
+        self.form.addRow(self.texture_check)
+        self.texture_check.toggled.connect(self._texture_toggled)
+        self.controller.history_changed.connect(self.sync)  # a re-edited layer restores its switch
         self.clear_mask_button = self.add_button("fa5s.times", "Clear mask", "Remove every hole (Delete)")
         self.clear_mask_button.clicked.connect(self.controller.clear_mask)
+
+    def _texture_toggled(self, on: bool) -> None:
+        self.mode.texture = bool(on)
+        self.controller.mode_inputs_changed()
+
+    def sync(self) -> None:
+        super().sync()
+        if hasattr(self, "texture_check") and self.texture_check.isChecked() != self.mode.texture:
+            self.texture_check.blockSignals(True)
+            self.texture_check.setChecked(self.mode.texture)
+            self.texture_check.blockSignals(False)
 
 
 class SemanticPanel(ModePanel):
