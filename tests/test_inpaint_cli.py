@@ -61,3 +61,32 @@ def test_user_errors_exit_2_with_one_line(files, capsys, args, needle):
     err = capsys.readouterr().err.strip()
     assert err.startswith("ganpaint: error:") and needle in err and "\n" not in err
     assert not (d / "x.png").exists()
+
+
+def test_no_texture_gives_the_networks_smooth_fill(tmp_path, monkeypatch):
+    """A model whose card turns the texture stage on: the default output carries the photo's grain in the
+    hole, ``--no-texture`` the network's fill (much less fine detail); outside the hole both are the photo."""
+    models = tmp_path / "models"
+    torch.manual_seed(0)
+    export_model(InpaintGenerator(**TINY), models, "tiny-tex",
+                 inpaint_card(dict(TINY, texture=1.0), resolution=64, dataset=["none"], training={}))
+    monkeypatch.setenv("GANPAINT_MODELS_DIR", str(models))
+    rng = np.random.default_rng(1)
+    img = np.clip(128 + rng.normal(0, 25, (96, 128, 1)), 0, 255).astype(np.uint8).repeat(3, axis=2)
+    Image.fromarray(img).save(tmp_path / "grain.png")
+    mask = np.zeros((96, 128), np.uint8)
+    mask[30:66, 40:88] = 255
+    Image.fromarray(mask).save(tmp_path / "hole.png")
+    hole = mask > 127
+    outs = {}
+    for name, extra in (("textured", []), ("smooth", ["--no-texture"])):
+        assert main(["inpaint", str(tmp_path / "grain.png"), str(tmp_path / "hole.png"), "-o",
+                     str(tmp_path / f"{name}.png"), *extra]) == 0
+        outs[name] = np.asarray(Image.open(tmp_path / f"{name}.png")).astype(np.float32)
+        assert np.array_equal(outs[name][~hole], img[~hole])
+
+    def detail(a):
+        y = a.mean(axis=2)
+        return float(((y[:, 1:] - y[:, :-1]) ** 2)[hole[:, 1:] & hole[:, :-1]].mean())
+
+    assert detail(outs["textured"]) > 4 * detail(outs["smooth"])

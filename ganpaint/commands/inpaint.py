@@ -40,7 +40,7 @@ def _run(args: argparse.Namespace) -> int:
     device = select_device(args.device)
     torch.manual_seed(args.seed)
     engine = load_engine(registry, card, device)
-    request = InpaintRequest.snapshot(0, image, mask, card.name, args.seed)
+    request = InpaintRequest.snapshot(0, image, mask, card.name, args.seed, texture=not args.no_texture)
     result, elapsed = run_timed(engine, request)
     with writing(args.force):
         save_image(args.output, result)
@@ -63,6 +63,8 @@ def register(subparsers) -> None:
     parser.add_argument("--model", default=None, help="inpainting model name (default: the installed default)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     parser.add_argument("--seed", type=seed, default=0, help="random seed (0 to 2**64 - 1)")
+    parser.add_argument("--no-texture", action="store_true",
+                        help="the network's smooth fill, without the photo's own grain copied into it")
     add_force(parser)
     parser.set_defaults(func=_run)
 
