@@ -239,3 +239,21 @@ def test_copied_detail_is_limited_to_a_few_times_the_rings_grain():
     assert float(limited.abs().max()) <= 3.0 * typical + 1e-4
     free = (P.texture_fill(img, hole, fill, strength=1.0, clip=0.0) - low)[:, hole]
     assert float(free.abs().max()) > 1.2 * float(limited.abs().max())
+
+
+def test_engine_textures_the_holes_box_plus_context_not_the_whole_crop(textured_engine):
+    """The pixel budget applies to the holes' box grown by ``texture_context``, not to the crop around it
+    (whose margin grows with the hole), so a large hole is textured at full resolution."""
+    image = _stripe_photo(64, 96)
+    mask = np.zeros(image.shape[:2], np.uint8)
+    mask[24:40, 40:56] = 255
+    textured_engine.texture_context = 8
+    textured_engine.texture_max_pixels = 32 * 32  # the 16 px hole + 8 px on each side fits, the crop does not
+    calls = []
+    out = _run(textured_engine, image, mask, progress=lambda f, p: calls.append(f))
+    assert calls == [0.5, 1.0]
+    assert np.array_equal(out[mask == 0], image[mask == 0])
+    textured_engine.texture_context = 9  # 34 x 34 > the budget: the network's fill only
+    calls.clear()
+    _run(textured_engine, image, mask, progress=lambda f, p: calls.append(f))
+    assert calls == [1.0]

@@ -16,9 +16,10 @@ Pipeline of :meth:`InpaintEngine.run`:
    size and, with ``detail > 0`` and a factor of 2 or more, the photo's own full-resolution detail is
    copied into the hole from the context by contextual residual aggregation (HiFill,
    :mod:`ganpaint.nets.cra`), so a large hole is not soft;
-5. with ``texture > 0`` (crops up to ``texture_max_pixels``), that fill is streamed to the caller at once
-   and then its high band is replaced by the photo's own texture, copied along a network-guided PatchMatch
-   field (:func:`ganpaint.nets.patchmatch.texture_fill`), so large fills are not soft;
+5. with ``texture > 0``, that fill is streamed to the caller at once and then, at full resolution on the
+   holes' box grown by ``texture_context`` (up to ``texture_max_pixels``), its high band is replaced by the
+   photo's own texture, copied along a network-guided PatchMatch field
+   (:func:`ganpaint.nets.patchmatch.texture_fill`), so large fills are not soft;
 6. the fill is pasted **only inside the hole** with a weight (:func:`feather_weights`: 0 outside the
    hole, ramping to 1 over ``feather`` pixels inside it; the shipped cards use 1, a hard paste, since the
    fill continues the context and any blend inside the hole would let the removed object show through),
@@ -327,9 +328,11 @@ class InpaintEngine(Engine):
     ``texture`` (0 = off: strength of the network-guided PatchMatch synthesis that replaces the fill's
     high band by the photo's own texture, :func:`ganpaint.nets.patchmatch.texture_fill`; 1 gives the hole the
     gradient energy of the ring around it), ``texture_max_pixels`` (4 000 000: larger crops keep the
-    network's fill, bounding time and memory), ``texture_targets`` (16 000: the synthesis matches at
-    most about this many patches, copying larger blocks in larger holes) and ``texture_ramp`` (3 px: the
-    copied texture fades in over this distance from the hole's edge),
+    network's fill, bounding time and memory), ``texture_context`` (160 px: the synthesis works on the
+    holes' bounding box grown by this much, at most the crop; its size is what ``texture_max_pixels``
+    bounds), ``texture_targets`` (16 000: the synthesis matches at most about this many patches, copying
+    larger blocks in larger holes) and ``texture_ramp`` (3 px: the copied texture fades in over this
+    distance from the hole's edge),
     ``soft_blend`` (False: every hole pixel gets the fill at full weight; True: soft brush-edge mask
     values blend the fill with the pixel under the hole, which lets the removed object show through as a
     ring along the stroke's soft edge).
@@ -343,7 +346,8 @@ class InpaintEngine(Engine):
                      "work_size": (8, 4096), "max_hole_radius": (0, 4096), "ffc_blocks": (0, 16),
                      "detail": (0, 4), "native_detail": (0, 4), "native_octaves": (1, 8), "detail_ramp": (0, 4096),
                      "detail_cells": (4, 256), "texture": (0, 4), "texture_max_pixels": (0, 64_000_000),
-                     "texture_targets": (1000, 1_000_000), "texture_ramp": (0, 64)}
+                     "texture_targets": (1000, 1_000_000), "texture_ramp": (0, 64),
+                     "texture_context": (8, 4096)}
 
     def __init__(self, card) -> None:
         super().__init__(card)
@@ -366,6 +370,7 @@ class InpaintEngine(Engine):
         self.texture_max_pixels = int(cfg.get("texture_max_pixels", 4_000_000))
         self.texture_targets = int(cfg.get("texture_targets", 16_000))
         self.texture_ramp = float(cfg.get("texture_ramp", 3.0))
+        self.texture_context = int(cfg.get("texture_context", 160))
 
     def load(self, device: "torch.device", half: bool = False) -> None:
         import torch
@@ -514,11 +519,14 @@ class InpaintEngine(Engine):
             cancel.raise_if_cancelled()
             soft = mask[y0:y1, x0:x1] if self.soft_blend else None
             weights = feather_weights(crop_hole, self.feather, soft)
-            if self.texture > 0 and request.texture and crop_hole.size <= self.texture_max_pixels:
+            sx0, sy0, sx1, sy1 = expand_box(crop.hole_box, hole.shape, self.texture_context, 0.0)
+            sx0, sy0, sx1, sy1 = max(sx0, x0), max(sy0, y0), min(sx1, x1), min(sy1, y1)  # inside the crop
+            if self.texture > 0 and request.texture and (sx1 - sx0) * (sy1 - sy0) <= self.texture_max_pixels:
                 # show the network's fill at once, then the same fill with the photo's texture
                 paste(out, crop.box, fill, weights)
                 progress((i + 0.5) / len(crops), out)
-                fill = self._texture_crop(image[y0:y1, x0:x1], crop_hole, fill, cancel)
+                sub = (slice(sy0 - y0, sy1 - y0), slice(sx0 - x0, sx1 - x0))
+                fill[sub] = self._texture_crop(image[sy0:sy1, sx0:sx1], crop_hole[sub], fill[sub], cancel)
                 cancel.raise_if_cancelled()
             paste(out, crop.box, fill, weights)
             # stream the picture with the crops done so far while more remain (the worker copies it)
