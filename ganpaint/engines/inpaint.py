@@ -285,7 +285,8 @@ def edge_ramp(hole: np.ndarray, ramp: float, factor: int = 1) -> "torch.Tensor":
     """
     import torch
     import torch.nn.functional as F
-    from scipy.ndimage import distance_transform_edt
+
+    from ganpaint.nets.patchmatch import edge_distance
 
     h, w = hole.shape
     if not (~hole).any():
@@ -295,10 +296,10 @@ def edge_ramp(hole: np.ndarray, ramp: float, factor: int = 1) -> "torch.Tensor":
         padded = np.zeros((gh * factor, gw * factor), bool)
         padded[:h, :w] = hole
         coarse = padded.reshape(gh, factor, gw, factor).any(axis=(1, 3))
-        dist = torch.from_numpy(distance_transform_edt(coarse).astype(np.float32) * factor)[None, None]
+        dist = torch.from_numpy(edge_distance(coarse) * factor)[None, None]
         dist = F.interpolate(dist, scale_factor=float(factor), mode="bilinear", align_corners=False)[..., :h, :w]
     else:
-        dist = torch.from_numpy(distance_transform_edt(hole).astype(np.float32))[None, None]
+        dist = torch.from_numpy(edge_distance(hole))[None, None]
     return (dist / float(ramp)).clamp_(max=1.0) * torch.from_numpy(hole.astype(np.float32))[None, None]
 
 
@@ -462,6 +463,15 @@ class InpaintEngine(Engine):
             fill = fill.clamp_(-1.0, 1.0).add_(1.0).mul_(127.5)
             return fill[0].permute(1, 2, 0).cpu().numpy()
 
+    def _texture_box(self, crop: Crop) -> Box | None:
+        """Where the texture stage works for ``crop``: its holes' box grown by ``texture_context`` pixels
+        and clipped to the crop (image coordinates), or None when that exceeds ``texture_max_pixels``."""
+        x0, y0, x1, y1 = crop.box
+        hx0, hy0, hx1, hy1 = crop.hole_box
+        c = self.texture_context
+        box = (max(hx0 - c, x0), max(hy0 - c, y0), min(hx1 + c, x1), min(hy1 + c, y1))
+        return box if (box[2] - box[0]) * (box[3] - box[1]) <= self.texture_max_pixels else None
+
     def _texture_crop(self, image: np.ndarray, hole: np.ndarray, fill: np.ndarray,
                       cancel: "CancelToken | None" = None) -> np.ndarray:
         """The network's ``fill`` (``float32 (h, w, 3)`` in 0..255) with the photo's own texture in its high
@@ -519,12 +529,12 @@ class InpaintEngine(Engine):
             cancel.raise_if_cancelled()
             soft = mask[y0:y1, x0:x1] if self.soft_blend else None
             weights = feather_weights(crop_hole, self.feather, soft)
-            sx0, sy0, sx1, sy1 = expand_box(crop.hole_box, hole.shape, self.texture_context, 0.0)
-            sx0, sy0, sx1, sy1 = max(sx0, x0), max(sy0, y0), min(sx1, x1), min(sy1, y1)  # inside the crop
-            if self.texture > 0 and request.texture and (sx1 - sx0) * (sy1 - sy0) <= self.texture_max_pixels:
+            box = self._texture_box(crop) if self.texture > 0 and request.texture else None
+            if box is not None:
                 # show the network's fill at once, then the same fill with the photo's texture
                 paste(out, crop.box, fill, weights)
                 progress((i + 0.5) / len(crops), out)
+                sx0, sy0, sx1, sy1 = box
                 sub = (slice(sy0 - y0, sy1 - y0), slice(sx0 - x0, sx1 - x0))
                 fill[sub] = self._texture_crop(image[sy0:sy1, sx0:sx1], crop_hole[sub], fill[sub], cancel)
                 cancel.raise_if_cancelled()

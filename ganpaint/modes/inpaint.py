@@ -47,8 +47,8 @@ class InpaintMode(Mode):
         return {} if self.texture else {"texture": False}
 
     def restore_inputs(self, doc: "Document", layer) -> None:
-        self.texture = layer.settings.get("texture", True) is not False  # first: panels sync on the mask change
         super().restore_inputs(doc, layer)
+        self.texture = layer.settings.get("texture", True) is not False
 
     def edit_region(self, doc: "Document") -> np.ndarray:
         return doc.mask > 0  # soft brush edges too, so the layer's box holds the whole mask

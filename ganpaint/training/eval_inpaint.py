@@ -67,8 +67,8 @@ METHODS = ("model", "previous", "telea", "ns", "shiftmap", "mean")
 DEFAULT_METHODS = ("model", "telea", "ns", "shiftmap", "mean")
 _ENGINE_OPTIONS = {"feather": float, "max_hole_radius": int, "work_size": int, "min_margin": int, "margin_ratio": float,
                    "detail": float, "native_detail": float, "native_octaves": int, "detail_cells": int,
-                   "detail_ramp": float, "texture": float, "texture_max_pixels": int, "texture_targets": int, "texture_ramp": float,
-                   "flip_average": lambda v: v.lower() in ("1", "true", "yes")}
+                   "detail_ramp": float, "texture": float, "texture_max_pixels": int, "texture_targets": int,
+                   "texture_ramp": float, "texture_context": int, "flip_average": lambda v: v.lower() in ("1", "true", "yes")}
 HOLE_GREY = 127
 
 
@@ -87,9 +87,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="cpu", help="device for the model")
     parser.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0: leave the default)")
     parser.add_argument("--engine-option", action="append", default=[], metavar="KEY=VALUE",
-                        help="override an engine setting for this evaluation (feather, max_hole_radius, work_size, "
-                             "min_margin, margin_ratio, detail, native_detail, native_octaves, detail_ramp, detail_cells, texture, "
-                             "texture_max_pixels, texture_targets, texture_ramp, "
+                        help=f"override an engine setting for this evaluation ({', '.join(_ENGINE_OPTIONS)}; "
                              "flip_average=true); repeatable")
     parser.add_argument("--card-metrics", action="store_true",
                         help="also store the results in the evaluated model's card (metrics.eval)")

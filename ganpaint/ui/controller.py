@@ -367,12 +367,14 @@ class StudioController(QObject):
                                  f"using '{self.models.get(mode.tasks[0])}'.", "warning")
         self.context.seed = _int_setting(layer.seed, self.context.seed)
         doc.settings["seed"] = self.context.seed
-        self.seed_changed.emit(self.context.seed)
         self._restore_style(layer.settings.get("style"))
         self._activate(mode.name)
         doc.settings["mode"] = mode.name
-        self._invalidate()
         mode.reedit(doc, index)
+        # after the mode restored its inputs and its own settings (a switch, a palette): a live request the
+        # restored layers started on the way is superseded, and the panels show the restored settings
+        self._invalidate()
+        self.seed_changed.emit(self.context.seed)
         self.request_inference()
         return True
 

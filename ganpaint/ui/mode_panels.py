@@ -70,7 +70,6 @@ class InpaintPanel(ModePanel):
         self.texture_check.setChecked(self.mode.texture)
         self.form.addRow(self.texture_check)
         self.texture_check.toggled.connect(self._texture_toggled)
-        self.controller.history_changed.connect(self.sync)  # a re-edited layer restores its switch
         self.clear_mask_button = self.add_button("fa5s.times", "Clear mask", "Remove every hole (Delete)")
         self.clear_mask_button.clicked.connect(self.controller.clear_mask)
 
@@ -80,7 +79,7 @@ class InpaintPanel(ModePanel):
 
     def sync(self) -> None:
         super().sync()
-        if hasattr(self, "texture_check") and self.texture_check.isChecked() != self.mode.texture:
+        if self.texture_check.isChecked() != self.mode.texture:  # a re-edited layer restored its choice
             self.texture_check.blockSignals(True)
             self.texture_check.setChecked(self.mode.texture)
             self.texture_check.blockSignals(False)
