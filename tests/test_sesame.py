@@ -390,6 +390,23 @@ def test_photo_edit_protocol_reads_back_what_was_painted():
     assert readback(np.array([[1, 1, 2]]), np.array([[True, True, True]]), 1) == (True, pytest.approx(2 / 3))
 
 
+def test_transplanted_edits_paint_each_class_where_another_photo_shows_it():
+    top = np.full((60, 80), 2, np.uint8)
+    top[:20] = 0  # a donor: class 0 across the top third
+    photo_labels = np.full((30, 40), 1, np.uint8)  # the photo: class 1 everywhere, another size
+    photo_labels[:, :5] = 3  # don't-care strip
+    edits = plan_edits(photo_labels, 0, [0], 1, 3, seed=1, regions="transplant", donors=[photo_labels, top])
+    assert len(edits) == 1
+    e = edits[0]
+    assert e.target == 0 and e.region[:10, 5:].all() and not e.region[10:].any()  # the donor's place
+    assert not e.region[:, :5].any()  # never over don't-care pixels
+    assert (e.labels[e.region] == 0).all() and (e.labels[~e.region] == photo_labels[~e.region]).all()
+    # nothing to transplant: no donor shows class 2 in a large enough region (the photo itself is skipped)
+    assert plan_edits(photo_labels, 0, [2], 1, 3, regions="transplant", donors=[np.full((30, 40), 2, np.uint8)]) == []
+    with pytest.raises(ValueError, match="regions"):
+        plan_edits(photo_labels, 0, [0], 1, 3, regions="elsewhere")
+
+
 def test_crop_box_is_square_and_inside():
     region = np.zeros((50, 200), bool)
     region[20:30, 180:199] = True

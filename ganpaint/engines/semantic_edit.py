@@ -21,7 +21,13 @@ and :class:`~ganpaint.engines.synthesis.SynthesisEngine` hands photo-edit reques
    :func:`ganpaint.engines.inpaint.feather_weights` of the grown region (ramp of ``feather`` px, default
    ``paste_band``): weight 1 on the region, a ramp across the band, **0 (the photo's pixel, bit-exact)
    everywhere else**. The network painted the band itself, from the same context, so the ramp blends two
-   versions of the same surroundings and leaves no seam.
+   versions of the same surroundings and leaves no seam;
+4. with ``exemplar`` on (card config), that picture is streamed to the caller at once; then every painted class
+   that the photo also shows near the edit takes the colour of the photo's own pixels of that class, and the
+   classes named in ``exemplar_texture`` (stochastic textures such as foliage) also their texture
+   (:func:`ganpaint.nets.class_exemplar.exemplar_finish`), on the grown region's box widened by
+   ``exemplar_context`` px or half its side (up to ``exemplar_max_pixels``). Pixels outside the grown region
+   stay bit-exact.
 
 Memory: a copy of the photo (the result), the grown region as a boolean image, and per crop at most a
 ``resolution``-px network pass; a 12-megapixel photo stays far below 1.5 GB (``ganpaint bench``).
@@ -62,13 +68,20 @@ class SemanticEditEngine(Engine):
     :meth:`edit` by :class:`~ganpaint.engines.synthesis.SynthesisEngine` (and by scripts and the evaluation).
 
     Model-card ``config``: ``options`` (SPADE options of the decoder), optional ``paste_band`` (8 px),
-    ``feather`` (= paste_band), ``margin`` (32 px), ``margin_ratio`` (0.5).
+    ``feather`` (= paste_band), ``margin`` (32 px), ``margin_ratio`` (0.5); the class-exemplar stage:
+    ``exemplar`` (false), ``exemplar_texture`` (label names whose texture is copied, default none),
+    ``exemplar_sigma`` (4 px: band split of the copied texture), ``exemplar_context`` (128 px),
+    ``exemplar_max_pixels`` (4 000 000: larger boxes keep the network's picture).
+
+    Raises (constructor):
+        ModelError: no valid ``options``, or an ``exemplar_texture`` name that is not one of the card's labels.
     """
 
     task = TASK
     architectures = (ARCHITECTURE,)
     supports_half = True
-    config_limits = SPADE_CONFIG_LIMITS
+    config_limits = {**SPADE_CONFIG_LIMITS, "exemplar_sigma": (0.5, 32), "exemplar_context": (0, 4096),
+                     "exemplar_max_pixels": (0, 64_000_000)}
 
     def __init__(self, card) -> None:
         super().__init__(card)
@@ -85,6 +98,12 @@ class SemanticEditEngine(Engine):
         self.margin = int(cfg.get("margin", MIN_MARGIN))
         self.margin_ratio = float(cfg.get("margin_ratio", MARGIN_RATIO))
         self.resolution = int(card.resolution)
+        self.exemplar = bool(cfg.get("exemplar", False))
+        self.exemplar_sigma = float(cfg.get("exemplar_sigma", 4.0))
+        self.exemplar_context = int(cfg.get("exemplar_context", 128))
+        self.exemplar_max_pixels = int(cfg.get("exemplar_max_pixels", 4_000_000))
+        self.exemplar_texture = [str(n) for n in cfg.get("exemplar_texture", []) or []]
+        self.exemplar_texture_ids()  # a name that is not a label fails here, when the engine is created
         self.net = None
         self.last_crops: list = []
 
@@ -143,7 +162,8 @@ class SemanticEditEngine(Engine):
             labels: ``uint8 (H, W)`` new label map (ids ``0 .. num_labels - 1``).
             region: ``bool (H, W)`` pixels whose labels changed; None = the whole picture.
             cancel: checked before and after every crop.
-            progress: called after each crop (with the picture so far while crops remain).
+            progress: called after each crop (with the picture so far while crops remain) and, before the
+                class-exemplar stage, with the network's picture.
 
         Raises:
             Cancelled: ``cancel`` was set.
@@ -165,10 +185,55 @@ class SemanticEditEngine(Engine):
                 rgb = resize_rgb(np.clip(np.rint(rgb), 0, 255).astype(np.uint8), y1 - y0, x1 - x0).astype(np.float32)
             return rgb
 
+        box = self._exemplar_box(region) if self.exemplar else None
+        network_progress = progress if box is None else (lambda f, picture: progress(0.8 * f, picture))
         out, self.last_crops = edit_in_crops(photo, region, paint, self.paste_band, self.feather, self.margin,
                                              self.margin_ratio, self.resolution, self.opt.size_multiple, cancel,
-                                             progress)
+                                             network_progress)
+        if box is not None:
+            from ganpaint.engines.synthesis import dilate
+            from ganpaint.nets.class_exemplar import exemplar_finish
+
+            progress(0.8, out)  # the network's picture at once; the exemplars' colour and texture follow
+            x0, y0, x1, y1 = box
+            sub = np.s_[y0:y1, x0:x1]
+            out[sub] = exemplar_finish(photo[sub], out[sub], labels[sub], region[sub],
+                                       dilate(region[sub], self.paste_band), self.exemplar_texture_ids(),
+                                       sigma=self.exemplar_sigma, check=cancel.raise_if_cancelled)
+            cancel.raise_if_cancelled()
         return out
+
+    def exemplar_texture_ids(self) -> set[int]:
+        """The label ids named in ``exemplar_texture`` (names compared without case, ``_`` read as a space).
+
+        Raises:
+            ModelError: a name that is not one of the card's labels.
+        """
+        from ganpaint.engines.synthesis import label_names
+
+        ids = {name: i for i, name in label_names(self.card.labels)}
+        wanted = set()
+        for name in self.exemplar_texture:
+            key = name.strip().lower().replace("_", " ")
+            if key not in ids:
+                raise ModelError(f"model '{self.card.name}': exemplar_texture names '{name}', which is not one of "
+                                 f"its labels ({', '.join(sorted(ids))})")
+            wanted.add(ids[key])
+        return wanted
+
+    def _exemplar_box(self, region: np.ndarray):
+        """``(x0, y0, x1, y1)``: where the class-exemplar stage works, the region's bounding box grown by its
+        paste band plus ``max(exemplar_context, half its longer side)`` and clipped to the image; None when the
+        region is empty or the box exceeds ``exemplar_max_pixels``."""
+        rows, cols = np.flatnonzero(region.any(axis=1)), np.flatnonzero(region.any(axis=0))
+        if rows.size == 0:
+            return None
+        side = max(rows[-1] + 1 - rows[0], cols[-1] + 1 - cols[0])
+        pad = self.paste_band + max(self.exemplar_context, int(side) // 2)
+        h, w = region.shape
+        box = (max(0, int(cols[0]) - pad), max(0, int(rows[0]) - pad), min(w, int(cols[-1]) + 1 + pad),
+               min(h, int(rows[-1]) + 1 + pad))
+        return box if (box[2] - box[0]) * (box[3] - box[1]) <= self.exemplar_max_pixels else None
 
     def _check(self, photo, labels, region) -> None:
         if self.net is None:

@@ -155,7 +155,8 @@ class _Field:
 def guided_patch_detail(image: torch.Tensor, hole: torch.Tensor, fill: torch.Tensor, sigma: float = 1.25,
                         guide_sigma: float = 3.0, patch: int = 9, patch_stride: int = 2, stride: int = 2,
                         iters: int = 1, em_passes: int = 1, coherence: float = 1.0, luma: bool = True,
-                        seed: int = 0, check: Callable[[], None] | None = None) -> torch.Tensor:
+                        seed: int = 0, check: Callable[[], None] | None = None,
+                        sources: torch.Tensor | None = None) -> torch.Tensor:
     """High band for the hole, copied from the photo along a network-guided PatchMatch NNF.
 
     Args:
@@ -174,6 +175,8 @@ def guided_patch_detail(image: torch.Tensor, hole: torch.Tensor, fill: torch.Ten
         seed: seed of the random initialisation and search (same inputs and seed, same detail).
         check: called every few milliseconds of work; an exception it raises (the engine's ``Cancelled``)
             abandons the synthesis, so a newer request does not wait for it.
+        sources: optional bool ``(H, W)``: source patches are centred only where this is True (for example
+            the photo's pixels of the class painted into the hole), on top of the distance from the hole.
 
     Returns:
         float ``(1, H, W)`` (``luma``) or ``(3, H, W)``: the copied high band inside the hole, zero outside;
@@ -198,6 +201,8 @@ def guided_patch_detail(image: torch.Tensor, hole: torch.Tensor, fill: torch.Ten
     detail = torch.zeros_like(high)
     margin = r + int(math.ceil(3 * max(sigma, guide_sigma)))
     src_ok = ~dilate(hole, margin)
+    if sources is not None:
+        src_ok &= sources.to(torch.bool)
     src_ok[:r], src_ok[H - r:], src_ok[:, :r], src_ok[:, W - r:] = False, False, False, False
     if not hole.any() or not src_ok.any():
         return detail

@@ -65,10 +65,20 @@ from ganpaint.training.masks import EVAL_KINDS, eval_mask
 METHODS = ("model", "previous", "telea", "ns", "shiftmap", "mean")
 #: methods evaluated when ``--methods`` is not given (``shiftmap`` only where OpenCV-contrib is installed)
 DEFAULT_METHODS = ("model", "telea", "ns", "shiftmap", "mean")
+def parse_flag(value: str) -> bool:
+    """``true``/``false`` (also 1/0, yes/no, on/off, any case) of a ``KEY=VALUE`` option.
+
+    Raises:
+        ValueError: any other value."""
+    if value.lower() not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
+        raise ValueError(f"'{value}' is not true or false")
+    return value.lower() in ("1", "true", "yes", "on")
+
+
 _ENGINE_OPTIONS = {"feather": float, "max_hole_radius": int, "work_size": int, "min_margin": int, "margin_ratio": float,
                    "detail": float, "native_detail": float, "native_octaves": int, "detail_cells": int,
                    "detail_ramp": float, "texture": float, "texture_max_pixels": int, "texture_targets": int,
-                   "texture_ramp": float, "texture_context": int, "flip_average": lambda v: v.lower() in ("1", "true", "yes")}
+                   "texture_ramp": float, "texture_context": int, "flip_average": parse_flag}
 HOLE_GREY = 127
 
 
@@ -246,17 +256,23 @@ def _engine_from_checkpoint(path: str, tmp: Path):
     return ModelRegistry([tmp]).create_engine(name)
 
 
-def apply_engine_options(engine, options: list[str]) -> None:
-    """Set ``KEY=VALUE`` engine settings (``--engine-option``) on an inpainting engine.
+def apply_engine_options(engine, options: list[str], table: dict | None = None,
+                         flag: str = "--engine-option") -> None:
+    """Set ``KEY=VALUE`` engine settings (``flag``) on an engine; ``table`` maps the accepted keys to their
+    value parsers (default: the inpainting engine's).
 
     Raises:
-        GanpaintError: an unknown key or an empty value.
+        GanpaintError: an unknown key, an empty value or one its parser rejects.
     """
+    table = _ENGINE_OPTIONS if table is None else table
     for option in options:
         key, _, value = option.partition("=")
-        if key not in _ENGINE_OPTIONS or not value:
-            raise GanpaintError(f"--engine-option expects KEY=VALUE with KEY in {', '.join(_ENGINE_OPTIONS)}, got '{option}'")
-        setattr(engine, key, _ENGINE_OPTIONS[key](value))
+        if key not in table or not value:
+            raise GanpaintError(f"{flag} expects KEY=VALUE with KEY in {', '.join(table)}, got '{option}'")
+        try:
+            setattr(engine, key, table[key](value))
+        except ValueError as exc:
+            raise GanpaintError(f"{flag} {option}: {exc}") from None
 
 
 def _load_engine(args, tmp: Path, name: str | None = None, checkpoint: str | None = None):

@@ -8,7 +8,12 @@ Protocol (deterministic for a given ``seed``):
   whole region of another class is picked (:func:`ganpaint.training.semantic_edits.pick_region`: a
   connected region covering 3-40 % of the photo, a larger one cut by a random box) and relabelled with the
   target class; the edit's region is exactly those pixels, as the studio sends when a user paints a class
-  over a region.
+  over a region. This places classes anywhere (sky over a road at the bottom of a photo, where a segmenter
+  that has learnt where skies are reads road). ``regions="transplant"`` (``eval spade --edit-regions
+  transplant``) instead takes the shape and place of a real region of the target class from another
+  held-out photo (resized to this photo, cut by a box when larger than 40 %) and relabels the pixels of
+  this photo under it that are not that class already (at least 3 % of the photo): each class is painted
+  where photos show it;
 * **painters**: ``flat`` (the region filled with the class's mean training-photo colour, no feathering: the
   "flat blue-grey block" baseline), ``spade_paste`` (the SPADE engine's previous photo-edit path: synthesis
   in the photo's style, colour-matched, pasted), ``sesame`` (the semantic photo editor, when one is given);
@@ -76,24 +81,73 @@ def crop_box(region: np.ndarray, grow: float = 1.5, minimum: int = 48) -> tuple[
     return x0, y0, x0 + side, y0 + side
 
 
+#: How edit regions are chosen (module docstring).
+EDIT_REGIONS = ("own", "transplant")
+
+
 def plan_edits(labels: np.ndarray, index: int, targets: Sequence[int], per_photo: int, void: Optional[int],
-               seed: int = 0) -> list[PhotoEdit]:
-    """The edits of one photo (module docstring): targets ``targets[(index + k) % len]`` for ``k < per_photo``."""
+               seed: int = 0, regions: str = "own", donors: Sequence[np.ndarray] = ()) -> list[PhotoEdit]:
+    """The edits of one photo (module docstring): targets ``targets[(index + k) % len]`` for ``k < per_photo``.
+
+    ``regions``: ``"own"`` (a region of this photo is relabelled) or ``"transplant"`` (a region of the
+    target class in one of ``donors``, the other photos' label maps, is painted at its place; see
+    :func:`transplant_region`).
+
+    Raises:
+        ValueError: an unknown ``regions``.
+    """
     from ganpaint.training.semantic_edits import pick_region
 
+    if regions not in EDIT_REGIONS:
+        raise ValueError(f"regions must be one of {', '.join(EDIT_REGIONS)}, got '{regions}'")
     edits = []
     for k in range(per_photo):
         target = int(targets[(index + k) % len(targets)])
         rng = np.random.default_rng([seed, index, k, target])
         skip = (target,) + (() if void is None else (void,))
-        found = pick_region(labels, rng, skip=skip, cover=EDIT_COVER)
-        if found is None:
+        if regions == "transplant":
+            region = transplant_region(labels, index, target, donors, rng, void)
+        else:
+            found = pick_region(labels, rng, skip=skip, cover=EDIT_COVER)
+            region = None if found is None else found[1]
+        if region is None:
             continue
-        _, region = found
         new = labels.copy()
         new[region] = target
         edits.append(PhotoEdit(index, target, region, new, crop_box(region)))
     return edits
+
+
+def transplant_region(labels: np.ndarray, index: int, target: int, donors: Sequence[np.ndarray],
+                      rng: np.random.Generator, void: Optional[int] = None, tries: int = 20) -> Optional[np.ndarray]:
+    """Where to paint ``target`` into the photo of ``labels`` (``uint8 (H, W)``) so that it sits where photos
+    show that class: a connected region of ``target`` covering at least 3 % of a donor label map (``donors``,
+    the photo's own index ``index`` skipped; tried in random order, at most ``tries``), resized (nearest) to
+    this photo, cut by a random box when it covers more than 40 %, minus the pixels already ``target`` or
+    ``void``. Returns that ``bool (H, W)`` region when it covers at least 3 % of the photo, else None."""
+    from PIL import Image
+
+    from ganpaint.training.masks import box_mask
+    from ganpaint.training.semantic_edits import regions
+
+    h, w = labels.shape
+    order = [j for j in rng.permutation(len(donors)) if j != index][:tries]
+    for j in order:
+        donor = donors[j]
+        found = [m for c, m in regions(donor, cover=(EDIT_COVER[0], 1.0)) if c == target]
+        if not found:
+            continue
+        mask = found[int(rng.integers(len(found)))]
+        if mask.shape != (h, w):
+            mask = np.asarray(Image.fromarray(mask.astype(np.uint8) * 255).resize((w, h), Image.NEAREST)) > 127
+        if mask.mean() > EDIT_COVER[1]:
+            mask = mask & (box_mask(rng, h, w, 0.25, 0.5) > 127)
+        region = mask & (labels != target)
+        if void is not None:
+            region &= labels != void
+        if region.mean() >= EDIT_COVER[0]:
+            return region
+    return None
 
 
 def reference_crops(photos: Sequence[np.ndarray], seed: int = 0) -> list[np.ndarray]:
@@ -170,7 +224,8 @@ def evaluate_edits(photos: Sequence[np.ndarray], labels: Sequence[np.ndarray], p
                    segment: Callable[[np.ndarray], np.ndarray], names: dict[int, str], targets: Sequence[int],
                    void: Optional[int], per_photo: int = 2, seed: int = 0, embed=None, reference=None,
                    keep: int = 0, log=None, embed_real=None,
-                   judges: Optional[dict[str, Callable[[np.ndarray], np.ndarray]]] = None) -> tuple[dict, list]:
+                   judges: Optional[dict[str, Callable[[np.ndarray], np.ndarray]]] = None,
+                   regions: str = "own") -> tuple[dict, list]:
     """Run the protocol of the module docstring.
 
     Args:
@@ -178,7 +233,8 @@ def evaluate_edits(photos: Sequence[np.ndarray], labels: Sequence[np.ndarray], p
         painters: name -> :data:`Painter`.
         segment: photo -> ``uint8 (H, W)`` class ids (the judge).
         names: class id -> name, for the per-class table.
-        targets, void, per_photo, seed: see :func:`plan_edits`.
+        targets, void, per_photo, seed, regions: see :func:`plan_edits` (the donors of ``"transplant"`` are
+            ``labels``).
         embed: ``embed(list of uint8 images) -> float64 (N, D)`` (VGG embeddings), or None to skip KID.
         reference: ``float64 (M, D)`` embeddings of the reference crops (with ``embed``).
         embed_real: embeds the unedited photos' crops instead of ``embed`` (e.g. from a cache: they depend
@@ -193,7 +249,7 @@ def evaluate_edits(photos: Sequence[np.ndarray], labels: Sequence[np.ndarray], p
         ``(metrics, kept)``: metrics as described in the module docstring; ``kept`` a list of
         ``(edit, photo, {painter: picture})``.
     """
-    from ganpaint.training.semantic_edits import regions
+    from ganpaint.training.semantic_edits import regions as class_regions
 
     judges_all = {"segmenter": segment, **(judges or {})}
     tallies = {j: _Tally(painters, targets) for j in judges_all}
@@ -205,10 +261,10 @@ def evaluate_edits(photos: Sequence[np.ndarray], labels: Sequence[np.ndarray], p
 
     for i, (photo, lab) in enumerate(zip(photos, labels)):
         preds = {j: fn(photo) for j, fn in judges_all.items()}
-        for t, region in regions(lab, skip=[c for c in np.unique(lab) if int(c) not in targets], cover=EDIT_COVER):
+        for t, region in class_regions(lab, skip=[c for c in np.unique(lab) if int(c) not in targets], cover=EDIT_COVER):
             for j, tally in tallies.items():
                 tally.real[t].append(readback(preds[j], region, t)[0])
-        for edit in plan_edits(lab, i, targets, per_photo, void, seed):
+        for edit in plan_edits(lab, i, targets, per_photo, void, seed, regions, labels):
             cases += 1
             x0, y0, x1, y1 = edit.box
             crops["real"].append(photo[y0:y1, x0:x1])
@@ -226,7 +282,7 @@ def evaluate_edits(photos: Sequence[np.ndarray], labels: Sequence[np.ndarray], p
         if log is not None and (i + 1) % 20 == 0:
             log(f"  photo edits: {i + 1}/{len(photos)} photos, {cases} edits")
 
-    result: dict = {"cases": cases, "targets": [names[t] for t in targets], "per_photo": per_photo,
+    result: dict = {"cases": cases, "targets": [names[t] for t in targets], "per_photo": per_photo, "regions": regions,
                     "readback": tallies["segmenter"].summary(names),
                     "seconds_per_edit": {p: round(seconds[p] / max(cases, 1), 4) for p in painters}}
     if judges:
@@ -237,5 +293,5 @@ def evaluate_edits(photos: Sequence[np.ndarray], labels: Sequence[np.ndarray], p
     return result, kept
 
 
-__all__ = ["EDIT_COVER", "LANDSCAPE_TARGETS", "PhotoEdit", "crop_box", "evaluate_edits", "plan_edits",
-           "kid_table", "readback", "reference_crops", "standardized_kid", "target_classes"]
+__all__ = ["EDIT_COVER", "EDIT_REGIONS", "LANDSCAPE_TARGETS", "PhotoEdit", "crop_box", "evaluate_edits", "kid_table",
+           "plan_edits", "readback", "reference_crops", "standardized_kid", "target_classes", "transplant_region"]

@@ -59,6 +59,13 @@ from typing import Optional
 import numpy as np
 
 from ganpaint.errors import GanpaintError, InputError, ModelError
+from ganpaint.training.eval_inpaint import apply_engine_options, parse_flag
+
+
+#: ``--editor-option`` keys: settings of :class:`~ganpaint.engines.semantic_edit.SemanticEditEngine`.
+EDITOR_OPTIONS = {"exemplar": parse_flag, "exemplar_sigma": float, "exemplar_context": int, "exemplar_max_pixels": int,
+                  "exemplar_texture": lambda v: [] if v.lower() == "none" else [n for n in v.split(",") if n],
+                  "paste_band": int, "feather": float}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -79,6 +86,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--modes", default="blank,edit", help="what to evaluate: 'blank' (blank canvas), 'edit' (photo edits)")
     parser.add_argument("--editor", default=None, help="semantic photo-editing model (default: the label set's)")
     parser.add_argument("--editor-checkpoint", metavar="PT", default=None, help="evaluate a 'ganpaint train sesame' checkpoint as the photo editor")
+    parser.add_argument("--editor-option", action="append", default=[], metavar="KEY=VALUE",
+                        help=f"override a photo-editor setting for this evaluation ({', '.join(EDITOR_OPTIONS)}; "
+                             "exemplar=false, exemplar_texture=tree,grass or none); repeatable")
+    parser.add_argument("--edit-regions", default="own", choices=["own", "transplant"],
+                        help="where classes are painted: 'own' relabels a region of the photo (anywhere: sky may "
+                             "land on a road), 'transplant' paints each class where another val photo shows it")
     parser.add_argument("--edits-per-photo", type=int, default=3, help="label edits painted into each photo")
     parser.add_argument("--painters", default="flat,spade_paste,sesame",
                         help="photo-edit painters to compare (flat, spade_paste, sesame)")
@@ -449,6 +462,11 @@ def photo_edits(args, registry, card, engine, segmenter, ds, train_ds, flat_lut,
     painters = {k: v for k, v in painters.items() if k in wanted}
     if "sesame" in wanted and editor_card is not None and editor_card.task == "semantic-edit":
         editor = SemanticEditEngine(editor_card)
+        apply_engine_options(editor, args.editor_option, EDITOR_OPTIONS, "--editor-option")
+        try:
+            editor.exemplar_texture_ids()
+        except ModelError as exc:
+            raise GanpaintError(f"--editor-option exemplar_texture: {exc}") from None
         editor.load(device)
         painters["sesame"] = lambda photo, e: editor.edit(photo, e.labels, e.region, CancelToken(), lambda f, p: None)
     void = find_void_id(ds.classes)
@@ -461,9 +479,11 @@ def photo_edits(args, registry, card, engine, segmenter, ds, train_ds, flat_lut,
         reference = embed.cached(dataset_key(train_ds, "crops-0"), lambda: reference_crops(
             [np.asarray(train_ds.images(i)[0]) for i in range(len(train_ds))], seed=0))
     log = lambda msg: print(msg, file=sys.stderr)  # noqa: E731
-    real_key = dataset_key(ds, f"edit-crops-{args.edits_per_photo}-{args.seed}")
+    real_key = dataset_key(ds, f"edit-crops-{args.edits_per_photo}-{args.seed}"
+                               + ("" if args.edit_regions == "own" else f"-{args.edit_regions}"))
     result, kept = evaluate_edits(photos, raws, painters, segmenter.segment, names, targets, void,
                                   per_photo=args.edits_per_photo, seed=args.seed, embed=embed, reference=reference,
+                                  regions=args.edit_regions,
                                   keep=args.grid_rows if args.edit_grid else 0, log=log,
                                   embed_real=None if embed is None else (lambda crops: embed.cached(real_key,
                                                                                                     lambda: crops)),
@@ -531,7 +551,8 @@ def markdown_report(result: dict) -> str:
     edit = result.get("photo_edit")
     if edit:
         painters = [p for p in edit["readback"] if p != "real_regions"]
-        lines += ["", f"Photo edits: {edit['cases']} edits ({edit['per_photo']} per photo; classes "
+        placed = {"own": "regions of the photo relabelled", "transplant": "classes painted where other val photos show them"}
+        lines += ["", f"Photo edits ({placed[edit.get('regions', 'own')]}): {edit['cases']} edits ({edit['per_photo']} per photo; classes "
                       f"{', '.join(edit['targets'])}), read back by `{edit['segmenter']}`.", "",
                   "| painter | read back | mean target share | " + " | ".join(edit["targets"]) + " | KID-VGG | KID / real | s per edit |",
                   "|---|---|---|" + "---|" * len(edit["targets"]) + "---|---|---|"]
