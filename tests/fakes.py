@@ -95,12 +95,15 @@ class FakeSynthesisEngine(Engine):
 
     task = "synthesize"
     architectures = ("fake-spade",)
+    last_exemplar = None  # the ``exemplar`` switch of the latest photo-edit request
 
     def load(self, device, half=False):
         self.device = device
 
     def run(self, request, cancel, progress):
         picture = synth_color(request.labels)
+        if request.photo is not None:
+            type(self).last_exemplar = request.exemplar
         self.last_generator = None if request.photo is None else "fake-editor"
         if request.photo is None:
             return picture

@@ -97,6 +97,9 @@ def test_editor_streams_the_network_picture_then_finishes_with_exemplars(models)
     assert not np.array_equal(previews[-1][1][region], out[region])  # the exemplars changed the network's picture
     outside = ~dilate(region, PASTE_BAND)
     assert np.array_equal(out[outside], photo[outside])
+    plain = []  # the request's switch off (the Semantic tab's *Match photo*): the network's picture, no preview
+    network = engine.edit(photo, labels, region, CancelToken(), lambda f, p: plain.append(f), exemplar=False)
+    assert 0.8 not in plain and np.array_equal(network, previews[-1][1])
     token = CancelToken()
     token.cancel()
     with pytest.raises(Cancelled):

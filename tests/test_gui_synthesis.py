@@ -125,3 +125,38 @@ def test_label_brush_on_a_blank_canvas_keeps_the_picture_visible(window, qtbot, 
     window.set_tool("fill")
     window.set_tool("labels")
     assert window.layers_panel.labels_opacity.value() == 0  # the label map is the split view's "before"
+
+
+def test_match_photo_switch_reaches_the_request_and_the_layer(window, qtbot):
+    """The Semantic tab's *Match photo* switch: in the photo-edit request, computed again when toggled,
+    remembered by the layer it made (re-edit restores it)."""
+    from tests.fakes import FakeSynthesisEngine
+
+    c, doc = window.controller, window.controller.doc
+    panel = window.mode_panels["synthesize"]
+    window.set_mode("synthesize")
+    qtbot.waitUntil(lambda: doc.settings.get("labels_source") == "segmenter", timeout=10000)
+    assert panel.exemplar_check.isChecked() and c.active.exemplar
+    FakeSynthesisEngine.last_exemplar = None
+    c.settings.label, c.settings.size = 4, 20
+    drag(window.canvas, [(100, 250), (200, 250)])
+    qtbot.waitUntil(lambda: FakeSynthesisEngine.last_exemplar is True and c._result_is_current(), timeout=10000)
+    panel.exemplar_check.click()  # off: the same edit is painted again without the photo's exemplars
+    qtbot.waitUntil(lambda: FakeSynthesisEngine.last_exemplar is False and c._result_is_current(), timeout=10000)
+    assert c.apply_result()
+    assert doc.edits[-1].settings.get("exemplar") is False
+    panel.exemplar_check.click()  # back on for new edits
+    assert c.active.exemplar
+    assert c.reedit_layer(len(doc.edits) - 1)  # the layer's own choice comes back
+    assert not c.active.exemplar and not panel.exemplar_check.isChecked()
+    qtbot.waitUntil(lambda: c._result_is_current(), timeout=10000)
+    assert FakeSynthesisEngine.last_exemplar is False
+
+
+def test_synthesis_request_default_matches_the_photo():
+    from ganpaint.inference.requests import SynthesisRequest
+
+    labels = np.zeros((8, 8), np.uint8)
+    photo = np.zeros((8, 8, 3), np.uint8)
+    assert SynthesisRequest.snapshot(0, labels, "m", photo=photo).exemplar is True
+    assert SynthesisRequest.snapshot(0, labels, "m", photo=photo, exemplar=False).exemplar is False

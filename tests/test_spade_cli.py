@@ -98,3 +98,23 @@ def test_photo_mode_regenerates_only_relabelled_pixels(models, tmp_path, monkeyp
     keep = ~dilate(changed, PASTE_BAND)
     assert np.array_equal(result[keep], photo[keep])
     assert (result[changed] != photo[changed]).any()
+
+
+@pytest.mark.parametrize("flag, expected", [([], True), (["--no-match-photo"], False)])
+def test_no_match_photo_reaches_the_photo_edit_request(models, tmp_path, monkeypatch, flag, expected):
+    import ganpaint.commands.engine_run as engine_run
+    import ganpaint.engines.segment as segment
+    import ganpaint.engines.synthesis as synthesis
+
+    fake_card = type("Card", (), {"name": "fake-segmenter"})()
+    monkeypatch.setattr(synthesis, "find_segmenter_card", lambda registry, card: fake_card)
+    monkeypatch.setattr(segment, "load_segmenter", lambda card, device, registry=None: FakeSegmenter())
+    seen = []
+    real = engine_run.run_timed
+    monkeypatch.setattr(engine_run, "run_timed", lambda engine, request: (seen.append(request.exemplar), real(engine, request))[1])
+    edited = scene()
+    edited[10:20, 30:50] = 1
+    photo = np.random.default_rng(0).integers(0, 255, (60, 90, 3)).astype(np.uint8)
+    assert main(["synthesize", save(tmp_path / "e.png", edited), "-o", str(tmp_path / "o.png"),
+                 "--photo", save(tmp_path / "p.png", photo), *flag]) == 0
+    assert seen == [expected]

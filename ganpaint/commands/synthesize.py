@@ -62,7 +62,8 @@ def _run(args: argparse.Namespace) -> int:
               f"labels", file=sys.stderr)
 
     engine = load_engine(registry, card, device)
-    request = SynthesisRequest.snapshot(0, labels, card.name, args.seed, style=style, photo=photo, region=region)
+    request = SynthesisRequest.snapshot(0, labels, card.name, args.seed, style=style, photo=photo, region=region,
+                                        exemplar=not args.no_match_photo)
     out, elapsed = run_timed(engine, request)
     with writing(args.force):
         save_image(args.output, out)
@@ -89,6 +90,9 @@ def register(subparsers) -> None:
     parser.add_argument("--seed", type=seed, default=0, help="random style seed (without --style; 0 to 2**64 - 1)")
     parser.add_argument("--photo", metavar="PHOTO", default=None, help="photo to edit (same size as LABELS)")
     parser.add_argument("--snap", action="store_true", help="map unknown label colours to the nearest class colour")
+    parser.add_argument("--no-match-photo", action="store_true",
+                        help="with --photo: keep the network's painting, without the colour (and texture) of the "
+                             "same classes elsewhere in the photo")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     add_force(parser)
     parser.set_defaults(func=_run)

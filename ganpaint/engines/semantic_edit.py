@@ -136,7 +136,8 @@ class SemanticEditEngine(Engine):
         photo = getattr(request, "photo", None)
         if photo is None:
             raise EngineError(f"model '{self.card.name}' edits photos; paint a blank canvas with a synthesis model")
-        return self.edit(photo, request.labels, request.region, cancel, progress)
+        return self.edit(photo, request.labels, request.region, cancel, progress,
+                         exemplar=getattr(request, "exemplar", True))
 
     def paint(self, photo: np.ndarray, hole: np.ndarray, labels: np.ndarray) -> np.ndarray:
         """One network pass: ``uint8 (h, w, 3)`` photo, ``bool (h, w)`` hole, ``uint8 (h, w)`` labels, sides
@@ -153,7 +154,7 @@ class SemanticEditEngine(Engine):
             return y[0].clamp_(-1.0, 1.0).add_(1.0).mul_(127.5).permute(1, 2, 0).contiguous().cpu().numpy()
 
     def edit(self, photo: np.ndarray, labels: np.ndarray, region: Optional[np.ndarray], cancel: "CancelToken",
-             progress: ProgressCallback) -> np.ndarray:
+             progress: ProgressCallback, exemplar: bool = True) -> np.ndarray:
         """Repaint ``region`` of ``photo`` with ``labels``; returns ``uint8 (H, W, 3)``, equal to ``photo``
         (bit-exact) outside the region grown by ``paste_band``.
 
@@ -164,6 +165,7 @@ class SemanticEditEngine(Engine):
             cancel: checked before and after every crop.
             progress: called after each crop (with the picture so far while crops remain) and, before the
                 class-exemplar stage, with the network's picture.
+            exemplar: run the class-exemplar stage when the card enables it (False: the network's picture).
 
         Raises:
             Cancelled: ``cancel`` was set.
@@ -185,7 +187,7 @@ class SemanticEditEngine(Engine):
                 rgb = resize_rgb(np.clip(np.rint(rgb), 0, 255).astype(np.uint8), y1 - y0, x1 - x0).astype(np.float32)
             return rgb
 
-        box = self._exemplar_box(region) if self.exemplar else None
+        box = self._exemplar_box(region) if self.exemplar and exemplar else None
         network_progress = progress if box is None else (lambda f, picture: progress(0.8 * f, picture))
         out, self.last_crops = edit_in_crops(photo, region, paint, self.paste_band, self.feather, self.margin,
                                              self.margin_ratio, self.resolution, self.opt.size_multiple, cancel,

@@ -329,7 +329,8 @@ class SynthesisEngine(Engine):
         cancel.raise_if_cancelled()
         if request.photo is not None and self.editor is not None:
             self.last_generator = self.editor.card.name
-            return self.editor.edit(request.photo, labels, request.region, cancel, progress)
+            return self.editor.edit(request.photo, labels, request.region, cancel, progress,
+                                    exemplar=getattr(request, "exemplar", True))
         self.last_generator = self.card.name
         z = self.style_code(request)
         if request.photo is None:

@@ -105,6 +105,9 @@ class SynthesisRequest(Request):
         photo: RGB ``uint8 (H, W, 3)`` or None, read-only.
         region: ``bool (H, W)`` or None, read-only (:meth:`snapshot` turns a ``uint8`` mask into bool with
             the document's convention: values > 127 are in the region).
+        exemplar: photo edits: let photo editors that can (``exemplar`` in the model card) give each painted
+            class the colour (and texture) of the same class elsewhere in the photo; False keeps the
+            network's painting.
     """
 
     task: str = "synthesize"
@@ -112,10 +115,12 @@ class SynthesisRequest(Request):
     style: Optional[np.ndarray] = field(default=None, repr=False)
     photo: Optional[np.ndarray] = field(default=None, repr=False)
     region: Optional[np.ndarray] = field(default=None, repr=False)
+    exemplar: bool = True
 
     @classmethod
     def snapshot(cls, revision: int, labels: np.ndarray, model: str, seed: int = 0, style: Optional[np.ndarray] = None,
-                 photo: Optional[np.ndarray] = None, region: Optional[np.ndarray] = None) -> "SynthesisRequest":
+                 photo: Optional[np.ndarray] = None, region: Optional[np.ndarray] = None,
+                 exemplar: bool = True) -> "SynthesisRequest":
         """Build a request from live document arrays (copied and frozen).
 
         Raises:
@@ -139,7 +144,7 @@ class SynthesisRequest(Request):
         return cls(revision=revision, model=model, seed=seed, labels=frozen_copy(labels),
                    style=None if style is None else frozen_copy(style),
                    photo=None if photo is None else frozen_copy(photo),
-                   region=None if region is None else frozen_copy(region))
+                   region=None if region is None else frozen_copy(region), exemplar=bool(exemplar))
 
 
 def _rect(rect) -> tuple[int, int, int, int]:

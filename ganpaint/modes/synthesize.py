@@ -45,6 +45,7 @@ class SynthesizeMode(Mode):
         self.reading: Optional[np.ndarray] = None  # the segmenter's reading of the current photo
         self._labelset = self._labelset_for(self.model)
         self._applying = False
+        self.exemplar = True  # the panel's *Match photo* switch (photo edits)
 
     # ------------------------------------------------------------------ label set and models
     @property
@@ -113,7 +114,7 @@ class SynthesizeMode(Mode):
         if not region.any():
             return None
         return SynthesisRequest.snapshot(revision, doc.labels, self.model, ctx.seed, style=ctx.style_image,
-                                         photo=doc.composite(), region=region)
+                                         photo=doc.composite(), region=region, exemplar=self.exemplar)
 
     def take_result(self, doc: "Document", result: "Result") -> bool:
         if result.task != "segment":
@@ -142,7 +143,13 @@ class SynthesizeMode(Mode):
         settings: dict[str, Any] = {"canvas": "blank"} if is_blank_canvas(doc) else {}
         if self.ctx.style_name:
             settings["style"] = self.ctx.style_name
+        if not self.exemplar and not is_blank_canvas(doc):
+            settings["exemplar"] = False
         return settings
+
+    def restore_inputs(self, doc: "Document", layer) -> None:
+        super().restore_inputs(doc, layer)
+        self.exemplar = layer.settings.get("exemplar", True) is not False
 
     def apply(self, doc: "Document"):
         """The picture becomes an edit layer, and the current label map the reading of the new composite,

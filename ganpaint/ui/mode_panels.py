@@ -32,6 +32,7 @@ class ModePanel(EnginePanel):
         super().__init__(names, mode.apply_text, mode.apply_tip, f"(no {mode.title.lower()} model installed)")
         self.mode = mode
         self.controller = controller
+        self.switches: list[tuple[QCheckBox, str]] = []  # (check box, mode attribute), see add_switch
         self.build_extras()
         self.finish()
         if mode.model in names:
@@ -47,6 +48,22 @@ class ModePanel(EnginePanel):
     def build_extras(self) -> None:
         """Add the mode's own widgets (override)."""
 
+    def add_switch(self, title: str, tip: str, attribute: str) -> QCheckBox:
+        """A check box bound to the mode's bool ``attribute``: toggling it sets the attribute and computes
+        again; :meth:`sync` shows the attribute (a re-edited layer may restore another choice)."""
+        box = QCheckBox(title)
+        box.setToolTip(tip)
+        box.setChecked(bool(getattr(self.mode, attribute)))
+        self.form.addRow(box)
+
+        def toggled(on: bool) -> None:
+            setattr(self.mode, attribute, bool(on))
+            self.controller.mode_inputs_changed()
+
+        box.toggled.connect(toggled)
+        self.switches.append((box, attribute))
+        return box
+
     def sync(self) -> None:
         """Show the controller's model and seed; hide the seed for deterministic models."""
         model = self.mode.model
@@ -58,35 +75,26 @@ class ModePanel(EnginePanel):
         self.seed_spin.setValue(self.controller.seed)
         self.seed_spin.blockSignals(False)
         self.set_seed_visible(self.mode.stochastic)
+        for box, attribute in self.switches:
+            if box.isChecked() != bool(getattr(self.mode, attribute)):
+                box.blockSignals(True)
+                box.setChecked(bool(getattr(self.mode, attribute)))
+                box.blockSignals(False)
 
 
 class InpaintPanel(ModePanel):
     """Inpainting: model, the photo-texture switch, apply fill, clear mask."""
 
     def build_extras(self) -> None:
-        self.texture_check = QCheckBox("Photo texture")
-        self.texture_check.setToolTip("Copy the photo's own grain into the fill (models that support it); "
-                                      "off: the network's smooth fill")
-        self.texture_check.setChecked(self.mode.texture)
-        self.form.addRow(self.texture_check)
-        self.texture_check.toggled.connect(self._texture_toggled)
+        self.texture_check = self.add_switch("Photo texture", "Copy the photo's own grain into the fill (models "
+                                             "that support it); off: the network's smooth fill", "texture")
         self.clear_mask_button = self.add_button("fa5s.times", "Clear mask", "Remove every hole (Delete)")
         self.clear_mask_button.clicked.connect(self.controller.clear_mask)
 
-    def _texture_toggled(self, on: bool) -> None:
-        self.mode.texture = bool(on)
-        self.controller.mode_inputs_changed()
-
-    def sync(self) -> None:
-        super().sync()
-        if self.texture_check.isChecked() != self.mode.texture:  # a re-edited layer restored its choice
-            self.texture_check.blockSignals(True)
-            self.texture_check.setChecked(self.mode.texture)
-            self.texture_check.blockSignals(False)
-
 
 class SemanticPanel(ModePanel):
-    """Semantic synthesis: model (label set), style reference, re-read the photo's regions."""
+    """Semantic synthesis: model (label set), style reference, the match-photo switch, re-read the photo's
+    regions."""
 
     def build_extras(self) -> None:
         self.style_combo = QComboBox()
@@ -94,6 +102,9 @@ class SemanticPanel(ModePanel):
         for title, path in sample_styles():
             self.style_combo.addItem(title, path)
         self.form.addRow("Style", self.style_combo)
+        self.exemplar_check = self.add_switch(
+            "Match photo", "Photo edits: painted classes take the colour, and trees the texture, of the same class "
+            "elsewhere in the photo (editors that support it); off: the network's painting", "exemplar")
         self.resegment_button = self.add_button("fa5s.magic", "Read regions from photo",
                                                 "Replace the label map by the segmenter's reading of the photo")
         self.resegment_button.clicked.connect(self.controller.adopt_segmentation)
