@@ -60,6 +60,13 @@ def test_texture_classes_copy_the_exemplars_grain():
     assert np.array_equal(out, exemplar_finish(photo, painted, labels, region, grown, texture_classes={1}))
 
 
+def test_classes_outside_the_stages_list_keep_the_networks_pixels():
+    photo, painted, labels, region, grown = foliage_scene()
+    out = exemplar_finish(photo, painted, labels, region, grown, classes={0, 2})
+    assert np.array_equal(out, painted)  # the painted tree (1) is not in the list
+    assert not np.array_equal(exemplar_finish(photo, painted, labels, region, grown, classes={1}), painted)
+
+
 def test_class_without_exemplars_keeps_the_networks_pixels():
     photo, painted, labels, region, grown = foliage_scene()
     labels[region] = 2  # 'grass': nowhere else in the photo
@@ -133,7 +140,9 @@ def test_eval_editor_options_set_the_stage_and_refuse_bad_values(models):  # noq
                          "--editor-option")
     assert engine.exemplar and engine.exemplar_texture_ids() == {1, 2} and engine.exemplar_sigma == 3.0
     apply_engine_options(engine, ["exemplar_texture=none"], EDITOR_OPTIONS, "--editor-option")
-    assert engine.exemplar_texture_ids() == set()
+    assert engine.exemplar_texture_ids() == set() and engine.exemplar_class_ids() is None
+    apply_engine_options(engine, ["exemplar_classes=tree"], EDITOR_OPTIONS, "--editor-option")
+    assert engine.exemplar_class_ids() == {1}
     with pytest.raises(GanpaintError, match="--editor-option.*maybe"):
         apply_engine_options(engine, ["exemplar=maybe"], EDITOR_OPTIONS, "--editor-option")
     with pytest.raises(GanpaintError, match="KEY in exemplar"):

@@ -22,8 +22,9 @@ and :class:`~ganpaint.engines.synthesis.SynthesisEngine` hands photo-edit reques
    ``paste_band``): weight 1 on the region, a ramp across the band, **0 (the photo's pixel, bit-exact)
    everywhere else**. The network painted the band itself, from the same context, so the ramp blends two
    versions of the same surroundings and leaves no seam;
-4. with ``exemplar`` on (card config), that picture is streamed to the caller at once; then every painted class
-   that the photo also shows near the edit takes the colour of the photo's own pixels of that class, and the
+4. with ``exemplar`` on (card config) and the request's ``exemplar`` switch, that picture is streamed to the
+   caller at once; then every painted class (of ``exemplar_classes``, default all) that the photo also shows
+   near the edit takes the colour of the photo's own pixels of that class, and the
    classes named in ``exemplar_texture`` (stochastic textures such as foliage) also their texture
    (:func:`ganpaint.nets.class_exemplar.exemplar_finish`), on the grown region's box widened by
    ``exemplar_context`` px or half its side (up to ``exemplar_max_pixels``). Pixels outside the grown region
@@ -69,7 +70,8 @@ class SemanticEditEngine(Engine):
 
     Model-card ``config``: ``options`` (SPADE options of the decoder), optional ``paste_band`` (8 px),
     ``feather`` (= paste_band), ``margin`` (32 px), ``margin_ratio`` (0.5); the class-exemplar stage:
-    ``exemplar`` (false), ``exemplar_texture`` (label names whose texture is copied, default none),
+    ``exemplar`` (false), ``exemplar_classes`` (label names the stage works on, default every class),
+    ``exemplar_texture`` (label names whose texture is copied too, default none),
     ``exemplar_sigma`` (4 px: band split of the copied texture), ``exemplar_context`` (128 px),
     ``exemplar_max_pixels`` (4 000 000: larger boxes keep the network's picture).
 
@@ -103,7 +105,10 @@ class SemanticEditEngine(Engine):
         self.exemplar_context = int(cfg.get("exemplar_context", 128))
         self.exemplar_max_pixels = int(cfg.get("exemplar_max_pixels", 4_000_000))
         self.exemplar_texture = [str(n) for n in cfg.get("exemplar_texture", []) or []]
+        classes = cfg.get("exemplar_classes")
+        self.exemplar_classes = None if classes is None else [str(n) for n in classes]
         self.exemplar_texture_ids()  # a name that is not a label fails here, when the engine is created
+        self.exemplar_class_ids()
         self.net = None
         self.last_crops: list = []
 
@@ -201,26 +206,43 @@ class SemanticEditEngine(Engine):
             sub = np.s_[y0:y1, x0:x1]
             out[sub] = exemplar_finish(photo[sub], out[sub], labels[sub], region[sub],
                                        dilate(region[sub], self.paste_band), self.exemplar_texture_ids(),
+                                       classes=self.exemplar_class_ids(),
                                        sigma=self.exemplar_sigma, check=cancel.raise_if_cancelled)
             cancel.raise_if_cancelled()
         return out
 
     def exemplar_texture_ids(self) -> set[int]:
-        """The label ids named in ``exemplar_texture`` (names compared without case, ``_`` read as a space).
+        """The label ids named in ``exemplar_texture`` (:meth:`label_ids`).
 
         Raises:
             ModelError: a name that is not one of the card's labels.
+        """
+        return self.label_ids(self.exemplar_texture, "exemplar_texture")
+
+    def exemplar_class_ids(self) -> set[int] | None:
+        """The label ids named in ``exemplar_classes``, None when the card names none (every class).
+
+        Raises:
+            ModelError: a name that is not one of the card's labels.
+        """
+        return None if self.exemplar_classes is None else self.label_ids(self.exemplar_classes, "exemplar_classes")
+
+    def label_ids(self, names, key: str) -> set[int]:
+        """The label ids of ``names`` (compared without case, ``_`` read as a space).
+
+        Raises:
+            ModelError: a name that is not one of the card's labels (``key`` names the setting).
         """
         from ganpaint.engines.synthesis import label_names
 
         ids = {name: i for i, name in label_names(self.card.labels)}
         wanted = set()
-        for name in self.exemplar_texture:
-            key = name.strip().lower().replace("_", " ")
-            if key not in ids:
-                raise ModelError(f"model '{self.card.name}': exemplar_texture names '{name}', which is not one of "
-                                 f"its labels ({', '.join(sorted(ids))})")
-            wanted.add(ids[key])
+        for name in names:
+            norm = name.strip().lower().replace("_", " ")
+            if norm not in ids:
+                raise ModelError(f"model '{self.card.name}': {key} names '{name}', which is not one of its labels "
+                                 f"({', '.join(sorted(ids))})")
+            wanted.add(ids[norm])
         return wanted
 
     def _exemplar_box(self, region: np.ndarray):

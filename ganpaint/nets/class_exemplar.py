@@ -60,7 +60,8 @@ def _erode(mask: np.ndarray, radius: int) -> np.ndarray:
 
 
 def exemplar_finish(photo: np.ndarray, painted: np.ndarray, labels: np.ndarray, region: np.ndarray,
-                    grown: np.ndarray, texture_classes: Iterable[int] = (), sigma: float = 4.0, patch: int = 9,
+                    grown: np.ndarray, texture_classes: Iterable[int] = (), classes: Iterable[int] | None = None,
+                    sigma: float = 4.0, patch: int = 9,
                     ramp: float = 3.0, ratio_min: float = 0.5, ratio_max: float = 1.0, min_pixels: int = 200, min_share: float = 0.05,
                     max_targets: int = 16_000, seed: int = 0, check: Callable[[], None] | None = None) -> np.ndarray:
     """The network's photo edit with each painted class's colour (and texture) taken from the photo's own
@@ -74,6 +75,8 @@ def exemplar_finish(photo: np.ndarray, painted: np.ndarray, labels: np.ndarray, 
         region: ``bool (H, W)``: the relabelled pixels.
         grown: ``bool (H, W)``: ``region`` plus its paste band, the only pixels that may change.
         texture_classes: class ids whose texture is copied from their exemplars (stochastic textures).
+        classes: class ids the stage works on at all (None: every painted class); the others keep the
+            network's pixels.
         sigma: band split in pixels for the copied texture (the network keeps the band below it).
         patch: PatchMatch patch side in pixels (odd); exemplars lie wholly inside their class.
         max_targets: about the most patches matched per class: larger regions copy larger blocks (the
@@ -104,11 +107,14 @@ def exemplar_finish(photo: np.ndarray, painted: np.ndarray, labels: np.ndarray, 
     if patch < 3 or patch % 2 == 0:
         raise ValueError(f"patch must be an odd number >= 3, got {patch}")
     texture_classes = {int(c) for c in texture_classes}
+    wanted = None if classes is None else {int(c) for c in classes}
     lab_photo, lab_painted = _lab(photo), _lab(painted)
     result = lab_painted.copy()
     touched = np.zeros((h, w), bool)  # pixels a class's colour or texture reached
     textured: list[tuple[np.ndarray, np.ndarray]] = []
     for c in np.unique(labels[region]):
+        if wanted is not None and int(c) not in wanted:
+            continue
         target = region & (labels == c)
         exemplars = (labels == c) & ~grown
         n = int(exemplars.sum())

@@ -65,6 +65,7 @@ from ganpaint.training.eval_inpaint import apply_engine_options, parse_flag
 #: ``--editor-option`` keys: settings of :class:`~ganpaint.engines.semantic_edit.SemanticEditEngine`.
 EDITOR_OPTIONS = {"exemplar": parse_flag, "exemplar_sigma": float, "exemplar_context": int, "exemplar_max_pixels": int,
                   "exemplar_texture": lambda v: [] if v.lower() == "none" else [n for n in v.split(",") if n],
+                  "exemplar_classes": lambda v: None if v.lower() == "all" else [n for n in v.split(",") if n],
                   "paste_band": int, "feather": float}
 
 
@@ -88,7 +89,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--editor-checkpoint", metavar="PT", default=None, help="evaluate a 'ganpaint train sesame' checkpoint as the photo editor")
     parser.add_argument("--editor-option", action="append", default=[], metavar="KEY=VALUE",
                         help=f"override a photo-editor setting for this evaluation ({', '.join(EDITOR_OPTIONS)}; "
-                             "exemplar=false, exemplar_texture=tree,grass or none); repeatable")
+                             "exemplar=false, exemplar_texture=tree,grass or none, exemplar_classes=tree or all); "
+                             "repeatable")
     parser.add_argument("--edit-regions", default="own", choices=["own", "transplant"],
                         help="where classes are painted: 'own' relabels a region of the photo (anywhere: sky may "
                              "land on a road), 'transplant' paints each class where another val photo shows it")
@@ -464,9 +466,9 @@ def photo_edits(args, registry, card, engine, segmenter, ds, train_ds, flat_lut,
         editor = SemanticEditEngine(editor_card)
         apply_engine_options(editor, args.editor_option, EDITOR_OPTIONS, "--editor-option")
         try:
-            editor.exemplar_texture_ids()
+            editor.exemplar_texture_ids(), editor.exemplar_class_ids()
         except ModelError as exc:
-            raise GanpaintError(f"--editor-option exemplar_texture: {exc}") from None
+            raise GanpaintError(f"--editor-option: {exc}") from None
         editor.load(device)
         painters["sesame"] = lambda photo, e: editor.edit(photo, e.labels, e.region, CancelToken(), lambda f, p: None)
     void = find_void_id(ds.classes)
