@@ -108,18 +108,23 @@ def exemplar_finish(photo: np.ndarray, painted: np.ndarray, labels: np.ndarray, 
         raise ValueError(f"patch must be an odd number >= 3, got {patch}")
     texture_classes = {int(c) for c in texture_classes}
     wanted = None if classes is None else {int(c) for c in classes}
-    lab_photo, lab_painted = _lab(photo), _lab(painted)
-    result = lab_painted.copy()
-    touched = np.zeros((h, w), bool)  # pixels a class's colour or texture reached
-    textured: list[tuple[np.ndarray, np.ndarray]] = []
+    chosen = []  # (class, its painted pixels, its exemplars) of the classes with enough exemplars
     for c in np.unique(labels[region]):
         if wanted is not None and int(c) not in wanted:
             continue
         target = region & (labels == c)
         exemplars = (labels == c) & ~grown
-        n = int(exemplars.sum())
-        if n < max(min_pixels, min_share * int(target.sum())):
-            continue
+        if int(exemplars.sum()) >= max(min_pixels, min_share * int(target.sum())):
+            chosen.append((int(c), target, exemplars))
+    out = painted.copy()
+    out[~grown] = photo[~grown]
+    if not chosen:  # nothing to do: no Lab conversion of the whole box
+        return out
+    lab_photo, lab_painted = _lab(photo), _lab(painted)
+    result = lab_painted.copy()
+    touched = np.zeros((h, w), bool)  # pixels a class's colour or texture reached
+    textured: list[tuple[np.ndarray, np.ndarray]] = []
+    for c, target, exemplars in chosen:
         mu_e, sd_e = lab_photo[exemplars].mean(0), lab_photo[exemplars].std(0)
         mu_p, sd_p = lab_painted[target].mean(0), lab_painted[target].std(0)
         ratio = np.clip(sd_e / np.maximum(sd_p, 1e-3), ratio_min, ratio_max)
@@ -131,10 +136,6 @@ def exemplar_finish(photo: np.ndarray, painted: np.ndarray, labels: np.ndarray, 
             sources = _erode(exemplars, patch // 2)
             if sources.sum() >= min_pixels:
                 textured.append((target, sources))
-    out = painted.copy()
-    out[~grown] = photo[~grown]
-    if not touched.any():
-        return out
     new = _rgb(result)
     if textured:
         x = torch.from_numpy(new).permute(2, 0, 1).div(127.5).sub(1.0)
