@@ -63,7 +63,7 @@ def exemplar_finish(photo: np.ndarray, painted: np.ndarray, labels: np.ndarray, 
                     grown: np.ndarray, texture_classes: Iterable[int] = (), classes: Iterable[int] | None = None,
                     sigma: float = 4.0, patch: int = 9,
                     ramp: float = 3.0, ratio_min: float = 0.5, ratio_max: float = 1.0, min_pixels: int = 200, min_share: float = 0.05,
-                    max_targets: int = 16_000, seed: int = 0, check: Callable[[], None] | None = None) -> np.ndarray:
+                    max_targets: int = 16_000, clip: float = 2.5, seed: int = 0, check: Callable[[], None] | None = None) -> np.ndarray:
     """The network's photo edit with each painted class's colour (and texture) taken from the photo's own
     pixels of that class (module docstring).
 
@@ -87,6 +87,9 @@ def exemplar_finish(photo: np.ndarray, painted: np.ndarray, labels: np.ndarray, 
             exemplars are grainier than the network's smooth fill.
         min_pixels, min_share: a class needs at least ``max(min_pixels, min_share * its painted pixels)``
             exemplar pixels, else its painted pixels stay the network's.
+        clip: copied values beyond about ``clip`` times the exemplars' typical texture (robust standard
+            deviation of their band above ``sigma``, per channel) are softly limited (``tanh``), so sky seen
+            through leaves does not come out as white specks over a darker painted tree (0: off).
         seed: PatchMatch seed (same inputs, same result).
         check: called during the texture synthesis; an exception it raises abandons the work.
 
@@ -144,6 +147,10 @@ def exemplar_finish(photo: np.ndarray, painted: np.ndarray, labels: np.ndarray, 
             stride = min(patch // 2 + 1, max(2, int(np.ceil(np.sqrt(target.sum() / max(1, max_targets))))))
             detail = guided_patch_detail(x, hole, x, sigma=sigma, guide_sigma=sigma, patch=patch, luma=False,
                                          stride=stride, seed=seed, check=check, sources=torch.from_numpy(sources))
+            if clip > 0:
+                high = (x - gaussian_blur(x, sigma))[:, torch.from_numpy(sources)]
+                limit = (clip * high.abs().median(dim=1).values / 0.6745 + 1e-6)[:, None, None]
+                detail = limit * torch.tanh(detail / limit)
             if ramp > 0:
                 dist = torch.from_numpy(edge_distance(target)).to(detail)
                 detail = detail * (dist / ramp).clamp(max=1.0)[None]
