@@ -76,7 +76,8 @@ class SemanticEditEngine(Engine):
     ``exemplar_max_pixels`` (4 000 000: larger boxes keep the network's picture).
 
     Raises (constructor):
-        ModelError: no valid ``options``, or an ``exemplar_texture`` name that is not one of the card's labels.
+        ModelError: no valid ``options``, or an ``exemplar_texture`` or ``exemplar_classes`` name that is not
+            one of the card's labels.
     """
 
     task = TASK

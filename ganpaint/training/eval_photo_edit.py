@@ -134,7 +134,8 @@ def transplant_region(labels: np.ndarray, index: int, target: int, donors: Seque
     order = [j for j in rng.permutation(len(donors)) if j != index][:tries]
     for j in order:
         donor = donors[j]
-        found = [m for c, m in regions(donor, cover=(EDIT_COVER[0], 1.0)) if c == target]
+        others = [int(c) for c in np.unique(donor) if int(c) != target]
+        found = [m for _, m in regions(donor, skip=others, cover=(EDIT_COVER[0], 1.0))]
         if not found:
             continue
         mask = found[int(rng.integers(len(found)))]
