@@ -136,19 +136,19 @@ def test_match_photo_switch_reaches_the_request_and_the_layer(window, qtbot):
     panel = window.mode_panels["synthesize"]
     window.set_mode("synthesize")
     qtbot.waitUntil(lambda: doc.settings.get("labels_source") == "segmenter", timeout=10000)
-    assert panel.exemplar_check.isChecked() and c.active.exemplar
+    assert panel.switch("exemplar").isChecked() and c.active.exemplar
     FakeSynthesisEngine.last_exemplar = None
     c.settings.label, c.settings.size = 4, 20
     drag(window.canvas, [(100, 250), (200, 250)])
     qtbot.waitUntil(lambda: FakeSynthesisEngine.last_exemplar is True and c._result_is_current(), timeout=10000)
-    panel.exemplar_check.click()  # off: the same edit is painted again without the photo's exemplars
+    panel.switch("exemplar").click()  # off: the same edit is painted again without the photo's exemplars
     qtbot.waitUntil(lambda: FakeSynthesisEngine.last_exemplar is False and c._result_is_current(), timeout=10000)
     assert c.apply_result()
     assert doc.edits[-1].settings.get("exemplar") is False
-    panel.exemplar_check.click()  # back on for new edits
+    panel.switch("exemplar").click()  # back on for new edits
     assert c.active.exemplar
     assert c.reedit_layer(len(doc.edits) - 1)  # the layer's own choice comes back
-    assert not c.active.exemplar and not panel.exemplar_check.isChecked()
+    assert not c.active.exemplar and not panel.switch("exemplar").isChecked()
     qtbot.waitUntil(lambda: c._result_is_current(), timeout=10000)
     assert FakeSynthesisEngine.last_exemplar is False
 

@@ -257,3 +257,12 @@ def test_engine_textures_the_holes_box_plus_context_not_the_whole_crop(textured_
     calls.clear()
     _run(textured_engine, image, mask, progress=lambda f, p: calls.append(f))
     assert calls == [1.0]
+
+
+def test_block_stride_bounds_the_matched_patches():
+    from ganpaint.nets.patchmatch import block_stride
+
+    assert block_stride(100, 16_000) == 1  # a small hole: every pixel is a target
+    assert block_stride(1_000_000, 16_000) == 8  # 1e6 / 8**2 = 15 625 targets
+    assert block_stride(100, 16_000, minimum=2) == 2
+    assert block_stride(10_000_000, 16_000, minimum=2, maximum=5) == 5

@@ -483,10 +483,9 @@ class InpaintEngine(Engine):
         PatchMatch steps (raises ``Cancelled``)."""
         import torch
 
-        from ganpaint.nets.patchmatch import texture_fill
+        from ganpaint.nets.patchmatch import block_stride, texture_fill
 
-        n = int(hole.sum())
-        stride = max(1, int(math.ceil(math.sqrt(n / max(1, self.texture_targets)))))
+        stride = block_stride(int(hole.sum()), self.texture_targets)
         # 25 compared pixels per patch: a dense 5 px patch for small holes, sparser wider ones for large holes
         patch = 5 if stride == 1 else max(9, 2 * stride - 1) | 1
         patch_stride = 1 if stride == 1 else patch // 4

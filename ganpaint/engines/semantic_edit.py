@@ -142,8 +142,7 @@ class SemanticEditEngine(Engine):
         photo = getattr(request, "photo", None)
         if photo is None:
             raise EngineError(f"model '{self.card.name}' edits photos; paint a blank canvas with a synthesis model")
-        return self.edit(photo, request.labels, request.region, cancel, progress,
-                         exemplar=getattr(request, "exemplar", True))
+        return self.edit(photo, request.labels, request.region, cancel, progress, exemplar=request.exemplar)
 
     def paint(self, photo: np.ndarray, hole: np.ndarray, labels: np.ndarray) -> np.ndarray:
         """One network pass: ``uint8 (h, w, 3)`` photo, ``bool (h, w)`` hole, ``uint8 (h, w)`` labels, sides

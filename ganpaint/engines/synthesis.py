@@ -330,7 +330,7 @@ class SynthesisEngine(Engine):
         if request.photo is not None and self.editor is not None:
             self.last_generator = self.editor.card.name
             return self.editor.edit(request.photo, labels, request.region, cancel, progress,
-                                    exemplar=getattr(request, "exemplar", True))
+                                    exemplar=request.exemplar)
         self.last_generator = self.card.name
         z = self.style_code(request)
         if request.photo is None:

@@ -78,6 +78,9 @@ class Mode:
         vector_layers: vector layers (``"hints"``, ``"strokes"``) the canvas draws over the picture.
         debounce_while_editing: wait for a pause before computing while a stroke or drag is in progress
             (False for fast engines whose result should follow the pointer, e.g. a dragged colour hint).
+        switches: ``(attribute, title, tool tip)`` of the mode's on/off settings: bool attributes, True
+            when the mode is made; the panel shows a check box for each, an edit layer stores the ones that
+            are off in its settings, and re-edit restores them.
         preview_while_editing: compute at all while a stroke is in progress (False for slow engines,
             which run when the stroke is finished).
     """
@@ -99,8 +102,12 @@ class Mode:
     debounce_while_editing: ClassVar[bool] = True
     preview_while_editing: ClassVar[bool] = True
 
+    switches: tuple[tuple[str, str, str], ...] = ()
+
     def __init__(self, ctx: ModeContext) -> None:
         self.ctx = ctx
+        for attribute, _, _ in self.switches:
+            setattr(self, attribute, True)
 
     # ------------------------------------------------------------------ models
     @property
@@ -195,7 +202,8 @@ class Mode:
         layer = layer_from_result(doc.composite(), doc.result, region, name=f"{self.layer_title} {number}",
                                   mode=self.name, model=self.model, seed=self.ctx.seed,
                                   inputs={key: np.array(value) for key, value in inputs.items()},
-                                  settings=self.layer_settings(doc))
+                                  settings={**self.layer_settings(doc),
+                                            **{a: False for a, _, _ in self.switches if not getattr(self, a)}})
         if layer is not None:
             doc.settings["layer_count"] = number
             doc.add_edit_layer(layer, description or self.apply_text)
@@ -207,6 +215,8 @@ class Mode:
         layer = doc.edits[index]
         with doc.group(f"Re-edit {layer.name}"):
             doc.remove_edit_layer(index, f"Re-edit {layer.name}")
+            for attribute, _, _ in self.switches:
+                setattr(self, attribute, layer.settings.get(attribute, True) is not False)
             self.restore_inputs(doc, layer)
 
     def restore_inputs(self, doc: "Document", layer: EditLayer) -> None:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Optional
 
 import numpy as np
 
 from ganpaint.inference.requests import InpaintRequest
-from ganpaint.modes.base import Mode, ModeContext, missing_model
+from ganpaint.modes.base import Mode, missing_model
 
 if TYPE_CHECKING:  # pragma: no cover
     from ganpaint.document.model import Document
@@ -30,10 +30,8 @@ class InpaintMode(Mode):
     apply_text = "Apply fill"
     apply_tip = "Keep the fill as a new layer and clear the mask (Ctrl+Return)"
     layer_title = "Fill"
-
-    def __init__(self, ctx: ModeContext) -> None:
-        super().__init__(ctx)
-        self.texture = True
+    switches = (("texture", "Photo texture",
+                 "Copy the photo's own grain into the fill (models that support it); off: the network's smooth fill"),)
 
     def build_request(self, doc: "Document", revision: int) -> Optional[InpaintRequest]:
         if not doc.mask.any():
@@ -42,13 +40,6 @@ class InpaintMode(Mode):
             return missing_model(self.ctx, "inpainting")
         return InpaintRequest.snapshot(revision, doc.composite(), doc.mask, self.model, self.ctx.seed,
                                        texture=self.texture)
-
-    def layer_settings(self, doc: "Document") -> dict[str, Any]:
-        return {} if self.texture else {"texture": False}
-
-    def restore_inputs(self, doc: "Document", layer) -> None:
-        super().restore_inputs(doc, layer)
-        self.texture = layer.settings.get("texture", True) is not False
 
     def edit_region(self, doc: "Document") -> np.ndarray:
         return doc.mask > 0  # soft brush edges too, so the layer's box holds the whole mask

@@ -39,13 +39,15 @@ class SynthesizeMode(Mode):
     apply_text = "Apply result"
     apply_tip = "Keep the generated picture as a new layer (Ctrl+Return)"
     layer_title = "Synthesis"
+    switches = (("exemplar", "Match photo",
+                 "Photo edits: painted classes take the colour, and trees the texture, of the same class elsewhere in "
+                 "the photo (editors that support it); off: the network's painting"),)
 
     def __init__(self, ctx: ModeContext) -> None:
         super().__init__(ctx)
         self.reading: Optional[np.ndarray] = None  # the segmenter's reading of the current photo
         self._labelset = self._labelset_for(self.model)
         self._applying = False
-        self.exemplar = True  # the panel's *Match photo* switch (photo edits)
 
     # ------------------------------------------------------------------ label set and models
     @property
@@ -143,13 +145,7 @@ class SynthesizeMode(Mode):
         settings: dict[str, Any] = {"canvas": "blank"} if is_blank_canvas(doc) else {}
         if self.ctx.style_name:
             settings["style"] = self.ctx.style_name
-        if not self.exemplar and not is_blank_canvas(doc):
-            settings["exemplar"] = False
         return settings
-
-    def restore_inputs(self, doc: "Document", layer) -> None:
-        super().restore_inputs(doc, layer)
-        self.exemplar = layer.settings.get("exemplar", True) is not False
 
     def apply(self, doc: "Document"):
         """The picture becomes an edit layer, and the current label map the reading of the new composite,

@@ -102,7 +102,7 @@ def exemplar_finish(photo: np.ndarray, painted: np.ndarray, labels: np.ndarray, 
     """
     import torch
 
-    from ganpaint.nets.patchmatch import edge_distance, gaussian_blur, guided_patch_detail
+    from ganpaint.nets.patchmatch import block_stride, edge_distance, gaussian_blur, guided_patch_detail
 
     h, w = labels.shape
     if photo.shape != (h, w, 3) or painted.shape != (h, w, 3) or region.shape != (h, w) or grown.shape != (h, w):
@@ -144,7 +144,7 @@ def exemplar_finish(photo: np.ndarray, painted: np.ndarray, labels: np.ndarray, 
         x = torch.from_numpy(new).permute(2, 0, 1).div(127.5).sub(1.0)
         for target, sources in textured:
             hole = torch.from_numpy(target)
-            stride = min(patch // 2 + 1, max(2, int(np.ceil(np.sqrt(target.sum() / max(1, max_targets))))))
+            stride = block_stride(int(target.sum()), max_targets, minimum=2, maximum=patch // 2 + 1)
             detail = guided_patch_detail(x, hole, x, sigma=sigma, guide_sigma=sigma, patch=patch, luma=False,
                                          stride=stride, seed=seed, check=check, sources=torch.from_numpy(sources))
             if clip > 0:

@@ -233,6 +233,14 @@ def guided_patch_detail(image: torch.Tensor, hole: torch.Tensor, fill: torch.Ten
     return detail
 
 
+def block_stride(pixels: int, targets: int, minimum: int = 1, maximum: int | None = None) -> int:
+    """The ``stride`` for :func:`guided_patch_detail` that matches at most about ``targets`` patches for a
+    hole of ``pixels`` pixels (larger holes copy larger blocks, bounding time and memory):
+    ``ceil(sqrt(pixels / targets))``, clamped to ``minimum .. maximum``."""
+    stride = max(minimum, int(math.ceil(math.sqrt(pixels / max(1, targets)))))
+    return stride if maximum is None else min(maximum, stride)
+
+
 def _grad_energy(x: torch.Tensor, region: torch.Tensor) -> torch.Tensor:
     """Mean squared difference of horizontally and vertically adjacent pixel pairs both in ``region``."""
     dx = (x[:, :, 1:] - x[:, :, :-1]).pow(2).sum(0)[region[:, 1:] & region[:, :-1]]
@@ -304,4 +312,4 @@ def typical_detail(image: torch.Tensor, hole: torch.Tensor, sigma: float, width:
     return float(high.abs().median()) / 0.6745
 
 
-__all__ = ["dilate", "edge_distance", "gaussian_blur", "guided_patch_detail", "ring_gain", "texture_fill"]
+__all__ = ["block_stride", "dilate", "edge_distance", "gaussian_blur", "guided_patch_detail", "ring_gain", "texture_fill"]

@@ -33,6 +33,8 @@ class ModePanel(EnginePanel):
         self.mode = mode
         self.controller = controller
         self.switches: list[tuple[QCheckBox, str]] = []  # (check box, mode attribute), see add_switch
+        for attribute, title, tip in mode.switches:
+            self.add_switch(title, tip, attribute)
         self.build_extras()
         self.finish()
         if mode.model in names:
@@ -48,9 +50,14 @@ class ModePanel(EnginePanel):
     def build_extras(self) -> None:
         """Add the mode's own widgets (override)."""
 
+    def switch(self, attribute: str) -> QCheckBox:
+        """The check box of the mode's switch ``attribute`` (:attr:`ganpaint.modes.base.Mode.switches`)."""
+        return next(box for box, name in self.switches if name == attribute)
+
     def add_switch(self, title: str, tip: str, attribute: str) -> QCheckBox:
-        """A check box bound to the mode's bool ``attribute``: toggling it sets the attribute and computes
-        again; :meth:`sync` shows the attribute (a re-edited layer may restore another choice)."""
+        """A check box bound to the mode's bool ``attribute`` (one per ``mode.switches``, added before the
+        mode's own widgets): toggling it sets the attribute and computes again; :meth:`sync` shows the
+        attribute (a re-edited layer may restore another choice)."""
         box = QCheckBox(title)
         box.setToolTip(tip)
         box.setChecked(bool(getattr(self.mode, attribute)))
@@ -86,8 +93,6 @@ class InpaintPanel(ModePanel):
     """Inpainting: model, the photo-texture switch, apply fill, clear mask."""
 
     def build_extras(self) -> None:
-        self.texture_check = self.add_switch("Photo texture", "Copy the photo's own grain into the fill (models "
-                                             "that support it); off: the network's smooth fill", "texture")
         self.clear_mask_button = self.add_button("fa5s.times", "Clear mask", "Remove every hole (Delete)")
         self.clear_mask_button.clicked.connect(self.controller.clear_mask)
 
@@ -102,9 +107,6 @@ class SemanticPanel(ModePanel):
         for title, path in sample_styles():
             self.style_combo.addItem(title, path)
         self.form.addRow("Style", self.style_combo)
-        self.exemplar_check = self.add_switch(
-            "Match photo", "Photo edits: painted classes take the colour, and trees the texture, of the same class "
-            "elsewhere in the photo (editors that support it); off: the network's painting", "exemplar")
         self.resegment_button = self.add_button("fa5s.magic", "Read regions from photo",
                                                 "Replace the label map by the segmenter's reading of the photo")
         self.resegment_button.clicked.connect(self.controller.adopt_segmentation)
