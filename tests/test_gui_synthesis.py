@@ -72,6 +72,23 @@ def test_blank_canvas_doodle_becomes_picture(window, qtbot, monkeypatch):
     assert np.array_equal(window.canvas._before_array[150, 100], window.controller.labelset.colorize(doc.labels)[150, 100])
 
 
+def test_match_photo_switch_is_disabled_while_there_is_no_photo(window, qtbot, monkeypatch):
+    """*Match photo* changes nothing on a blank canvas: its box is greyed out there, and enabled again once
+    an applied picture makes the canvas a photo to edit, or when a photo is opened."""
+    box = window.mode_panels["synthesize"].switch("exemplar")
+    window.set_mode("synthesize")
+    assert box.isEnabled()  # the test photo
+    answer_new_canvas(monkeypatch, 128, 96, label=0)
+    window.new_canvas()
+    doc = window.controller.doc
+    assert not box.isEnabled()
+    qtbot.waitUntil(lambda: doc.result is not None and doc.result_revision == doc.revision, timeout=10000)
+    assert window.controller.apply_result()
+    assert box.isEnabled()  # later label edits repaint regions of the applied picture
+    window.undo_action.trigger()
+    assert not box.isEnabled()
+
+
 def test_label_map_import_refuses_unknown_colours_and_can_snap(window, tmp_path, qtbot):
     doc = window.controller.doc
     window.set_mode("synthesize")

@@ -79,8 +79,9 @@ class Mode:
         debounce_while_editing: wait for a pause before computing while a stroke or drag is in progress
             (False for fast engines whose result should follow the pointer, e.g. a dragged colour hint).
         switches: ``(attribute, title, tool tip)`` of the mode's on/off settings: bool attributes, True
-            when the mode is made; the panel shows a check box for each, an edit layer stores the ones that
-            are off in its settings, and re-edit restores them.
+            when the mode is made; the panel shows a check box for each (disabled while
+            :meth:`switch_applies` says it changes nothing), an edit layer stores the ones that are off in
+            its settings, and re-edit restores them.
         preview_while_editing: compute at all while a stroke is in progress (False for slow engines,
             which run when the stroke is finished).
     """
@@ -191,6 +192,11 @@ class Mode:
     def layer_settings(self, doc: "Document") -> dict[str, Any]:
         """JSON-able extras stored with an edit layer (e.g. the style reference)."""
         return {}
+
+    def switch_applies(self, attribute: str, doc: "Optional[Document]") -> bool:
+        """Whether switch ``attribute`` (of :attr:`switches`) changes what the engine paints for ``doc``
+        (default True); the panel disables its check box while it does not."""
+        return True
 
     def add_edit_layer(self, doc: "Document", region: Optional[np.ndarray], inputs: dict[str, np.ndarray],
                        description: Optional[str] = None) -> Optional[EditLayer]:

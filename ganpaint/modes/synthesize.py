@@ -75,6 +75,10 @@ class SynthesizeMode(Mode):
         card = find_segmenter_card(registry, registry.get(self.model)) if self.model else registry.default_for("segment")
         return card.name if card is not None else None
 
+    def switch_applies(self, attribute: str, doc: "Optional[Document]") -> bool:
+        """*Match photo* needs a photo: it changes nothing on a blank canvas."""
+        return not (attribute == "exemplar" and is_blank_canvas(doc))
+
     # ------------------------------------------------------------------ document
     def reset(self, doc: "Document") -> None:
         self.reading = None

@@ -46,6 +46,7 @@ class ModePanel(EnginePanel):
         self.apply_clicked.connect(controller.apply_result)
         controller.model_changed.connect(lambda task, name: self.sync())
         controller.seed_changed.connect(lambda seed: self.sync())
+        controller.history_changed.connect(self.sync)  # a new document or an applied layer
 
     def build_extras(self) -> None:
         """Add the mode's own widgets (override)."""
@@ -57,7 +58,7 @@ class ModePanel(EnginePanel):
     def add_switch(self, title: str, tip: str, attribute: str) -> QCheckBox:
         """A check box bound to the mode's bool ``attribute`` (one per ``mode.switches``, added before the
         mode's own widgets): toggling it sets the attribute and computes again; :meth:`sync` shows the
-        attribute (a re-edited layer may restore another choice)."""
+        attribute (a re-edited layer may restore another choice) and whether it applies to the document."""
         box = QCheckBox(title)
         box.setToolTip(tip)
         box.setChecked(bool(getattr(self.mode, attribute)))
@@ -72,7 +73,9 @@ class ModePanel(EnginePanel):
         return box
 
     def sync(self) -> None:
-        """Show the controller's model and seed; hide the seed for deterministic models."""
+        """Show the controller's model, seed and the mode's switches (disabled where
+        :meth:`~ganpaint.modes.base.Mode.switch_applies` says they change nothing); hide the seed for
+        deterministic models."""
         model = self.mode.model
         if model is not None and self.model_combo.currentText() != model and self.model_combo.findText(model) >= 0:
             self.model_combo.blockSignals(True)
@@ -83,6 +86,7 @@ class ModePanel(EnginePanel):
         self.seed_spin.blockSignals(False)
         self.set_seed_visible(self.mode.stochastic)
         for box, attribute in self.switches:
+            box.setEnabled(self.mode.switch_applies(attribute, self.controller.doc))
             if box.isChecked() != bool(getattr(self.mode, attribute)):
                 box.blockSignals(True)
                 box.setChecked(bool(getattr(self.mode, attribute)))
