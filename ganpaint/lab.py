@@ -23,6 +23,9 @@ _WHITE = np.array([0.95047, 1.0, 1.08883])
 _EPS = 0.008856  # (6/29) ** 3
 _KAPPA = 7.787   # (29/6) ** 2 / 3
 
+#: Rec. 601 luma weights of R, G, B (``Y' = 0.299 R + 0.587 G + 0.114 B``), for every grey/luma in the project.
+LUMA_WEIGHTS = (0.299, 0.587, 0.114)
+
 #: the ab range the SIGGRAPH 2017 networks normalise by (``ab / AB_NORM`` lies in about [-1, 1]).
 AB_NORM = 110.0
 

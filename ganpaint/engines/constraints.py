@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from ganpaint.document.vectors import SketchStroke
+from ganpaint.lab import LUMA_WEIGHTS
 from ganpaint.tools.raster import StrokeCoverage, dab_centres
 
 Rect = tuple[int, int, int, int]
@@ -126,13 +127,12 @@ class ConstraintTensors:
 
 
 _SOBEL = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]]) / 8.0
-_LUMA = (0.299, 0.587, 0.114)
 
 
 def edge_strength(images: torch.Tensor) -> torch.Tensor:
     """``float (K, 3, R, R)`` in [-1, 1] -> ``float (K, 1, R, R)`` in [0, 1): ``tanh(|Sobel(luma)| / EDGE_SCALE)``
     (replicate padding, so the border has no false edge)."""
-    luma = sum(w * images[:, i:i + 1] for i, w in enumerate(_LUMA))
+    luma = sum(w * images[:, i:i + 1] for i, w in enumerate(LUMA_WEIGHTS))
     kernel = torch.stack([_SOBEL, _SOBEL.t()])[:, None].to(images)
     grad = F.conv2d(F.pad(luma, (1, 1, 1, 1), mode="replicate"), kernel)
     return torch.tanh(torch.sqrt(grad.square().sum(dim=1, keepdim=True) + 1e-6) / EDGE_SCALE)

@@ -36,8 +36,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ganpaint.lab import LUMA_WEIGHTS
 
-_LUMA = torch.tensor([0.299, 0.587, 0.114])  # Rec. 601 luma weights of R, G, B
+_LUMA = torch.tensor(LUMA_WEIGHTS)
 
 
 def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:

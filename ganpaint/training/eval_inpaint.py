@@ -60,6 +60,7 @@ from pathlib import Path
 import numpy as np
 
 from ganpaint.errors import GanpaintError
+from ganpaint.lab import LUMA_WEIGHTS
 from ganpaint.training.masks import EVAL_KINDS, eval_mask
 
 METHODS = ("model", "previous", "telea", "ns", "shiftmap", "mean")
@@ -117,8 +118,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _luma(img: np.ndarray) -> np.ndarray:
-    img = img.astype(np.float64)
-    return 0.299 * img[..., 0] + 0.587 * img[..., 1] + 0.114 * img[..., 2]
+    return img.astype(np.float64) @ np.asarray(LUMA_WEIGHTS)
 
 
 def psnr_in_hole(out: np.ndarray, truth: np.ndarray, hole: np.ndarray) -> float:

@@ -24,6 +24,7 @@ from PIL import Image, ImageOps
 
 from ganpaint.errors import DatasetError
 from ganpaint.jsonlimits import loads_limited
+from ganpaint.lab import LUMA_WEIGHTS
 from ganpaint.training.data import list_split, load_rgb_pil
 
 #: Target value of pixels that do not count in the loss or the metrics.
@@ -99,7 +100,7 @@ def color_jitter(img: np.ndarray, rng: np.random.Generator, strength: float = 0.
             mean = x.mean()
             x = (x - mean) * f + mean
         else:
-            gray = x @ np.array([0.299, 0.587, 0.114], np.float32)
+            gray = x @ np.array(LUMA_WEIGHTS, np.float32)
             x = (x - gray[..., None]) * f + gray[..., None]
     return np.clip(x + 0.5, 0, 255).astype(np.uint8)
 
