@@ -75,6 +75,9 @@ def bench_cases(task: str, sizes: list[int]) -> list[tuple[str, int, int, object
         # ... and with a 1500 px hole: a 3000 px crop filled at 500 px + full-resolution detail (memory)
         cases.append(("4000x3000, 1500 px hole", 4000, 3000,
                       lambda model: _with_model(_inpaint_request(4000, 3000, (1250, 750, 2750, 2250), 0), model)))
+        # ... and a 2400 px hole: its texture box is over the texture stage's pixel budget (reduced scale)
+        cases.append(("4000x3000, 2400 px hole", 4000, 3000,
+                      lambda model: _with_model(_inpaint_request(4000, 3000, (800, 300, 3200, 2700), 0), model)))
     elif task == "segment":
         from ganpaint.inference.requests import SegmentRequest
 

@@ -148,8 +148,8 @@ def _run(engine, image, mask, progress=None):
     return engine.run(req, CancelToken(), progress or (lambda f, p: None))
 
 
-def _stripe_photo(h=64, w=96):
-    img = ((stripes(h, w, period=4) + 1) * 127.5).round().clamp(0, 255).byte().permute(1, 2, 0).numpy()
+def _stripe_photo(h=64, w=96, period=4):
+    img = ((stripes(h, w, period=period) + 1) * 127.5).round().clamp(0, 255).byte().permute(1, 2, 0).numpy()
     return np.ascontiguousarray(img)
 
 
@@ -166,10 +166,7 @@ def test_engine_streams_the_network_fill_then_adds_the_photos_texture(textured_e
     assert f0 < f1 == 1.0 and last is None
     assert np.array_equal(first[~hole], image[~hole]) and not np.array_equal(first[hole], out[hole])
 
-    def energy(a):
-        return float(P._grad_energy(torch.from_numpy(a.astype(np.float32)).permute(2, 0, 1), torch.from_numpy(hole)))
-
-    assert energy(out) > 3 * energy(first)
+    assert _hole_energy(out, hole) > 3 * _hole_energy(first, hole)
     textured_engine.texture = 0.0
     partials.clear()
     plain = _run(textured_engine, image, mask, progress=lambda f, p: partials.append(p))
@@ -177,14 +174,31 @@ def test_engine_streams_the_network_fill_then_adds_the_photos_texture(textured_e
     assert np.array_equal(plain[hole], first[hole])
 
 
-def test_engine_skips_texture_above_its_pixel_budget(textured_engine):
-    image = _stripe_photo()
+def _hole_energy(a, hole):
+    return float(P._grad_energy(torch.from_numpy(a.astype(np.float32)).permute(2, 0, 1), torch.from_numpy(hole)))
+
+
+def test_engine_textures_a_box_above_its_pixel_budget_at_a_reduced_scale(textured_engine):
+    """A box larger than ``texture_max_pixels`` (a huge hole in a 12 MP photo) is textured on a reduced copy
+    and the texture upsampled: the fill gets the photo's stripes, never the soft fill alone; 0 = stage off."""
+    image = _stripe_photo(256, 320, period=8)
     mask = np.zeros(image.shape[:2], np.uint8)
-    mask[20:44, 36:60] = 255
-    textured_engine.texture_max_pixels = 100
-    calls = []
-    _run(textured_engine, image, mask, progress=lambda f, p: calls.append(p))
-    assert calls == [None]
+    mask[80:176, 112:208] = 255
+    hole = mask > 127
+    textured_engine.texture_max_pixels = 10_000  # the texture box (hole + context, whole crop) is ~37 000 px
+    partials = []
+    out = _run(textured_engine, image, mask, progress=lambda f, p: partials.append(None if p is None else p.copy()))
+    crop = textured_engine.last_crops[0]
+    x0, y0, x1, y1 = textured_engine._texture_box(crop)
+    assert textured_engine._texture_factor(y1 - y0, x1 - x0) >= 2
+    soft, last = partials
+    assert last is None and np.array_equal(out[~hole], image[~hole])
+    assert _hole_energy(out, hole) > 3 * _hole_energy(soft, hole)
+    assert _hole_energy(out, hole) < 2 * _hole_energy(image, ~hole)  # about the photo's texture, not more
+    textured_engine.texture_max_pixels = 0
+    partials.clear()
+    plain = _run(textured_engine, image, mask, progress=lambda f, p: partials.append(p))
+    assert partials == [None] and np.array_equal(plain, soft)
 
 
 def test_check_is_called_during_the_search_and_can_abandon_it():
@@ -243,7 +257,8 @@ def test_copied_detail_is_limited_to_a_few_times_the_rings_grain():
 
 def test_engine_textures_the_holes_box_plus_context_not_the_whole_crop(textured_engine):
     """The pixel budget applies to the holes' box grown by ``texture_context``, not to the crop around it
-    (whose margin grows with the hole), so a large hole is textured at full resolution."""
+    (whose margin grows with the hole), so a large hole is textured at full resolution; one pixel more of
+    context and the box is textured at half scale."""
     image = _stripe_photo(64, 96)
     mask = np.zeros(image.shape[:2], np.uint8)
     mask[24:40, 40:56] = 255
@@ -253,10 +268,12 @@ def test_engine_textures_the_holes_box_plus_context_not_the_whole_crop(textured_
     out = _run(textured_engine, image, mask, progress=lambda f, p: calls.append(f))
     assert calls == [0.5, 1.0]
     assert np.array_equal(out[mask == 0], image[mask == 0])
-    textured_engine.texture_context = 9  # 34 x 34 > the budget: the network's fill only
+    assert textured_engine._texture_factor(32, 32) == 1
+    textured_engine.texture_context = 9  # 34 x 34 > the budget: textured at half scale
+    assert textured_engine._texture_factor(34, 34) == 2
     calls.clear()
     _run(textured_engine, image, mask, progress=lambda f, p: calls.append(f))
-    assert calls == [1.0]
+    assert calls == [0.5, 1.0]
 
 
 def test_block_stride_bounds_the_matched_patches():

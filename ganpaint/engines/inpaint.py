@@ -17,9 +17,10 @@ Pipeline of :meth:`InpaintEngine.run`:
    copied into the hole from the context by contextual residual aggregation (HiFill,
    :mod:`ganpaint.nets.cra`), so a large hole is not soft;
 5. with ``texture > 0``, that fill is streamed to the caller at once and then, at full resolution on the
-   holes' box grown by ``texture_context`` (up to ``texture_max_pixels``), its high band is replaced by the
-   photo's own texture, copied along a network-guided PatchMatch field
-   (:func:`ganpaint.nets.patchmatch.texture_fill`), so large fills are not soft;
+   holes' box grown by ``texture_context``, its high band is replaced by the photo's own texture, copied
+   along a network-guided PatchMatch field (:func:`ganpaint.nets.patchmatch.texture_fill`), so large fills
+   are not soft; a box of more than ``texture_max_pixels`` is textured on a copy reduced by the smallest
+   integer factor that fits, and the texture added there is upsampled onto the full-resolution fill;
 6. the fill is pasted **only inside the hole** with a weight (:func:`feather_weights`: 0 outside the
    hole, ramping to 1 over ``feather`` pixels inside it; the shipped cards use 1, a hard paste, since the
    fill continues the context and any blend inside the hole would let the removed object show through),
@@ -328,8 +329,9 @@ class InpaintEngine(Engine):
     (False: True averages the fill with the mirrored image's, twice the network time) and
     ``texture`` (0 = off: strength of the network-guided PatchMatch synthesis that replaces the fill's
     high band by the photo's own texture, :func:`ganpaint.nets.patchmatch.texture_fill`; 1 gives the hole the
-    gradient energy of the ring around it), ``texture_max_pixels`` (4 000 000: larger crops keep the
-    network's fill, bounding time and memory), ``texture_context`` (160 px: the synthesis works on the
+    gradient energy of the ring around it), ``texture_max_pixels`` (4 000 000: larger boxes are textured
+    on a copy reduced to fit and the added texture upsampled, bounding time and memory; 0 = stage off),
+    ``texture_context`` (160 px: the synthesis works on the
     holes' bounding box grown by this much, at most the crop; its size is what ``texture_max_pixels``
     bounds), ``texture_targets`` (16 000: the synthesis matches at most about this many patches, copying
     larger blocks in larger holes) and ``texture_ramp`` (3 px: the copied texture fades in over this
@@ -465,12 +467,18 @@ class InpaintEngine(Engine):
 
     def _texture_box(self, crop: Crop) -> Box | None:
         """Where the texture stage works for ``crop``: its holes' box grown by ``texture_context`` pixels
-        and clipped to the crop (image coordinates), or None when that exceeds ``texture_max_pixels``."""
+        and clipped to the crop (image coordinates); None when ``texture_max_pixels`` is 0 (stage off)."""
+        if self.texture_max_pixels <= 0:
+            return None
         x0, y0, x1, y1 = crop.box
         hx0, hy0, hx1, hy1 = crop.hole_box
         c = self.texture_context
-        box = (max(hx0 - c, x0), max(hy0 - c, y0), min(hx1 + c, x1), min(hy1 + c, y1))
-        return box if (box[2] - box[0]) * (box[3] - box[1]) <= self.texture_max_pixels else None
+        return (max(hx0 - c, x0), max(hy0 - c, y0), min(hx1 + c, x1), min(hy1 + c, y1))
+
+    def _texture_factor(self, h: int, w: int) -> int:
+        """Integer scale the texture stage works at for an ``h x w`` box: 1 (full resolution) when it has at
+        most ``texture_max_pixels`` pixels, else the smallest factor whose reduced box fits."""
+        return max(1, int(math.ceil(math.sqrt(h * w / max(self.texture_max_pixels, 1)) - 1e-9)))
 
     def _texture_crop(self, image: np.ndarray, hole: np.ndarray, fill: np.ndarray,
                       cancel: "CancelToken | None" = None) -> np.ndarray:
@@ -480,21 +488,37 @@ class InpaintEngine(Engine):
         Runs on the CPU whatever the engine's device (the fill is already a numpy array). The block side
         (stride) grows with the hole so that at most about ``texture_targets`` patches are matched, which
         bounds the time for any hole size (see ``ganpaint bench``). ``cancel`` is checked between
-        PatchMatch steps (raises ``Cancelled``)."""
+        PatchMatch steps (raises ``Cancelled``).
+
+        A box of more than ``texture_max_pixels`` pixels (a hole of thousands of pixels in a 12 MP photo)
+        is synthesised on a copy reduced by :meth:`_texture_factor` (:func:`masked_downscale`: the pixels
+        under the hole never reach the context) and the texture it adds to the reduced fill is upsampled
+        (bicubic) onto the full-resolution fill: grain at that scale instead of the network's soft fill,
+        with time and memory bounded like a ``texture_max_pixels`` box."""
         import torch
 
+        from ganpaint.nets.cra import upsample
         from ganpaint.nets.patchmatch import block_stride, texture_fill
 
-        stride = block_stride(int(hole.sum()), self.texture_targets)
-        # 25 compared pixels per patch: a dense 5 px patch for small holes, sparser wider ones for large holes
-        patch = 5 if stride == 1 else max(9, 2 * stride - 1) | 1
-        patch_stride = 1 if stride == 1 else patch // 4
+        h, w = hole.shape
+        f = self._texture_factor(h, w)
         with torch.inference_mode():
             x = torch.from_numpy(np.array(image, copy=True)).permute(2, 0, 1).float().div_(127.5).sub_(1.0)
-            y = torch.from_numpy(np.ascontiguousarray(fill)).permute(2, 0, 1).div(127.5).sub_(1.0)
-            out = texture_fill(x, torch.from_numpy(np.array(hole, copy=True)), y, self.texture, ramp=self.texture_ramp,
-                               stride=stride, patch=patch, patch_stride=patch_stride,
-                               check=cancel.raise_if_cancelled if cancel is not None else None)
+            y = torch.from_numpy(np.array(fill, dtype=np.float32)).permute(2, 0, 1).div_(127.5).sub_(1.0)
+            m = torch.from_numpy(np.array(hole, copy=True))
+            if f > 1:
+                x, m_low = masked_downscale(x[None], m[None, None].float(), f)
+                x, m = x[0], m_low[0, 0] > 0
+                y_full, y = y, masked_downscale(y[None], torch.zeros(1, 1, h, w), f)[0][0]
+            stride = block_stride(int(m.sum()), self.texture_targets)
+            # 25 compared pixels per patch: a dense 5 px patch for small holes, sparser wider ones for large ones
+            patch = 5 if stride == 1 else max(9, 2 * stride - 1) | 1
+            patch_stride = 1 if stride == 1 else patch // 4
+            out = texture_fill(x, m, y, self.texture, ramp=self.texture_ramp / f, stride=stride, patch=patch,
+                               patch_stride=patch_stride, check=cancel.raise_if_cancelled if cancel is not None else None)
+            if f > 1:  # the reduced fill's added texture, upsampled onto the full-resolution fill
+                del x
+                out = y_full.add_(upsample(out.sub_(y).mul_(m)[None], f, (h, w))[0]).clamp_(-1.0, 1.0)
             return out.add_(1.0).mul_(127.5).permute(1, 2, 0).numpy()
 
     def run(self, request: "InpaintRequest", cancel: "CancelToken", progress: ProgressCallback) -> np.ndarray:

@@ -217,9 +217,7 @@ def guided_patch_detail(image: torch.Tensor, hole: torch.Tensor, fill: torch.Ten
     flat = (field.ty + r) * field.Wp + (field.tx + r)
     known_p = F.pad(known[None], (r, r, r, r), mode="replicate")[0].reshape(-1)
     w_known = known_p[flat[:, None] + field.offs[None, :]][..., None]  # (M, offsets, 1)
-    hy, hx = hole.nonzero(as_tuple=True)
-    by, bx = (hy // stride) * stride, (hx // stride) * stride  # the lattice target whose block holds the pixel
-    rows = field.grid[by, bx]
+    pixels = hole.reshape(-1).nonzero().squeeze(1)  # flat indices of the hole pixels
     for em in range(max(1, em_passes)):
         w_high = w_known if em == 0 else w_known + coherence * (1.0 - w_known)
         target = t_all
@@ -228,9 +226,21 @@ def guided_patch_detail(image: torch.Tensor, hole: torch.Tensor, fill: torch.Ten
             target = torch.cat([target[..., :3], cur[flat[:, None] + field.offs[None, :]]], -1)
         weight = torch.cat([torch.ones_like(w_high).expand(-1, -1, 3), w_high.expand(-1, -1, ch)], -1)
         field.search(target, weight, iters, stride, check)
-        sy, sx = field.y[rows] + (hy - by), field.x[rows] + (hx - bx)
-        detail = torch.zeros_like(high)
-        detail[:, hy, hx] = high[:, sy, sx]
+        detail = _copy_blocks(high, field, pixels, W, stride)
+    return detail
+
+
+def _copy_blocks(high: torch.Tensor, field: "_Field", pixels: torch.Tensor, width: int, stride: int,
+                 chunk: int = 1 << 20) -> torch.Tensor:
+    """``(C, H, W)`` zeros but at the hole pixels ``pixels`` (flat indices, int64), which get ``high`` at the
+    pixel's offset from the source of its block's lattice target (``field.y``/``field.x``). Works on
+    ``chunk`` pixels at a time, so the index arrays of a multi-megapixel hole never exist at once."""
+    detail = torch.zeros_like(high)
+    for part in pixels.split(chunk):
+        hy, hx = part // width, part % width
+        by, bx = hy - hy % stride, hx - hx % stride  # the lattice target whose block holds the pixel
+        rows = field.grid[by, bx]
+        detail[:, hy, hx] = high[:, field.y[rows] + (hy - by), field.x[rows] + (hx - bx)]
     return detail
 
 
@@ -255,11 +265,12 @@ def ring_gain(image: torch.Tensor, hole: torch.Tensor, low: torch.Tensor, detail
     """Scale ``g`` giving ``low + g * detail`` inside the hole the gradient energy of the photo in the
     known ring of ``width`` pixels around the hole (the detail's and the low band's energies add, their
     cross term averages out): ``g = sqrt(max(0, E_ring - E_low) / E_detail)``, at most ``limit``; 1.0 when
-    the ring or the detail is empty. Images float ``(3, H, W)``, ``hole`` bool ``(H, W)``."""
+    the ring or the detail is empty. Images float ``(3, H, W)``, ``hole`` bool ``(H, W)``; ``detail`` may also
+    be ``(1, H, W)``, the same in every channel (grey grain), which counts for its ``3`` channels."""
     ring = dilate(hole, width) & ~hole
     if not ring.any() or not hole.any():
         return 1.0
-    e_detail = _grad_energy(detail, hole)
+    e_detail = _grad_energy(detail, hole) * (image.shape[0] / detail.shape[0])
     if e_detail <= 1e-12:
         return 1.0
     e_missing = (_grad_energy(image, ring) - _grad_energy(low, hole)).clamp_min(0.0)
@@ -290,15 +301,18 @@ def texture_fill(image: torch.Tensor, hole: torch.Tensor, fill: torch.Tensor, st
     hole = hole.to(torch.bool)
     comp = torch.where(hole[None], fill, image)
     low = gaussian_blur(comp, sigma)
-    detail = guided_patch_detail(image, hole, fill, sigma=sigma, luma=luma, **options).expand(3, -1, -1)
+    lim = clip * typical_detail(comp, hole, sigma) + 1e-6 if clip > 0 else 0.0
+    del comp  # full-size planes are released as soon as they are done with: large holes of 12 MP photos
+    # grey grain stays one plane (broadcast over the channels at the end)
+    detail = guided_patch_detail(image, hole, fill, sigma=sigma, luma=luma, **options)
     if ramp > 0:  # the fill next to the hole's edge is known best: copied detail fades in over ramp px
         dist = torch.from_numpy(edge_distance(hole.cpu().numpy())).to(detail)
-        detail = detail * (dist / ramp).clamp(max=1.0)[None]
-    detail = strength * ring_gain(image, hole, low, detail) * detail
+        detail.mul_((dist / ramp).clamp_(max=1.0)[None])
+        del dist
+    detail.mul_(strength * ring_gain(image, hole, low, detail))
     if clip > 0:  # no copied value far beyond the ring's typical detail: a copied edge does not speckle
-        lim = clip * typical_detail(comp, hole, sigma) + 1e-6
-        detail = lim * torch.tanh(detail / lim)
-    return torch.where(hole[None], (low + detail).clamp_(-1.0, 1.0), image)
+        detail = detail.div_(lim).tanh_().mul_(lim)
+    return torch.where(hole[None], low.add_(detail).clamp_(-1.0, 1.0), image)
 
 
 def typical_detail(image: torch.Tensor, hole: torch.Tensor, sigma: float, width: int = 12) -> float:
