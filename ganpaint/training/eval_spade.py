@@ -66,7 +66,7 @@ from ganpaint.training.eval_inpaint import apply_engine_options, parse_flag
 EDITOR_OPTIONS = {"exemplar": parse_flag, "exemplar_sigma": float, "exemplar_context": int, "exemplar_max_pixels": int,
                   "exemplar_texture": lambda v: [] if v.lower() == "none" else [n for n in v.split(",") if n],
                   "exemplar_classes": lambda v: None if v.lower() == "all" else [n for n in v.split(",") if n],
-                  "paste_band": int, "feather": float}
+                  "paste_band": int, "feather": float, "resolution": int}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -90,13 +90,14 @@ def measure_large_edit_memory(width: int = 4000, height: int = 3000, brush: floa
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m ganpaint.ui.memory_check [--width W --height H --device D]``: print the JSON result."""
+    """``python -m ganpaint.ui.memory_check [--width W --height H --device D --brush PX]``: print the JSON result."""
     parser = argparse.ArgumentParser(prog="python -m ganpaint.ui.memory_check", description=__doc__.splitlines()[0])
     parser.add_argument("--width", type=int, default=4000)
     parser.add_argument("--height", type=int, default=3000)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--brush", type=float, default=300.0, help="brush size of both strokes, pixels")
     args = parser.parse_args(argv)
-    print(json.dumps(measure_large_edit_memory(args.width, args.height, device=args.device)))
+    print(json.dumps(measure_large_edit_memory(args.width, args.height, args.brush, device=args.device)))
     return 0
 
 
