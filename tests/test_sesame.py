@@ -18,7 +18,7 @@ from ganpaint.inference.requests import SynthesisRequest
 from ganpaint.nets.sesame import FastSESAMEGenerator, SESAMEGenerator, block_levels, spade_generator_keys
 from ganpaint.nets.spade import SPADEGenerator, compact_options
 from ganpaint.training.eval_photo_edit import crop_box, evaluate_edits, plan_edits, readback, target_classes
-from ganpaint.training.semantic_edits import pick_region, random_edit
+from ganpaint.training.semantic_edits import pick_region, random_edit, transplant_edit
 
 from .test_spade_engine import CLASSES, scene, tiny_model
 from .test_spade_training import write_toy_dataset
@@ -121,6 +121,24 @@ def test_random_edits_cover_every_changed_label():
         assert relabelled == bool(changed.any())
         assert not (new[changed] == 3).any()  # never painted with don't care
     assert kinds == {"region", "box", "strokes", "relabel", "paint"}
+
+
+def test_transplant_edit_paints_a_class_where_a_donor_shows_it():
+    """Training's transplant edit: the class goes where another label map has it, never over don't care."""
+    labels = np.zeros((64, 80), np.uint8)  # all class 0
+    labels[:6, :6] = 3  # don't care
+    donor = np.zeros((64, 80), np.uint8)
+    donor[40:, :] = 2  # class 2 in the lower part
+    rng = np.random.default_rng(0)
+    made = [transplant_edit(labels, [donor], rng, [0, 1, 2], void=3) for _ in range(30)]
+    made = [m for m in made if m is not None]
+    assert made  # class 2 drawn at least once; classes the donor lacks give None
+    for hole, new, relabelled, kind in made:
+        changed = new != labels
+        assert kind == "transplant" and relabelled and changed.any()
+        assert (new[changed] == 2).all() and not changed[:40].any()  # only where the donor shows class 2
+        assert not (changed & ~hole).any() and (new[:6, :6] == 3).all()
+    assert transplant_edit(labels, [labels], rng, [1], void=3) is None  # no donor region of class 1
 
 
 def test_pick_region_skips_classes_and_cuts_huge_regions():

@@ -12,7 +12,9 @@ Kinds (:func:`random_edit`):
 * ``box``, ``strokes``: a rectangle or free-form brush strokes cut out, labels kept (reconstruction);
 * ``relabel``: a whole region gets another class (e.g. a field becomes water);
 * ``paint``: a rectangle, thick strokes or a blob painted with one class over whatever was there, the
-  studio's "paint water over a rectangle in a field".
+  studio's "paint water over a rectangle in a field";
+* ``transplant`` (:func:`transplant_edit`, drawn by the trainer with ``--transplant``): a class painted
+  where another label map shows it, so it lands where photos have it (water low, sky high).
 
 Pure numpy / scipy; every choice comes from the caller's ``np.random.Generator``.
 """
@@ -131,6 +133,25 @@ def random_edit(labels: np.ndarray, rng: np.random.Generator, classes: Sequence[
     return grow(core, grown), new, bool((new != labels).any()), "paint"
 
 
+def transplant_edit(labels: np.ndarray, donors: Sequence[np.ndarray], rng: np.random.Generator,
+                    classes: Sequence[int], void: Optional[int] = None, band: tuple[int, int] = (1, 6)
+                    ) -> Optional[tuple[np.ndarray, np.ndarray, bool, str]]:
+    """A ``transplant`` edit of ``labels`` (``uint8 (H, W)``): a random class of ``classes`` painted where one of
+    ``donors`` (other label maps, e.g. the batch's other crops) shows it
+    (:func:`ganpaint.training.eval_photo_edit.transplant_region`), grown by ``U{band}`` pixels. Returns
+    ``(hole, new_labels, True, "transplant")`` like :func:`random_edit`, or None when no donor has a large
+    enough region of the class."""
+    from ganpaint.training.eval_photo_edit import transplant_region
+
+    target = int(classes[int(rng.integers(len(classes)))])
+    region = transplant_region(labels, -1, target, donors, rng, void)
+    if region is None:
+        return None
+    new = labels.copy()
+    new[region] = target
+    return grow(region, int(rng.integers(band[0], band[1] + 1))), new, True, "transplant"
+
+
 def blob_mask(rng: np.random.Generator, h: int, w: int, cover: tuple[float, float] = (0.04, 0.3)) -> np.ndarray:
     """A smooth random blob (thresholded low-pass noise around a random centre), ``bool (h, w)``."""
     from scipy.ndimage import gaussian_filter
@@ -145,4 +166,4 @@ def blob_mask(rng: np.random.Generator, h: int, w: int, cover: tuple[float, floa
     return field > threshold
 
 
-__all__ = ["EDIT_MIX", "REGION_COVER", "blob_mask", "grow", "pick_region", "random_edit", "regions"]
+__all__ = ["EDIT_MIX", "REGION_COVER", "blob_mask", "grow", "pick_region", "random_edit", "regions", "transplant_edit"]

@@ -57,7 +57,7 @@ from ganpaint.training.losses import d_hinge_loss, feature_matching_loss, g_hing
 from ganpaint.training.progress import sample_grid, save_png, to_uint8
 from ganpaint.training.runs import (RunLoop, add_run_arguments, command_line, frozen_copy, load_training_state,
                                     open_run, optimizer_step, restore_progress, standalone_main, update_ema)
-from ganpaint.training.semantic_edits import random_edit
+from ganpaint.training.semantic_edits import random_edit, transplant_edit
 from ganpaint.training.seg_data import CropSampler, find_void_id, read_classes
 from ganpaint.training.train_spade import add_upsample_mode_argument, with_upsample_mode
 
@@ -83,6 +83,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="semantic-consistency weight: cross-entropy of a frozen VGG16 label probe inside the hole "
                              "(0: off; the probe is trained once into the run folder)")
     parser.add_argument("--probe-steps", type=int, default=600, help="training steps of the label probe (--w-seg)")
+    parser.add_argument("--transplant", type=float, default=0.0,
+                        help="share of edits that paint a class where another crop of the batch shows it "
+                             "(the layout of 'eval spade --edit-regions transplant'; adversarial only)")
     add_upsample_mode_argument(parser)
     parser.add_argument("--ema", type=float, default=0.999, help="EMA decay of the exported generator (0: off)")
     parser.add_argument("--ngf", type=int, default=16, help="decoder width (new runs without --init-spade)")
@@ -98,10 +101,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 class EditBatches:
     """Random training crops of several dataset folders with one random label edit each."""
 
-    def __init__(self, folders: list[Path], split: str, size: int, scale_min: float, classes: list[dict]) -> None:
+    def __init__(self, folders: list[Path], split: str, size: int, scale_min: float, classes: list[dict],
+                 transplant: float = 0.0) -> None:
         self.sampler = CropSampler(folders, split, size, scale_min)
         self.void = find_void_id(classes)
         self.classes = [c["id"] for c in classes if c["id"] != self.void]
+        self.transplant = float(transplant)  # share of transplant edits (donors: the batch's other crops)
 
     def __len__(self) -> int:
         return len(self.sampler)
@@ -109,8 +114,12 @@ class EditBatches:
     def draw(self, n: int, rng: np.random.Generator):
         """``(photos uint8 (n,S,S,3), labels uint8 (n,S,S), new labels, holes bool (n,S,S), relabelled bool (n,))``."""
         photos, labels, news, holes, flags = [], [], [], [], []
-        for photo, lab in self.sampler.crops(n, rng):
-            hole, new, relabelled, _ = random_edit(lab, rng, self.classes, self.void)
+        crops = list(self.sampler.crops(n, rng))
+        for i, (photo, lab) in enumerate(crops):
+            edit = None
+            if self.transplant > 0 and n > 1 and rng.random() < self.transplant:
+                edit = transplant_edit(lab, [c[1] for j, c in enumerate(crops) if j != i], rng, self.classes, self.void)
+            hole, new, relabelled, _ = edit or random_edit(lab, rng, self.classes, self.void)
             photos.append(photo), labels.append(lab), news.append(new), holes.append(hole), flags.append(relabelled)
         return np.stack(photos), np.stack(labels), np.stack(news), np.stack(holes), np.asarray(flags)
 
@@ -234,7 +243,9 @@ def run(args: argparse.Namespace) -> int:
                                "seg": "cross-entropy inside the hole of a frozen label probe (1x1 heads on VGG16 "
                                       "relu3_3/relu4_3/relu5_3, ganpaint.training.label_probe)"},
                     "edits": "random_edit: whole regions, boxes, strokes (reconstruction); relabelled regions and "
-                             "painted boxes/strokes/blobs (adversarial only)",
+                             "painted boxes/strokes/blobs (adversarial only)"
+                             + (f"; {args.transplant:.0%} transplant edits (a class painted where another crop of "
+                                "the batch shows it, adversarial only)" if args.transplant > 0 else ""),
                     "optimizer": f"Adam betas (0, 0.9), lr G {args.lr}, lr D {args.lr_d} (TTUR)", "ema": args.ema,
                     "params": {"generator": param_count(G), "discriminator": param_count(D)}}
         metrics = json.loads(Path(args.metrics).read_text()) if args.metrics else {}
@@ -248,7 +259,7 @@ def run(args: argparse.Namespace) -> int:
         export(step, wall)
         return 0
 
-    batches = EditBatches(folders, args.split, args.size, args.scale_min, classes)
+    batches = EditBatches(folders, args.split, args.size, args.scale_min, classes, args.transplant)
     sample_rng = np.random.default_rng(1234)
     try:
         sample_src = EditBatches(folders[:1], "val", args.size, 1.0, classes)
