@@ -73,20 +73,21 @@ def test_blank_canvas_doodle_becomes_picture(window, qtbot, monkeypatch):
 
 
 def test_match_photo_switch_is_disabled_while_there_is_no_photo(window, qtbot, monkeypatch):
-    """*Match photo* changes nothing on a blank canvas: its box is greyed out there, and enabled again once
-    an applied picture makes the canvas a photo to edit, or when a photo is opened."""
-    box = window.mode_panels["synthesize"].switch("exemplar")
+    """*Match photo* and *Read regions from photo* do nothing on a blank canvas: both are greyed out there, and enabled again once an applied picture makes the canvas a photo to edit,
+    or when a photo is opened."""
+    panel = window.mode_panels["synthesize"]
+    box, read = panel.switch("exemplar"), panel.resegment_button
     window.set_mode("synthesize")
-    assert box.isEnabled()  # the test photo
+    assert box.isEnabled() and read.isEnabled()  # the test photo
     answer_new_canvas(monkeypatch, 128, 96, label=0)
     window.new_canvas()
     doc = window.controller.doc
-    assert not box.isEnabled()
+    assert not box.isEnabled() and not read.isEnabled()
     qtbot.waitUntil(lambda: doc.result is not None and doc.result_revision == doc.revision, timeout=10000)
     assert window.controller.apply_result()
-    assert box.isEnabled()  # later label edits repaint regions of the applied picture
+    assert box.isEnabled() and read.isEnabled()  # later label edits repaint regions of the applied picture
     window.undo_action.trigger()
-    assert not box.isEnabled()
+    assert not box.isEnabled() and not read.isEnabled()
 
 
 def test_label_map_import_refuses_unknown_colours_and_can_snap(window, tmp_path, qtbot):

@@ -117,6 +117,14 @@ class SemanticPanel(ModePanel):
         self.style_combo.currentIndexChanged.connect(self._on_style_changed)
         self.controller.style_changed.connect(self.show_style)
 
+    def sync(self) -> None:
+        """:meth:`ModePanel.sync`; *Read regions from photo* is disabled on a blank canvas (there is no photo
+        to read, so it does nothing there)."""
+        super().sync()
+        from ganpaint.modes.synthesize import is_blank_canvas
+
+        self.resegment_button.setEnabled(not is_blank_canvas(self.controller.doc))
+
     def use_style(self, path: str | None) -> None:
         """Choose style reference ``path`` (None: the photo's own / the seed), as if picked in the box."""
         self.show_style(path)
