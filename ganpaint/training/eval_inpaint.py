@@ -66,6 +66,8 @@ from ganpaint.training.masks import EVAL_KINDS, eval_mask
 METHODS = ("model", "previous", "telea", "ns", "shiftmap", "mean")
 #: methods evaluated when ``--methods`` is not given (``shiftmap`` only where OpenCV-contrib is installed)
 DEFAULT_METHODS = ("model", "telea", "ns", "shiftmap", "mean")
+
+
 def parse_flag(value: str) -> bool:
     """``true``/``false`` (also 1/0, yes/no, on/off, any case) of a ``KEY=VALUE`` option.
 

@@ -91,12 +91,12 @@ def plan_edits(labels: np.ndarray, index: int, targets: Sequence[int], per_photo
 
     ``regions``: ``"own"`` (a region of this photo is relabelled) or ``"transplant"`` (a region of the
     target class in one of ``donors``, the other photos' label maps, is painted at its place; see
-    :func:`transplant_region`).
+    :func:`ganpaint.training.semantic_edits.transplant_region`).
 
     Raises:
         ValueError: an unknown ``regions``.
     """
-    from ganpaint.training.semantic_edits import pick_region
+    from ganpaint.training.semantic_edits import pick_region, transplant_region
 
     if regions not in EDIT_REGIONS:
         raise ValueError(f"regions must be one of {', '.join(EDIT_REGIONS)}, got '{regions}'")
@@ -106,7 +106,7 @@ def plan_edits(labels: np.ndarray, index: int, targets: Sequence[int], per_photo
         rng = np.random.default_rng([seed, index, k, target])
         skip = (target,) + (() if void is None else (void,))
         if regions == "transplant":
-            region = transplant_region(labels, index, target, donors, rng, void)
+            region = transplant_region(labels, index, target, donors, rng, void, cover=EDIT_COVER)
         else:
             found = pick_region(labels, rng, skip=skip, cover=EDIT_COVER)
             region = None if found is None else found[1]
@@ -116,39 +116,6 @@ def plan_edits(labels: np.ndarray, index: int, targets: Sequence[int], per_photo
         new[region] = target
         edits.append(PhotoEdit(index, target, region, new, crop_box(region)))
     return edits
-
-
-def transplant_region(labels: np.ndarray, index: int, target: int, donors: Sequence[np.ndarray],
-                      rng: np.random.Generator, void: Optional[int] = None, tries: int = 20) -> Optional[np.ndarray]:
-    """Where to paint ``target`` into the photo of ``labels`` (``uint8 (H, W)``) so that it sits where photos
-    show that class: a connected region of ``target`` covering at least 3 % of a donor label map (``donors``,
-    the photo's own index ``index`` skipped; tried in random order, at most ``tries``), resized (nearest) to
-    this photo, cut by a random box when it covers more than 40 %, minus the pixels already ``target`` or
-    ``void``. Returns that ``bool (H, W)`` region when it covers at least 3 % of the photo, else None."""
-    from PIL import Image
-
-    from ganpaint.training.masks import box_mask
-    from ganpaint.training.semantic_edits import regions
-
-    h, w = labels.shape
-    order = [j for j in rng.permutation(len(donors)) if j != index][:tries]
-    for j in order:
-        donor = donors[j]
-        others = [int(c) for c in np.unique(donor) if int(c) != target]
-        found = [m for _, m in regions(donor, skip=others, cover=(EDIT_COVER[0], 1.0))]
-        if not found:
-            continue
-        mask = found[int(rng.integers(len(found)))]
-        if mask.shape != (h, w):
-            mask = np.asarray(Image.fromarray(mask.astype(np.uint8) * 255).resize((w, h), Image.NEAREST)) > 127
-        if mask.mean() > EDIT_COVER[1]:
-            mask = mask & (box_mask(rng, h, w, 0.25, 0.5) > 127)
-        region = mask & (labels != target)
-        if void is not None:
-            region &= labels != void
-        if region.mean() >= EDIT_COVER[0]:
-            return region
-    return None
 
 
 def reference_crops(photos: Sequence[np.ndarray], seed: int = 0) -> list[np.ndarray]:
@@ -295,4 +262,4 @@ def evaluate_edits(photos: Sequence[np.ndarray], labels: Sequence[np.ndarray], p
 
 
 __all__ = ["EDIT_COVER", "EDIT_REGIONS", "LANDSCAPE_TARGETS", "PhotoEdit", "crop_box", "evaluate_edits", "kid_table",
-           "plan_edits", "readback", "reference_crops", "standardized_kid", "target_classes", "transplant_region"]
+           "plan_edits", "readback", "reference_crops", "standardized_kid", "target_classes"]

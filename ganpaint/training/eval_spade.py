@@ -60,6 +60,7 @@ import numpy as np
 
 from ganpaint.errors import GanpaintError, InputError, ModelError
 from ganpaint.training.eval_inpaint import apply_engine_options, parse_flag
+from ganpaint.training.eval_photo_edit import EDIT_REGIONS
 
 
 #: ``--editor-option`` keys: settings of :class:`~ganpaint.engines.semantic_edit.SemanticEditEngine`.
@@ -91,7 +92,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"override a photo-editor setting for this evaluation ({', '.join(EDITOR_OPTIONS)}; "
                              "exemplar=false, exemplar_texture=tree,grass or none, exemplar_classes=tree or all); "
                              "repeatable")
-    parser.add_argument("--edit-regions", default="own", choices=["own", "transplant"],
+    parser.add_argument("--edit-regions", default="own", choices=EDIT_REGIONS,
                         help="where classes are painted: 'own' relabels a region of the photo (anywhere: sky may "
                              "land on a road), 'transplant' paints each class where another val photo shows it")
     parser.add_argument("--edits-per-photo", type=int, default=3, help="label edits painted into each photo")

@@ -133,16 +133,46 @@ def random_edit(labels: np.ndarray, rng: np.random.Generator, classes: Sequence[
     return grow(core, grown), new, bool((new != labels).any()), "paint"
 
 
+def transplant_region(labels: np.ndarray, index: int, target: int, donors: Sequence[np.ndarray],
+                      rng: np.random.Generator, void: Optional[int] = None, tries: int = 20,
+                      cover: tuple[float, float] = (0.03, 0.4)) -> Optional[np.ndarray]:
+    """Where to paint ``target`` into the photo of ``labels`` (``uint8 (H, W)``) so that it sits where photos
+    show that class: a connected region of ``target`` covering at least ``cover[0]`` of a donor label map
+    (``donors``, index ``index`` skipped, e.g. the photo's own; -1 skips none; tried in random order, at
+    most ``tries``), resized (nearest) to this photo, cut by a random box when it covers more than
+    ``cover[1]``, minus the pixels already ``target`` or ``void``. Returns that ``bool (H, W)`` region when it
+    covers at least ``cover[0]`` of the photo, else None."""
+    from PIL import Image
+
+    h, w = labels.shape
+    order = [j for j in rng.permutation(len(donors)) if j != index][:tries]
+    for j in order:
+        donor = donors[j]
+        others = [int(c) for c in np.unique(donor) if int(c) != target]
+        found = [m for _, m in regions(donor, skip=others, cover=(cover[0], 1.0))]
+        if not found:
+            continue
+        mask = found[int(rng.integers(len(found)))]
+        if mask.shape != (h, w):
+            mask = np.asarray(Image.fromarray(mask.astype(np.uint8) * 255).resize((w, h), Image.NEAREST)) > 127
+        if mask.mean() > cover[1]:
+            mask = mask & (box_mask(rng, h, w, 0.25, 0.5) > 127)
+        region = mask & (labels != target)
+        if void is not None:
+            region &= labels != void
+        if region.mean() >= cover[0]:
+            return region
+    return None
+
+
 def transplant_edit(labels: np.ndarray, donors: Sequence[np.ndarray], rng: np.random.Generator,
                     classes: Sequence[int], void: Optional[int] = None, band: tuple[int, int] = (1, 6)
                     ) -> Optional[tuple[np.ndarray, np.ndarray, bool, str]]:
     """A ``transplant`` edit of ``labels`` (``uint8 (H, W)``): a random class of ``classes`` painted where one of
     ``donors`` (other label maps, e.g. the batch's other crops) shows it
-    (:func:`ganpaint.training.eval_photo_edit.transplant_region`), grown by ``U{band}`` pixels. Returns
+    (:func:`transplant_region`), grown by ``U{band}`` pixels. Returns
     ``(hole, new_labels, True, "transplant")`` like :func:`random_edit`, or None when no donor has a large
     enough region of the class."""
-    from ganpaint.training.eval_photo_edit import transplant_region
-
     target = int(classes[int(rng.integers(len(classes)))])
     region = transplant_region(labels, -1, target, donors, rng, void)
     if region is None:
@@ -166,4 +196,5 @@ def blob_mask(rng: np.random.Generator, h: int, w: int, cover: tuple[float, floa
     return field > threshold
 
 
-__all__ = ["EDIT_MIX", "REGION_COVER", "blob_mask", "grow", "pick_region", "random_edit", "regions", "transplant_edit"]
+__all__ = ["EDIT_MIX", "REGION_COVER", "blob_mask", "grow", "pick_region", "random_edit", "regions", "transplant_edit",
+           "transplant_region"]

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QCheckBox, QComboBox
 
 from ganpaint.document.imageio import load_rgb
 from ganpaint.errors import GanpaintError
+from ganpaint.modes.synthesize import is_blank_canvas
 from ganpaint.paths import SAMPLES
 from ganpaint.ui.panels import EnginePanel
 
@@ -121,8 +122,6 @@ class SemanticPanel(ModePanel):
         """:meth:`ModePanel.sync`; *Read regions from photo* is disabled on a blank canvas (there is no photo
         to read, so it does nothing there)."""
         super().sync()
-        from ganpaint.modes.synthesize import is_blank_canvas
-
         self.resegment_button.setEnabled(not is_blank_canvas(self.controller.doc))
 
     def use_style(self, path: str | None) -> None:
