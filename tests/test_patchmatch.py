@@ -54,6 +54,70 @@ def test_detail_is_zero_outside_the_hole_and_copies_the_photo_band():
     assert fine_energy(detail, hole) > 0.5 * fine_energy(high, ~hole)
 
 
+class _FakeField:
+    """The NNF part of ``P._Field`` that ``_copy_blocks`` reads: every lattice point of an ``h x w`` picture is a
+    target mapped to ``source(ty, tx)``."""
+
+    def __init__(self, h, w, stride, source):
+        ty, tx = torch.meshgrid(torch.arange(0, h, stride), torch.arange(0, w, stride), indexing="ij")
+        ty, tx = ty.flatten(), tx.flatten()
+        self.grid = torch.full((h, w), -1, dtype=torch.long)
+        self.grid[ty, tx] = torch.arange(ty.numel())
+        self.y, self.x = source(ty, tx)
+
+
+def _smooth_noise(h=64, w=64, seed=0):
+    noise = torch.randn(1, h, w, generator=torch.Generator().manual_seed(seed))
+    high = P.gaussian_blur(noise, 1.5)
+    return high / high.std()
+
+
+def _seam_ratio(detail, hole, stride):
+    """Mean squared step between horizontal neighbours across block boundaries over that within blocks."""
+    d = (detail[0, :, 1:] - detail[0, :, :-1]).pow(2)
+    both = hole[:, 1:] & hole[:, :-1]
+    seam = torch.zeros_like(both)
+    seam[:, stride - 1::stride] = True  # the step from column k*stride - 1 to k*stride
+    return float(d[both & seam].mean() / d[both & ~seam].mean())
+
+
+def test_blended_copies_hide_the_block_seams_and_keep_the_grain():
+    stride, high = 6, _smooth_noise()
+    hole = box_hole(64, 64, (12, 12, 52, 52))
+    pixels = hole.reshape(-1).nonzero().squeeze(1)
+    gen = torch.Generator().manual_seed(1)
+    field = _FakeField(64, 64, stride, lambda ty, tx: (torch.randint(8, 56, ty.shape, generator=gen),
+                                                       torch.randint(8, 56, tx.shape, generator=gen)))
+    hard = P._copy_blocks(high, field, pixels, 64, stride, blend=False)
+    soft = P._copy_blocks(high, field, pixels, 64, stride, blend=True)
+    assert float(hard[:, ~hole].abs().max()) == 0.0 and float(soft[:, ~hole].abs().max()) == 0.0
+    assert _seam_ratio(hard, hole, stride) > 3.0  # unrelated blocks meet with a jump ...
+    assert _seam_ratio(soft, hole, stride) < 1.5  # ... blended, the steps across seams are like any other
+    assert 0.7 < float(soft[0][hole].std()) / float(hard[0][hole].std()) < 1.3  # the grain's contrast is kept
+
+
+def test_blending_a_coherent_field_copies_exactly():
+    stride, high = 4, _smooth_noise(seed=2)
+    hole = box_hole(64, 64, (16, 16, 48, 48))
+    pixels = hole.reshape(-1).nonzero().squeeze(1)
+    field = _FakeField(64, 64, stride, lambda ty, tx: (ty.clamp(max=59) - 3, tx.clamp(max=59) + 2))
+    soft = P._copy_blocks(high, field, pixels, 64, stride, blend=True)
+    want = torch.zeros_like(high)
+    want[:, hole] = high[:, 13:45, 18:50].reshape(1, -1)  # every target copies from 3 px up, 2 px right
+    assert torch.allclose(soft, want, atol=1e-5)
+
+
+def test_large_blocks_are_blended_small_ones_copied_verbatim():
+    img = torch.cat([_smooth_noise(96, 96, seed=s) for s in range(3)]).mul(0.2).clamp(-1, 1)
+    hole = box_hole()
+    fill = P.gaussian_blur(img, 6.0)
+    hard = P.guided_patch_detail(img, hole, fill, stride=5, blend_from=0)
+    soft = P.guided_patch_detail(img, hole, fill, stride=5)  # default: blended from stride 4
+    assert _seam_ratio(soft, hole, 5) < 0.6 * _seam_ratio(hard, hole, 5)
+    assert torch.equal(P.guided_patch_detail(img, hole, fill, stride=2),
+                       P.guided_patch_detail(img, hole, fill, stride=2, blend_from=0))
+
+
 def test_colour_detail_has_three_channels():
     img, hole = stripes(), box_hole()
     detail = P.guided_patch_detail(img, hole, P.gaussian_blur(img, 6.0), luma=False)
