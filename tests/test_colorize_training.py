@@ -1,6 +1,7 @@
 """Colorization training: simulated hints (the paper's protocol), the line-art data, a few tiny steps of both
 modes with exact resume, sample grids and export to a model the engine runs."""
 
+import argparse
 import json
 
 import numpy as np
@@ -10,6 +11,7 @@ from PIL import Image
 
 from ganpaint.engines.colorize import colorize_array
 from ganpaint.engines.registry import ModelRegistry
+from ganpaint.errors import GanpaintError
 from ganpaint.training import checkpoint as ckpt
 from ganpaint.training import train_colorize
 from ganpaint.training.colorize_hints import ab_histogram, simulate_hints
@@ -131,3 +133,39 @@ def test_train_resume_export(folders, tmp_path, mode):
     engine.load(torch.device("cpu"))
     out_img = colorize_array(engine, np.full((30, 50, 3), 200, np.uint8)).image
     assert out_img.shape == (30, 50, 3)
+
+
+def test_init_starts_a_run_from_an_exported_model(folders, tmp_path):
+    photos, pairs = folders
+    models = tmp_path / "models"
+    train([photos], tmp_path / "first", "photo", 2, "--export", "tiny-photo", "--models-dir", str(models))
+    first = ckpt.load_checkpoint(tmp_path / "first" / "last.pt")
+    weights = models / "tiny-photo.safetensors"
+    out = tmp_path / "second"
+    train([photos], out, "photo", 1, "--init", str(weights), "--lr", "0", "--widths", "8", "8", "8", "8")
+    second = ckpt.load_checkpoint(out / "last.pt")
+    assert second["config"] == first["config"]  # the model's configuration wins over --widths
+    assert second["phases"][0]["init"] == "tiny-photo" and second["step"] == 1
+    for k, v in first["net_ema"].items():  # lr 0: the weights are the exported ones (fp16 on export)
+        if "running_" in k or "num_batches" in k:  # batch-norm statistics move even at lr 0
+            continue
+        assert torch.allclose(second["net"][k].float(), v.float(), atol=2e-3), k
+    with pytest.raises(GanpaintError, match="colours photo, this run lineart"):
+        train([pairs, photos], tmp_path / "third", "lineart", 1, "--init", str(weights))
+
+
+def test_balance_draws_every_folder_equally(folders, tmp_path):
+    photos, _ = folders
+    big = tmp_path / "big"
+    big.mkdir()
+    for i in range(36):  # nine times as many photos as the other folder
+        Image.fromarray(np.full((40, 48, 3), i, np.uint8)).save(big / f"{i}.png")
+    parser = argparse.ArgumentParser()
+    train_colorize.add_arguments(parser)
+    args = parser.parse_args(["--data", str(photos), str(big), "--out", str(tmp_path / "o"), "--size", "32", "--balance"])
+    batches = train_colorize.PhotoBatches(args)
+    picks = batches.indices(np.random.default_rng(0), 4000)
+    from_small = np.isin(picks, batches.groups[0]).mean()
+    assert len(batches.groups) == 2 and 0.45 < from_small < 0.55
+    args.balance = False
+    assert np.isin(train_colorize.PhotoBatches(args).indices(np.random.default_rng(0), 4000), batches.groups[0]).mean() < 0.15

@@ -80,6 +80,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="lineart: how line art is made from photos")
     parser.add_argument("--scale-min", type=float, default=0.5, help="smallest crop as a fraction of the short side")
     parser.add_argument("--ema", type=float, default=0.999, help="EMA decay of the exported network (0: off)")
+    parser.add_argument("--init", metavar="MODEL", default=None,
+                        help="new runs: start from this shipped colorization model (name, or its .safetensors path): "
+                        "its network configuration and weights (network and EMA); the step count starts at 0")
+    parser.add_argument("--balance", action="store_true",
+                        help="photo mode: draw every --data folder equally often (by default each image is equally "
+                        "likely, so the largest folder, e.g. flowers102's 1467 photos, sets the colour prior)")
     add_run_arguments(parser, sample_every=250, checkpoint_every=100, keep_every=1000, log_every=25,
                       models_dir=str(DEFAULT_MODELS_DIR))
 
@@ -129,10 +135,20 @@ class PhotoBatches:
         val = ImageFolderDataset(args.data, "val", 192, limit=2)
         self.samples = np.stack([val[i] for i in range(min(6, len(val)))])
         self.size = len(self.train)
+        self.groups = None  # --balance: the image indices of each folder
+        if getattr(args, "balance", False):
+            sources = np.asarray(self.train.sources)
+            self.groups = [np.flatnonzero(sources == s) for s in dict.fromkeys(self.train.sources)]
+
+    def indices(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """``n`` training image indices: uniform over the images, or with ``--balance`` a uniform folder, then a
+        uniform image of it."""
+        if self.groups is None:
+            return rng.integers(0, len(self.train), n)
+        return np.array([g[rng.integers(0, len(g))] for g in (self.groups[k] for k in rng.integers(0, len(self.groups), n))])
 
     def batch(self, rng: np.random.Generator, n: int, device: torch.device) -> tuple[torch.Tensor, None, None]:
-        idx = rng.integers(0, len(self.train), n)
-        return _lab_batch(self.train.batch(idx, rng), device), None, None
+        return _lab_batch(self.train.batch(self.indices(rng, n), rng), device), None, None
 
     def sample_batch(self, device: torch.device) -> tuple[torch.Tensor, None, None]:
         return _lab_batch(self.samples, device), None, None
@@ -166,13 +182,39 @@ def _to_rgb8(lab: torch.Tensor) -> np.ndarray:
     return (lab_to_rgb(lab.float()).permute(0, 2, 3, 1).cpu().numpy() * 255 + 0.5).astype(np.uint8)
 
 
+def shipped_colorizer(name_or_path: str, mode: str) -> tuple[dict, str, dict]:
+    """``(fp32 state dict, model name, network configuration)`` of a shipped colorization model given by name
+    (through the model registry) or by its ``.safetensors`` path (the card beside it), to start a run from.
+
+    Raises:
+        GanpaintError: not a colorization model of this trainer's architecture, or of another ``mode``.
+        ModelError: unknown model or unreadable weights (from the registry).
+    """
+    from ganpaint.engines.registry import ModelCard, ModelRegistry, load_state_dict
+    from ganpaint.errors import GanpaintError
+
+    path = Path(name_or_path)
+    card = (ModelCard.from_json(path.with_suffix(".json")) if path.suffix == ".safetensors"
+            else ModelRegistry.default().get(name_or_path))
+    cfg = card.config or {}
+    if card.task != "colorize" or card.architecture != ARCHITECTURE or not isinstance(cfg.get("net"), dict):
+        raise GanpaintError(f"--init: '{card.name}' is not a '{ARCHITECTURE}' colorization model")
+    if cfg.get("mode", "photo") != mode:
+        raise GanpaintError(f"--init: '{card.name}' colours {cfg.get('mode')}, this run {mode}")
+    state = {k: v.float() if v.is_floating_point() else v for k, v in load_state_dict(card).items()}
+    return state, card.name, dict(cfg["net"])
+
+
 def run(args: argparse.Namespace) -> int:
     if args.size % 16:
         raise SystemExit("--size must be a multiple of 16")
     device, out, state, ckpt_path = open_run(args)
     mode = state["mode"] if state is not None else args.mode
+    init_state, init_name = None, None
     if state is not None:
         config = dict(state["config"])
+    elif args.init:
+        init_state, init_name, config = shipped_colorizer(args.init, mode)
     else:
         channels = 2 if mode == "photo" else 3
         config = {"widths": list(args.widths), "middle": args.middle, "hint_channels": channels,
@@ -187,6 +229,10 @@ def run(args: argparse.Namespace) -> int:
         ema.load_state_dict(state["net_ema"])
         opt.load_state_dict(state["opt"])
         print(f"resumed from {ckpt_path} at step {step}", file=sys.stderr)
+    elif init_state is not None:
+        net.load_state_dict(init_state)
+        ema.load_state_dict(init_state)
+        print(f"started from model '{init_name}'", file=sys.stderr)
     phases: list[dict] = list(state.get("phases", [])) if state is not None else []
     if state is None or step < args.steps:
         history_cmds.append(command_line("colorize", args))
@@ -195,7 +241,9 @@ def run(args: argparse.Namespace) -> int:
         phases.append({"from_step": step, "size": args.size, "batch": args.batch, "lr": args.lr,
                        "reg_loss": args.reg_loss, "w_reg": args.w_reg,
                        "w_class": args.w_class, "hint_p": args.hint_p, "stroke_prob": args.stroke_prob,
-                       "global_prob": args.global_prob, "ema": args.ema, "compute": compute})
+                       "global_prob": args.global_prob, "ema": args.ema, "compute": compute,
+                       **({"init": init_name} if init_name else {}),
+                       **({"balance": True} if getattr(args, "balance", False) else {})})
     data_names = [Path(d).name for d in args.data]
 
     def snapshot() -> dict:
