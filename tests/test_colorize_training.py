@@ -169,3 +169,12 @@ def test_balance_draws_every_folder_equally(folders, tmp_path):
     assert len(batches.groups) == 2 and 0.45 < from_small < 0.55
     args.balance = False
     assert np.isin(train_colorize.PhotoBatches(args).indices(np.random.default_rng(0), 4000), batches.groups[0]).mean() < 0.15
+
+
+def test_drop_hints_removes_every_hint_of_a_share_of_the_images():
+    hint, mask = torch.ones(400, 2, 4, 4), torch.ones(400, 1, 4, 4)
+    h, m = train_colorize.drop_hints(hint, mask, np.random.default_rng(0), 0.25)
+    empty = (m.flatten(1).sum(1) == 0)
+    assert 0.18 < float(empty.float().mean()) < 0.32
+    assert torch.equal(h[empty], torch.zeros_like(h[empty])) and torch.equal(h[~empty], hint[~empty])
+    assert train_colorize.drop_hints(hint, mask, np.random.default_rng(0), 0.0) == (hint, mask)

@@ -72,6 +72,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--w-reg", type=float, default=10.0, help="weight of the colour regression")
     parser.add_argument("--w-class", type=float, default=1.0, help="weight of the ab-bin cross-entropy (distribution head)")
     parser.add_argument("--hint-p", type=float, default=0.125, help="stop probability of the geometric number of hints")
+    parser.add_argument("--no-hints", type=float, default=0.0,
+                        help="share of images trained with no local hints at all, on top of the geometric draw's "
+                        "(automatic colorization: with --hint-p 0.06 alone, 6 %% of images have none)")
     parser.add_argument("--stroke-prob", type=float, default=0.2, help="share of hints that are short strokes")
     parser.add_argument("--global-prob", type=float, default=0.2, help="share of images given a global (histogram) hint")
     parser.add_argument("--widths", type=int, nargs=4, default=[32, 64, 96, 160], help="network widths (new runs)")
@@ -182,6 +185,15 @@ def _to_rgb8(lab: torch.Tensor) -> np.ndarray:
     return (lab_to_rgb(lab.float()).permute(0, 2, 3, 1).cpu().numpy() * 255 + 0.5).astype(np.uint8)
 
 
+def drop_hints(hint: torch.Tensor, mask: torch.Tensor, rng: np.random.Generator, share: float):
+    """``(hint, mask)`` (``(N, C, H, W)``, ``(N, 1, H, W)``) with every hint of a random ``share`` of the N
+    images removed (zeros), so the network also learns automatic colorization; unchanged when ``share`` <= 0."""
+    if share <= 0:
+        return hint, mask
+    kept = torch.from_numpy(rng.random(hint.shape[0]) >= share).to(hint.device, hint.dtype)[:, None, None, None]
+    return hint * kept, mask * kept.to(mask.dtype)
+
+
 def shipped_colorizer(name_or_path: str, mode: str) -> tuple[dict, str, dict]:
     """``(fp32 state dict, model name, network configuration)`` of a shipped colorization model given by name
     (through the model registry) or by its ``.safetensors`` path (the card beside it), to start a run from.
@@ -241,6 +253,7 @@ def run(args: argparse.Namespace) -> int:
         phases.append({"from_step": step, "size": args.size, "batch": args.batch, "lr": args.lr,
                        "reg_loss": args.reg_loss, "w_reg": args.w_reg,
                        "w_class": args.w_class, "hint_p": args.hint_p, "stroke_prob": args.stroke_prob,
+                       **({"no_hints": args.no_hints} if args.no_hints > 0 else {}),
                        "global_prob": args.global_prob, "ema": args.ema, "compute": compute,
                        **({"init": init_name} if init_name else {}),
                        **({"balance": True} if getattr(args, "balance", False) else {})})
@@ -317,6 +330,7 @@ def run(args: argparse.Namespace) -> int:
             lightness = lab[:, :1] if lines is None else lines_to_lightness(lines)
             hint, mask = hints_for(lab, regions, rng, p=args.hint_p, patch_sizes=range(1, patch_max + 1),
                                    stroke_prob=args.stroke_prob)
+            hint, mask = drop_hints(hint, mask, rng, args.no_hints)
             ghint = None
             if args.global_prob > 0:
                 given = torch.from_numpy(rng.random(args.batch) < args.global_prob).to(device)
