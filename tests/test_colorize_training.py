@@ -146,6 +146,10 @@ def test_init_starts_a_run_from_an_exported_model(folders, tmp_path):
     second = ckpt.load_checkpoint(out / "last.pt")
     assert second["config"] == first["config"]  # the model's configuration wins over --widths
     assert second["phases"][0]["init"] == "tiny-photo" and second["step"] == 1
+    assert second["init"]["model"] == "tiny-photo" and second["init"]["steps"] == 2  # its history travels
+    train([photos], out, "photo", 1, "--resume", "--export", "tuned", "--models-dir", str(models))
+    card = json.loads((models / "tuned.json").read_text())
+    assert card["training"]["init"]["model"] == "tiny-photo" and "--steps 2" in card["training"]["init"]["command"]
     for k, v in first["net_ema"].items():  # lr 0: the weights are the exported ones (fp16 on export)
         if "running_" in k or "num_batches" in k:  # batch-norm statistics move even at lr 0
             continue

@@ -194,9 +194,11 @@ def drop_hints(hint: torch.Tensor, mask: torch.Tensor, rng: np.random.Generator,
     return hint * kept, mask * kept.to(mask.dtype)
 
 
-def shipped_colorizer(name_or_path: str, mode: str) -> tuple[dict, str, dict]:
-    """``(fp32 state dict, model name, network configuration)`` of a shipped colorization model given by name
+def shipped_colorizer(name_or_path: str, mode: str) -> tuple[dict, dict, dict]:
+    """``(fp32 state dict, init, network configuration)`` of a shipped colorization model given by name
     (through the model registry) or by its ``.safetensors`` path (the card beside it), to start a run from.
+    ``init``: the model's name and how it was trained (its card's ``training`` steps, command, wall time and
+    phases), which the run keeps and its exported card repeats under ``training.init``.
 
     Raises:
         GanpaintError: not a colorization model of this trainer's architecture, or of another ``mode``.
@@ -214,7 +216,10 @@ def shipped_colorizer(name_or_path: str, mode: str) -> tuple[dict, str, dict]:
     if cfg.get("mode", "photo") != mode:
         raise GanpaintError(f"--init: '{card.name}' colours {cfg.get('mode')}, this run {mode}")
     state = {k: v.float() if v.is_floating_point() else v for k, v in load_state_dict(card).items()}
-    return state, card.name, dict(cfg["net"])
+    trained = card.training or {}
+    init = {"model": card.name, **{k: trained[k] for k in ("steps", "command", "wall_time", "phases", "init")
+                                   if k in trained}}
+    return state, init, dict(cfg["net"])
 
 
 def run(args: argparse.Namespace) -> int:
@@ -222,11 +227,15 @@ def run(args: argparse.Namespace) -> int:
         raise SystemExit("--size must be a multiple of 16")
     device, out, state, ckpt_path = open_run(args)
     mode = state["mode"] if state is not None else args.mode
-    init_state, init_name = None, None
+    init_state, init = None, None
     if state is not None:
         config = dict(state["config"])
+        init = state.get("init")
+        first = (state.get("phases") or [{}])[0]
+        if init is None and first.get("init"):  # a run saved before its state kept the init's history
+            init = shipped_colorizer(first["init"], mode)[1]
     elif args.init:
-        init_state, init_name, config = shipped_colorizer(args.init, mode)
+        init_state, init, config = shipped_colorizer(args.init, mode)
     else:
         channels = 2 if mode == "photo" else 3
         config = {"widths": list(args.widths), "middle": args.middle, "hint_channels": channels,
@@ -244,7 +253,7 @@ def run(args: argparse.Namespace) -> int:
     elif init_state is not None:
         net.load_state_dict(init_state)
         ema.load_state_dict(init_state)
-        print(f"started from model '{init_name}'", file=sys.stderr)
+        print(f"started from model '{init['model']}'", file=sys.stderr)
     phases: list[dict] = list(state.get("phases", [])) if state is not None else []
     if state is None or step < args.steps:
         history_cmds.append(command_line("colorize", args))
@@ -255,14 +264,14 @@ def run(args: argparse.Namespace) -> int:
                        "w_class": args.w_class, "hint_p": args.hint_p, "stroke_prob": args.stroke_prob,
                        **({"no_hints": args.no_hints} if args.no_hints > 0 else {}),
                        "global_prob": args.global_prob, "ema": args.ema, "compute": compute,
-                       **({"init": init_name} if init_name else {}),
+                       **({"init": init["model"]} if init and step == 0 else {}),
                        **({"balance": True} if getattr(args, "balance", False) else {})})
     data_names = [Path(d).name for d in args.data]
 
     def snapshot() -> dict:
         return {"net": net.state_dict(), "net_ema": ema.state_dict(), "opt": opt.state_dict(), "config": config,
                 "mode": mode, "size": args.size, "batch": args.batch, "data": data_names, "commands": history_cmds,
-                "phases": phases}
+                "phases": phases, "init": init}
 
     def export(step: int, wall: float) -> None:
         if not args.export:
@@ -271,7 +280,7 @@ def run(args: argparse.Namespace) -> int:
         card = colorize_card(config, mode, dataset=data_names, training={
             "command": " ; ".join(history_cmds), "steps": step, "batch": args.batch, "size": args.size,
             "compute": "; ".join(computes), "wall_time": f"{wall / 60:.1f} min", "phases": phases,
-            "exported": "EMA network" if args.ema > 0 else "network"})
+            "exported": "EMA network" if args.ema > 0 else "network", **({"init": init} if init else {})})
         wp, cp = ckpt.export_model(ema if args.ema > 0 else net, args.models_dir, args.export, card,
                                    half=not args.export_fp32)
         print(f"exported {wp} and {cp}", file=sys.stderr)
