@@ -3,6 +3,8 @@ keep the lines, hint rasterisation, suggestions and global hints."""
 
 from pathlib import Path
 
+import cv2
+
 import numpy as np
 import pytest
 import torch
@@ -229,3 +231,32 @@ def test_pin_hints_makes_hinted_pixels_exact_and_fades_across_edges():
     assert np.allclose(out[20, 25], (40 / 1.05, -20 / 1.05), atol=0.01)  # the hint's colour (prior 0.05)
     assert out[20, 20, 0] > 30 and out[20, 35, 0] < 1  # spreads on its side of the edge, not across it
     assert np.array_equal(pin_hints(pred, lightness, np.full((40, 60), -1, np.int32), np.zeros((0, 2))), pred)
+
+
+def test_guided_upsample_puts_colour_boundaries_on_the_lightness_edges():
+    from ganpaint.engines.colorize import _resize, guided_upsample
+
+    H = W = 128
+    full_l = np.full((H, W), 30.0, np.float32)
+    full_l[:, 70:] = 80.0  # an edge at x = 70, inside a pixel of the 4x coarser grid
+    truth = np.where(full_l > 55, 40.0, -20.0).astype(np.float32)
+    small_l = cv2.resize(full_l, (32, 32), interpolation=cv2.INTER_AREA)
+    ab = np.repeat(cv2.resize(truth, (32, 32), interpolation=cv2.INTER_AREA)[..., None], 2, axis=2)  # the coarse grid
+    plain = _resize(ab, H, W)[..., 0]
+    guided = guided_upsample(ab, small_l, full_l, radius=2, eps=1.0)[..., 0]
+    assert guided.shape == (H, W)
+    near = np.s_[:, 60:80]  # plain bilinear smears the colour over the coarse pixels around the edge
+    assert np.abs(plain[near] - truth[near]).mean() > 4
+    assert np.abs(guided[near] - truth[near]).mean() < 0.5  # the guided one switches at the edge pixel
+    flat = guided_upsample(np.full((32, 32, 2), 7.0, np.float32), small_l, full_l, radius=2)
+    assert np.allclose(flat, 7.0, atol=1e-3)  # a uniform colour stays uniform
+
+
+def test_guided_radius_zero_gives_the_plain_bilinear_upsampling():
+    engine = engine_for(LocalNet())
+    img = gray_photo()
+    hints = [ColorHint(20.5, 20.5, (200, 30, 30), 4.0)]
+    guided = colorize_array(engine, img, hints).image
+    engine.guided_radius = 0.0
+    plain = colorize_array(engine, img, hints).image
+    assert guided.shape == plain.shape and not np.array_equal(guided, plain)

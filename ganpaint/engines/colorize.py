@@ -4,7 +4,8 @@ Serves model cards of architecture ``lite-siggraph17`` (the studio's compact net
 paper's network, imported with ``ganpaint models import CKPT --arch siggraph17``). Card ``config``::
 
     {"mode": "photo" | "lineart", "mask_center": 0 | 0.5, "net": {LiteSIGGRAPHGenerator kwargs},
-     "pin_hints": bool (photo), "default": bool (the colorization model used when none is named)}
+     "pin_hints": bool (photo), "default": bool (the colorization model used when none is named),
+     "guided_radius": float (photo, default 1/16; 0: plain bilinear), "guided_eps": float (photo, default 25)}
 
 Pipeline of :meth:`ColorizeEngine.run` for a :class:`~ganpaint.inference.requests.ColorizeRequest`:
 
@@ -16,8 +17,10 @@ Pipeline of :meth:`ColorizeEngine.run` for a :class:`~ganpaint.inference.request
    card's ``mask_center``); line-art models also get the hints' L. A palette or reference image becomes the
    global hint, an ab histogram over the 529 bins (:func:`global_histogram`).
 3. *Photo* models: with the card's ``config.pin_hints`` (the studio's models) the hints' colours are made exact
-   where they are (:func:`pin_hints`, a joint-bilateral splat of the residual); the predicted ab is upsampled
-   (bilinear) onto the **full-resolution L** of the input, so detail and edges are the original's. With
+   where they are (:func:`pin_hints`, a joint-bilateral splat of the residual); the predicted ab is put on the
+   **full-resolution L** of the input, so detail and edges are the original's: upsampled with a fast guided
+   filter (:func:`guided_upsample`, guided by L, so colour boundaries follow the photo's edges instead of the
+   network's coarse grid; plain bilinear with ``guided_radius`` 0). With
    ``recolor`` the input's own ab is kept wherever the hints do not change the prediction (:func:`recolor_weight`:
    the difference between the prediction with and without the local hints, the latter cached per image), so one
    object changes colour and the rest stays as it was, bit for bit.
@@ -165,6 +168,50 @@ def recolor_weight(ab_with: "torch.Tensor", ab_without: "torch.Tensor") -> "torc
     return ((delta - RECOLOR_THRESHOLD) / RECOLOR_RAMP).clamp(0.0, 1.0)
 
 
+def _box_mean(x: np.ndarray, radius: int) -> np.ndarray:
+    return cv2.boxFilter(x, -1, (2 * radius + 1, 2 * radius + 1), borderType=cv2.BORDER_REFLECT)
+
+
+def guided_upsample(ab: np.ndarray, guide: np.ndarray, full_guide: np.ndarray, radius: int,
+                    eps: float = 25.0) -> np.ndarray:
+    """Upsample predicted chrominance so that its edges follow the lightness: the fast guided filter (He, Sun,
+    Tang, "Guided Image Filtering", PAMI 2013; He and Sun, "Fast Guided Filter", 2015) with L as the guide.
+
+    In each ``(2 radius + 1)^2`` window of the low-resolution grid, ab is fitted as a linear function of L
+    (``ab = A L + B``, ridge ``eps``); the window-averaged ``A`` and ``B`` are upsampled (bilinear) and applied to
+    the full-resolution L, so a colour boundary lands on the photo's own edge.
+
+    Args:
+        ab: ``float32 (h, w, 2)`` predicted ab (Lab units) on the network's grid.
+        guide: ``float32 (h, w)`` L (0..100) on the same grid.
+        full_guide: ``float32 (H, W)`` L at full resolution.
+        radius: window radius in grid pixels (>= 1).
+        eps: regulariser in L units squared: windows whose L varies less than about ``sqrt(eps)`` keep their
+            mean ab (flat areas are not recoloured by noise).
+
+    Returns:
+        ``float32 (H, W, 2)``.
+    """
+    guide = np.ascontiguousarray(guide, np.float32)
+    ab = np.ascontiguousarray(ab, np.float32)
+    mean_l = _box_mean(guide, radius)
+    mean_ab = _box_mean(ab, radius)
+    var_l = _box_mean(guide * guide, radius) - mean_l * mean_l
+    cov = _box_mean(guide[..., None] * ab, radius) - mean_l[..., None] * mean_ab
+    a = cov / (np.maximum(var_l, 0.0) + eps)[..., None]
+    b = mean_ab - a * mean_l[..., None]
+    H, W = full_guide.shape
+    a, b = _box_mean(a, radius), _box_mean(b, radius)
+    full_guide = np.ascontiguousarray(full_guide, np.float32)
+    planes = []  # per channel, in place: full-resolution planes are large, and (H, W, 2) broadcasting is slow
+    for c in range(ab.shape[2]):
+        plane = _resize(a[..., c], H, W)
+        cv2.multiply(plane, full_guide, dst=plane)
+        cv2.add(plane, _resize(b[..., c], H, W), dst=plane)
+        planes.append(plane)
+    return cv2.merge(planes)
+
+
 def pin_hints(pred: np.ndarray, lightness: np.ndarray, index: np.ndarray, hint_ab: np.ndarray, sigma_s: float = 12.0,
               sigma_r: float = 10.0, prior: float = 0.05, max_pixels: int = 200) -> np.ndarray:
     """Make the predicted ab honour the hints exactly where they are, fading along the picture's structure.
@@ -302,6 +349,7 @@ class ColorizeEngine(Engine):
     task = "colorize"
     architectures = ("lite-siggraph17", "siggraph17")
     supports_half = True
+    config_limits = {"guided_radius": (0.0, 0.5), "guided_eps": (0.01, 10_000.0)}
 
     def __init__(self, card) -> None:
         super().__init__(card)
@@ -313,6 +361,9 @@ class ColorizeEngine(Engine):
         self.net_config = dict(cfg.get("net", {}))
         #: photo: make the colour at the hints exactly the hints' (:func:`pin_hints`); card ``config.pin_hints``
         self.pin = bool(cfg.get("pin_hints", False))
+        #: photo: :func:`guided_upsample` window radius as a share of the network grid's longer side (0: bilinear)
+        self.guided_radius = float(cfg.get("guided_radius", 1 / 16))
+        self.guided_eps = float(cfg.get("guided_eps", 25.0))
         self.net = None
         #: line art: fill each region with one colour (False shows the network's raw prediction, for evaluation)
         self.flat_fills = True
@@ -416,15 +467,17 @@ class ColorizeEngine(Engine):
         cancel.raise_if_cancelled()
         if self.mode == "photo":
             ab = color.transpose(1, 2, 0) * AB_NORM
+            h2, w2 = ab.shape[:2]
+            small_l = cv2.resize(prep.lab[..., 0], (w2, h2), interpolation=cv2.INTER_AREA)
             if self.pin and request.hints:
-                h2, w2 = ab.shape[:2]
-                small_l = cv2.resize(prep.lab[..., 0], (w2, h2), interpolation=cv2.INTER_AREA)
                 ab = pin_hints(ab, small_l, rasterize_hints(request.hints, h2, w2, w2 / W, h2 / H), colors[:, 1:])
             if request.recolor and not request.hints:
                 rgb = np.array(image, copy=True)  # nothing asked to change: the input, bit for bit
             else:
                 lab = prep.lab.copy()
-                full = _resize(ab, H, W)
+                radius = int(round(self.guided_radius * max(h2, w2)))
+                full = (guided_upsample(ab, small_l, lab[..., 0], radius, self.guided_eps) if radius >= 1
+                        else _resize(ab, H, W))
                 if request.recolor:
                     import torch
 
@@ -548,6 +601,7 @@ def colorize_array(engine: ColorizeEngine, image: np.ndarray, hints: Sequence[An
 
 
 __all__: Sequence[str] = (
-    "ColorSuggestions", "ColorizeEngine", "bench_request", "colorize_array", "reference_engine", "global_histogram", "hint_lab", "nearest_region",
+    "ColorSuggestions", "ColorizeEngine", "bench_request", "colorize_array", "reference_engine", "global_histogram",
+    "guided_upsample", "hint_lab", "nearest_region", "pin_hints",
     "rasterize_hints", "recolor_weight", "suggest_ab", "work_size",
 )
