@@ -260,3 +260,20 @@ def test_guided_radius_zero_gives_the_plain_bilinear_upsampling():
     engine.guided_radius = 0.0
     plain = colorize_array(engine, img, hints).image
     assert guided.shape == plain.shape and not np.array_equal(guided, plain)
+
+
+def test_auto_strength_tempers_only_the_colours_no_hint_asked_for():
+    engine = engine_for(LocalNet(constant=(0.2, -0.2)))  # the network's guess: ab (22, -22) everywhere
+    engine.guided_radius = 0.0
+    img = gray_photo()
+    full = rgb8_to_lab(colorize_array(engine, img).image)[..., 1:]
+    engine.auto_strength = 0.5
+    tempered = rgb8_to_lab(colorize_array(engine, img).image)[..., 1:]
+    assert np.allclose(full.mean((0, 1)), (22, -22), atol=2) and np.allclose(tempered.mean((0, 1)), (11, -11), atol=2)
+    hint = [ColorHint(30.5, 40.5, (200, 40, 40), 3.0)]
+    hinted = rgb8_to_lab(colorize_array(engine, img, hint).image)[..., 1:]
+    engine.auto_strength = 1.0
+    whole = rgb8_to_lab(colorize_array(engine, img, hint).image)[..., 1:]
+    assert np.abs(whole[40, 30] - (22, -22)).max() > 20  # the hint changes the colour there ...
+    assert np.allclose(hinted[38:43, 28:33], whole[38:43, 28:33], atol=1.5)  # ... and it is not tempered
+    assert np.allclose(hinted[5:20, 90:].mean((0, 1)), (11, -11), atol=2)  # ... the guess far from it tempered
