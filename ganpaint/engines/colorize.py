@@ -18,8 +18,8 @@ Pipeline of :meth:`ColorizeEngine.run` for a :class:`~ganpaint.inference.request
    card's ``mask_center``); line-art models also get the hints' L. A palette or reference image becomes the
    global hint, an ab histogram over the 529 bins (:func:`global_histogram`).
 3. *Photo* models: colours that no hint asked for are scaled by the card's ``auto_strength``
-   (:meth:`ColorizeEngine._temper`: a wrong guess costs more than grey); with the card's ``config.pin_hints`` (the studio's models) the hints' colours are made exact
-   where they are (:func:`pin_hints`, a joint-bilateral splat of the residual); the predicted ab is put on the
+   (:meth:`ColorizeEngine._temper`: a wrong guess costs more than grey); with the card's ``config.pin_hints``
+   (the studio's models) the hints' colours are made exact where they are (:func:`pin_hints`, a joint-bilateral splat of the residual); the predicted ab is put on the
    **full-resolution L** of the input, so detail and edges are the original's: upsampled with a fast guided
    filter (:func:`guided_upsample`, guided by L, so colour boundaries follow the photo's edges instead of the
    network's coarse grid; plain bilinear with ``guided_radius`` 0). With
