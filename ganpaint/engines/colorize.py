@@ -19,12 +19,12 @@ Pipeline of :meth:`ColorizeEngine.run` for a :class:`~ganpaint.inference.request
    global hint, an ab histogram over the 529 bins (:func:`global_histogram`).
 3. *Photo* models: colours that no hint asked for are scaled by the card's ``auto_strength``
    (:meth:`ColorizeEngine._temper`: a wrong guess costs more than grey); with the card's ``config.pin_hints``
-   (the studio's models) the hints' colours are made exact where they are (:func:`pin_hints`, a joint-bilateral splat of the residual); the predicted ab is put on the
-   **full-resolution L** of the input, so detail and edges are the original's: upsampled with a fast guided
-   filter (:func:`guided_upsample`, guided by L, so colour boundaries follow the photo's edges instead of the
-   network's coarse grid; plain bilinear with ``guided_radius`` 0). With
-   ``recolor`` the input's own ab is kept wherever the hints do not change the prediction (:func:`recolor_weight`:
-   the difference between the prediction with and without the local hints, the latter cached per image), so one
+   (the studio's models) the hints' colours are made exact where they are (:func:`pin_hints`, a
+   joint-bilateral splat of the residual); the predicted ab is put on the **full-resolution L** of the input,
+   so detail and edges are the original's: upsampled with a fast guided filter (:func:`guided_upsample`,
+   guided by L, so colour boundaries follow the photo's edges instead of the network's coarse grid; plain
+   bilinear with ``guided_radius`` 0). With ``recolor`` the input's own ab is kept wherever the hints do not
+   change the prediction (:func:`recolor_weight`: the difference between the prediction with and without the local hints, the latter cached per image), so one
    object changes colour and the rest stays as it was, bit for bit.
 4. *Line-art* models: the drawing's lines are the pixels with L < 50 at full resolution and its regions the
    4-connected areas they bound (:mod:`ganpaint.engines.lineart_regions`). Each region is filled with one flat
@@ -458,8 +458,8 @@ class ColorizeEngine(Engine):
         keep = 0.0
         if hinted:
             base = self._baseline_ab(prep, None).transpose(1, 2, 0) * AB_NORM
-            keep = recolor_weight(torch.from_numpy(np.ascontiguousarray(ab.transpose(2, 0, 1)))[None],
-                                  torch.from_numpy(np.ascontiguousarray(base.transpose(2, 0, 1)))[None])[0, 0].numpy()[..., None]
+            as_tensor = lambda x: torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1)))[None]  # noqa: E731
+            keep = recolor_weight(as_tensor(ab), as_tensor(base))[0, 0].numpy()[..., None]
         return ab * (self.auto_strength + (1.0 - self.auto_strength) * keep)
 
     def run(self, request: "ColorizeRequest", cancel: "CancelToken", progress: ProgressCallback) -> EngineOutput:

@@ -124,9 +124,15 @@ def colorize_card(config: dict, mode: str, *, dataset: list[str], training: dict
                if mode == "photo" else
                "Fills line art: predicts the fills' Lab colour; the engine flattens it within the regions the "
                "lines bound and draws the lines black on top.")
-            + (f" Fine-tuned from the earlier '{training['init']['model']}' ({training['init'].get('steps', '?')} steps; "
-               "training.init)." if isinstance(training.get("init"), dict) else "")),
+            + _init_sentence(training.get("init"))),
     }
+
+
+def _init_sentence(init) -> str:
+    """The card description's note on the model a run started from (``training.init``), or ``""``."""
+    if not isinstance(init, dict):
+        return ""
+    return f" Fine-tuned from the earlier '{init.get('model')}' ({init.get('steps', '?')} steps; training.init)."
 
 
 def _lab_batch(images: np.ndarray, device: torch.device) -> torch.Tensor:
@@ -155,7 +161,8 @@ class PhotoBatches:
         uniform image of it."""
         if self.groups is None:
             return rng.integers(0, len(self.train), n)
-        return np.array([g[rng.integers(0, len(g))] for g in (self.groups[k] for k in rng.integers(0, len(self.groups), n))])
+        folders = (self.groups[k] for k in rng.integers(0, len(self.groups), n))
+        return np.array([g[rng.integers(0, len(g))] for g in folders])
 
     def batch(self, rng: np.random.Generator, n: int, device: torch.device) -> tuple[torch.Tensor, None, None]:
         return _lab_batch(self.train.batch(self.indices(rng, n), rng), device), None, None
