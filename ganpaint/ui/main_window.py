@@ -172,13 +172,15 @@ class MainWindow(QMainWindow):
         self.redo_action.setProperty("shortcut_name", "Redo")
         self.apply_action = act("&Apply", self.controller.apply_result, ["Ctrl+Return", "Ctrl+Enter"], "fa5s.check")
         self.clear_action = act("&Clear mask", self.controller.clear_mask, "Delete", "fa5s.times")
+        self.grow_action = act("&Grow mask", lambda: self.controller.grow_mask(), "Ctrl+Shift+G", "fa5s.expand-arrows-alt",
+                               "Grow every hole by the Inpainting tab's Grow by (one undo step)")
         self.cancel_action = act("Ca&ncel stroke / inference", self._cancel, "Esc", "fa5s.stop-circle")
         self.copy_action = act("&Copy picture", self.copy_picture, QKeySequence.StandardKey.Copy, "fa5s.copy",
                                "Copy the picture as shown (photo, layers and live result) to the clipboard")
         self.paste_action = act("&Paste as new picture", self.paste_picture, QKeySequence.StandardKey.Paste, "fa5s.paste",
                                 "Open the clipboard's image (or copied file) as a new picture")
         for action in (self.undo_action, self.redo_action, None, self.copy_action, self.paste_action, None,
-                       self.apply_action, self.clear_action, self.cancel_action):
+                       self.apply_action, self.clear_action, self.grow_action, self.cancel_action):
             edit_menu.addSeparator() if action is None else edit_menu.addAction(action)
 
         view_menu = self.menuBar().addMenu("&View")

@@ -98,6 +98,19 @@ class InpaintPanel(ModePanel):
     """Inpainting: model, the photo-texture switch, apply fill, clear mask."""
 
     def build_extras(self) -> None:
+        from PySide6.QtWidgets import QSpinBox
+
+        self.grow_spin = QSpinBox()
+        self.grow_spin.setRange(1, 64)
+        self.grow_spin.setSuffix(" px")
+        self.grow_spin.setValue(self.controller.grow_pixels)
+        self.grow_spin.setToolTip("How far Grow mask grows the holes")
+        self.grow_spin.valueChanged.connect(lambda value: setattr(self.controller, "grow_pixels", int(value)))
+        self.form.addRow("Grow by", self.grow_spin)
+        self.grow_mask_button = self.add_button("fa5s.expand-arrows-alt", "Grow mask",
+                                                "Grow every hole by the amount above, so an object's fringe is "
+                                                "filled too (Ctrl+Shift+G)")
+        self.grow_mask_button.clicked.connect(lambda: self.controller.grow_mask())
         self.clear_mask_button = self.add_button("fa5s.times", "Clear mask", "Remove every hole (Delete)")
         self.clear_mask_button.clicked.connect(self.controller.clear_mask)
 
