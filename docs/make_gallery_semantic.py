@@ -69,13 +69,13 @@ DOODLES = [
 ]
 
 
-def old_models(rev: str, folder: Path) -> Path:
-    """Write ``ganpaint/models/spade-landscape.{json,safetensors}`` of git revision ``rev`` into ``folder``."""
+def old_models(rev: str, folder: Path, name: str = "spade-landscape") -> Path:
+    """Write ``ganpaint/models/NAME.{json,safetensors}`` of git revision ``rev`` into ``folder``."""
     for ext in ("json", "safetensors"):
-        data = subprocess.run(["git", "-C", str(REPO), "show", f"{rev}:ganpaint/models/spade-landscape.{ext}"],
+        data = subprocess.run(["git", "-C", str(REPO), "show", f"{rev}:ganpaint/models/{name}.{ext}"],
                               check=True, capture_output=True).stdout
-        (folder / f"spade-landscape.{ext}").write_bytes(data)
-    return folder / "spade-landscape.json"
+        (folder / f"{name}.{ext}").write_bytes(data)
+    return folder / f"{name}.json"
 
 
 def shape_mask(shape: str, box, h: int, w: int) -> np.ndarray:
