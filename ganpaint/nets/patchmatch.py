@@ -270,13 +270,13 @@ def _copy_blocks(high: torch.Tensor, field: "_Field", pixels: torch.Tensor, widt
             ok = (rows >= 0) & (sy >= 0) & (sy < H) & (sx >= 0) & (sx < width)
             corners.append((torch.where(ok, w, 0.0), (sy.clamp(0, H - 1) * width + sx.clamp(0, width - 1))))
         total = sum(w for w, _ in corners).clamp_min(1e-6)
+        corners = [(w / total, src) for w, src in corners]  # weights summing to 1 where any copy exists
         flat_high = high.reshape(high.shape[0], -1)
         acc = torch.zeros((high.shape[0], part.numel()), dtype=high.dtype)
         energy = torch.zeros(part.numel(), dtype=high.dtype)
         for w, src in corners:
-            w = w / total
             acc += w * flat_high[:, src]
-            energy += w * sum(wj / total * (src == sj) for wj, sj in corners)
+            energy += w * sum(wj * (src == sj) for wj, sj in corners)  # w_i W_i
         detail[:, hy, hx] = acc / energy.clamp_min(1e-6).sqrt()
     return detail
 

@@ -152,7 +152,7 @@ class PhotoBatches:
         self.samples = np.stack([val[i] for i in range(min(6, len(val)))])
         self.size = len(self.train)
         self.groups = None  # --balance: the image indices of each folder
-        if getattr(args, "balance", False):
+        if args.balance:
             sources = np.asarray(self.train.sources)
             self.groups = [np.flatnonzero(sources == s) for s in dict.fromkeys(self.train.sources)]
 
@@ -279,7 +279,7 @@ def run(args: argparse.Namespace) -> int:
                        **({"no_hints": args.no_hints} if args.no_hints > 0 else {}),
                        "global_prob": args.global_prob, "ema": args.ema, "compute": compute,
                        **({"init": init["model"]} if init and step == 0 else {}),
-                       **({"balance": True} if getattr(args, "balance", False) else {})})
+                       **({"balance": True} if args.balance else {})})
     data_names = [Path(d).name for d in args.data]
 
     def snapshot() -> dict:

@@ -95,7 +95,7 @@ class ModePanel(EnginePanel):
 
 
 class InpaintPanel(ModePanel):
-    """Inpainting: model, the photo-texture switch, apply fill, clear mask."""
+    """Inpainting: model, the photo-texture switch, apply fill, grow mask (by *Grow by*), clear mask."""
 
     def build_extras(self) -> None:
         from PySide6.QtWidgets import QSpinBox
