@@ -24,7 +24,7 @@ class InpaintMode(Mode):
     name, title, icon = "inpaint", "Inpainting", "fa5s.highlighter"
     tasks = ("inpaint",)
     inputs = frozenset({"photo", "mask", "edits"})
-    tools = ("brush", "eraser", "mask", "fill", "eyedropper")
+    tools = ("brush", "eraser", "mask", "fill", "lasso", "eyedropper")
     default_tool = "mask"
     fill_target = "mask"
     apply_text = "Apply fill"

@@ -32,7 +32,7 @@ class SynthesizeMode(Mode):
     name, title, icon = "synthesize", "Semantic", "fa5s.tree"
     tasks = ("synthesize",)
     inputs = frozenset({"photo", "labels", "edits"})
-    tools = ("brush", "labels", "fill", "eyedropper")
+    tools = ("brush", "labels", "fill", "lasso", "eyedropper")
     default_tool = "labels"
     fill_target = "labels"
     labels_overlay = 0.45

@@ -5,9 +5,11 @@ from ganpaint.tools.brushes import EraserTool, LabelBrushTool, MaskBrushTool, Pa
 from ganpaint.tools.constraints import ColorStrokeTool, RegionTool, SketchStrokeTool
 from ganpaint.tools.fill import EyedropperTool, FillTool
 from ganpaint.tools.hints import ColorHintTool
+from ganpaint.tools.lasso import LassoFillTool
 
 #: every tool in toolbar order (each studio mode lists the ones it uses; choosing another switches modes).
-TOOL_CLASSES: tuple[type[Tool], ...] = (PaintBrushTool, EraserTool, MaskBrushTool, LabelBrushTool, FillTool, ColorHintTool,
-                                        ColorStrokeTool, SketchStrokeTool, RegionTool, EyedropperTool)
+TOOL_CLASSES: tuple[type[Tool], ...] = (PaintBrushTool, EraserTool, MaskBrushTool, LabelBrushTool, FillTool, LassoFillTool,
+                                        ColorHintTool, ColorStrokeTool, SketchStrokeTool, RegionTool, EyedropperTool)
 
-__all__ = ["TOOL_CLASSES", "ColorHintTool", "ColorStrokeTool", "RegionTool", "SketchStrokeTool", "Tool", "ToolSettings", "PaintBrushTool", "EraserTool", "MaskBrushTool", "LabelBrushTool", "FillTool", "EyedropperTool"]
+__all__ = ["TOOL_CLASSES", "ColorHintTool", "ColorStrokeTool", "RegionTool", "SketchStrokeTool", "Tool", "ToolSettings",
+           "PaintBrushTool", "EraserTool", "MaskBrushTool", "LabelBrushTool", "FillTool", "LassoFillTool", "EyedropperTool"]

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRect, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QImage, QPainter, QPen
+from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPolygonF
 from PySide6.QtWidgets import QWidget
 
 from ganpaint.tools.raster import Rect
@@ -89,6 +89,8 @@ class CanvasView(QWidget):
         self.show_vectors = True  # toggled with Shift+H
         #: callable(doc) -> (x0, y0, x1, y1) or None: a rectangle outlined over the picture (the active mode's)
         self.frame_source = None
+        #: callable() -> list of (x, y) image points or None: an outline being drawn (the lasso's), shown closed
+        self.outline_source = None
         self._spin_angle = 0
         self._spin_timer = QTimer(self)
         self._spin_timer.setInterval(SPINNER_MS)
@@ -303,6 +305,9 @@ class CanvasView(QWidget):
         frame = self.frame_source(self._doc) if self.frame_source is not None else None
         if frame is not None:
             self._paint_frame(painter, frame)
+        outline = self.outline_source() if self.outline_source is not None else None
+        if outline:
+            self._paint_outline(painter, outline)
         if self.busy_text is not None:
             self._paint_busy(painter)
         if self._hover is not None and self.brush_size > 0 and not self._space_down:
@@ -327,6 +332,20 @@ class CanvasView(QWidget):
         pen.setStyle(Qt.PenStyle.DashLine)
         painter.setPen(pen)
         painter.drawRect(rect)
+        painter.restore()
+
+    def _paint_outline(self, painter: QPainter, points) -> None:
+        """A closed dashed outline (white over black, "marching ants") through image points ``points``."""
+        polygon = QPolygonF([self.image_to_widget(x, y) for x, y in points])
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.setPen(QPen(QColor(0, 0, 0, 200), 3))
+        painter.drawPolygon(polygon)
+        pen = QPen(QColor(255, 255, 255, 230), 1.5)
+        pen.setStyle(Qt.PenStyle.DashLine)
+        painter.setPen(pen)
+        painter.drawPolygon(polygon)
         painter.restore()
 
     def _paint_vectors(self, painter: QPainter) -> None:

@@ -261,6 +261,7 @@ class MainWindow(QMainWindow):
     def _connect(self) -> None:
         c, canvas = self.controller, self.canvas
         canvas.stroke_pressed.connect(c.pointer_pressed)
+        canvas.outline_source = lambda: getattr(c.tool, "outline", None)  # the lasso's outline while dragged
         canvas.stroke_moved.connect(c.pointer_moved)
         canvas.stroke_released.connect(c.pointer_released)
         canvas.stroke_released.connect(lambda x, y: self._after_stroke())
