@@ -320,32 +320,28 @@ class CanvasView(QWidget):
             painter.drawEllipse(self._hover, radius, radius)
 
     def _paint_frame(self, painter: QPainter, frame) -> None:
-        """A dashed rectangle (black under white) around image rectangle ``frame``."""
+        """A dashed rectangle around image rectangle ``frame`` (:meth:`_paint_dashed`)."""
         x0, y0, x1, y1 = frame
-        top_left, bottom_right = self.image_to_widget(x0, y0), self.image_to_widget(x1, y1)
-        rect = QRectF(top_left, bottom_right)
-        painter.save()
-        painter.setBrush(Qt.BrushStyle.NoBrush)
-        painter.setPen(QPen(QColor(0, 0, 0, 200), 3))
-        painter.drawRect(rect)
-        pen = QPen(QColor(255, 255, 255, 230), 1.5)
-        pen.setStyle(Qt.PenStyle.DashLine)
-        painter.setPen(pen)
-        painter.drawRect(rect)
-        painter.restore()
+        rect = QRectF(self.image_to_widget(x0, y0), self.image_to_widget(x1, y1))
+        self._paint_dashed(painter, lambda: painter.drawRect(rect))
 
     def _paint_outline(self, painter: QPainter, points) -> None:
-        """A closed dashed outline (white over black, "marching ants") through image points ``points``."""
+        """A closed dashed outline through image points ``points`` (the lasso's, :meth:`_paint_dashed`)."""
         polygon = QPolygonF([self.image_to_widget(x, y) for x, y in points])
+        self._paint_dashed(painter, lambda: painter.drawPolygon(polygon), antialias=True)
+
+    @staticmethod
+    def _paint_dashed(painter: QPainter, draw, antialias: bool = False) -> None:
+        """Call ``draw()`` twice, unfilled: a 3 px dark line under a dashed white one, visible on any picture."""
         painter.save()
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, antialias)
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.setPen(QPen(QColor(0, 0, 0, 200), 3))
-        painter.drawPolygon(polygon)
+        draw()
         pen = QPen(QColor(255, 255, 255, 230), 1.5)
         pen.setStyle(Qt.PenStyle.DashLine)
         painter.setPen(pen)
-        painter.drawPolygon(polygon)
+        draw()
         painter.restore()
 
     def _paint_vectors(self, painter: QPainter) -> None:
