@@ -24,8 +24,8 @@ Pipeline of :meth:`ColorizeEngine.run` for a :class:`~ganpaint.inference.request
    so detail and edges are the original's: upsampled with a fast guided filter (:func:`guided_upsample`,
    guided by L, so colour boundaries follow the photo's edges instead of the network's coarse grid; plain
    bilinear with ``guided_radius`` 0). With ``recolor`` the input's own ab is kept wherever the hints do not
-   change the prediction (:func:`recolor_weight`: the difference between the prediction with and without the local hints, the latter cached per image), so one
-   object changes colour and the rest stays as it was, bit for bit.
+   change the prediction (:func:`recolor_weight`: the difference between the prediction with and without the
+   local hints, the latter cached per image, :meth:`ColorizeEngine._hint_weight`), so one object changes colour and the rest stays as it was, bit for bit.
 4. *Line-art* models: the drawing's lines are the pixels with L < 50 at full resolution and its regions the
    4-connected areas they bound (:mod:`ganpaint.engines.lineart_regions`). Each region is filled with one flat
    colour: the colour of the hint that covers most of it, else the mean of the predicted Lab over it. The
@@ -451,16 +451,19 @@ class ColorizeEngine(Engine):
         more than a grey one: on the evaluation's held-out photos its automatic colours were 2-3 dB below the
         grey input. Where the hints change the colour (their object, the sky a blue hint is on) it stays whole.
         """
+        keep = self._hint_weight(prep, ab, None)[..., None] if hinted else 0.0
+        return ab * (self.auto_strength + (1.0 - self.auto_strength) * keep)
+
+    def _hint_weight(self, prep: _Prepared, ab: np.ndarray, ghist: Optional[np.ndarray]) -> np.ndarray:
+        """Where the local hints changed the prediction ``ab`` (``(h, w, 2)``, Lab units): :func:`recolor_weight`
+        against the cached no-hint prediction with global hint ``ghist``, ``float32 (h, w)`` in [0, 1]."""
         import torch
 
         from ganpaint.nets.colorization import AB_NORM
 
-        keep = 0.0
-        if hinted:
-            base = self._baseline_ab(prep, None).transpose(1, 2, 0) * AB_NORM
-            as_tensor = lambda x: torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1)))[None]  # noqa: E731
-            keep = recolor_weight(as_tensor(ab), as_tensor(base))[0, 0].numpy()[..., None]
-        return ab * (self.auto_strength + (1.0 - self.auto_strength) * keep)
+        base = self._baseline_ab(prep, ghist).transpose(1, 2, 0) * AB_NORM
+        as_tensor = lambda x: torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1)))[None]  # noqa: E731
+        return recolor_weight(as_tensor(ab), as_tensor(base))[0, 0].numpy()
 
     def run(self, request: "ColorizeRequest", cancel: "CancelToken", progress: ProgressCallback) -> EngineOutput:
         """Colour ``request.image`` as the module docstring says; returns ``EngineOutput(rgb uint8 (H, W, 3),
@@ -504,12 +507,7 @@ class ColorizeEngine(Engine):
                 full = (guided_upsample(ab, small_l, lab[..., 0], radius, self.guided_eps) if radius >= 1
                         else _resize(ab, H, W))
                 if request.recolor:
-                    import torch
-
-                    base = self._baseline_ab(prep, ghist).transpose(1, 2, 0) * AB_NORM
-                    weight = recolor_weight(torch.from_numpy(ab.transpose(2, 0, 1))[None],
-                                            torch.from_numpy(base.transpose(2, 0, 1))[None])[0, 0].numpy()
-                    weight = _resize(weight, H, W)[..., None]
+                    weight = _resize(self._hint_weight(prep, ab, ghist), H, W)[..., None]
                     full = lab[..., 1:] * (1 - weight) + full * weight
                 lab[..., 1:] = full
                 rgb = lab_to_rgb8(lab)

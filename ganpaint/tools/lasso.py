@@ -2,7 +2,8 @@
 target layer, as one undo step. GIMP's *Free Select* followed by a fill, in one gesture:
 
 - Mask (Inpainting tab): the polygon becomes a hole (255), its edge anti-aliased (the mask's soft values
-  are partial holes, as a soft brush's); holes already there are kept (the mask takes the maximum). Removing an object is one loop around it.
+  are partial holes, as a soft brush's); holes already there are kept (the mask takes the maximum).
+  Removing an object is one loop around it.
 - Label map (Semantic tab): the pixels at least half inside the polygon take ``settings.label``.
 - Photo: ``settings.color`` at ``settings.opacity``, with the anti-aliased edge.
 
@@ -19,7 +20,8 @@ from typing import Optional
 import cv2
 import numpy as np
 
-from ganpaint.tools.base import Tool
+from ganpaint.tools.base import BrushStrokeTool, Tool
+from ganpaint.tools.brushes import LabelBrushTool, MaskBrushTool, PaintBrushTool
 from ganpaint.tools.raster import Rect
 
 #: sub-pixel bits of the polygon's vertices in ``cv2.fillPoly``.
@@ -80,6 +82,9 @@ class LassoFillTool(Tool):
         super().__init__(settings)
         self._points: list[tuple[float, float]] = []
         self._active = False
+        #: the brush whose blend (coverage -> layer pixels) the fill uses, per target layer
+        self._blends: dict[str, BrushStrokeTool] = {
+            cls.layer: cls(settings) for cls in (PaintBrushTool, MaskBrushTool, LabelBrushTool)}
 
     @property
     def active(self) -> bool:
@@ -124,15 +129,10 @@ class LassoFillTool(Tool):
         layer_name = self.target_layer()
         layer = getattr(doc, layer_name)
         doc.begin_edit(layer_name, f"Lasso fill {layer_name}")
-        crop = layer[y0:y1, x0:x1]
-        if layer_name == "mask":
-            np.maximum(crop, coverage, out=crop)
-        elif layer_name == "labels":
-            crop[coverage >= 128] = self.settings.label
-        else:
-            alpha = coverage.astype(np.float32)[..., None] * (float(self.settings.opacity) / 255.0)
-            color = np.asarray(self.settings.color, np.float32)
-            crop[...] = np.rint(crop * (1.0 - alpha) + color * alpha).astype(np.uint8)
+        # blended as the layer's brush would paint that coverage (hole maximum, class where >= 0.5, colour at
+        # the opacity)
+        brush = self._blends[layer_name]
+        layer[y0:y1, x0:x1] = brush.blend(layer[y0:y1, x0:x1], coverage.astype(np.float32) / 255.0)
         doc.end_edit()
         return (min(outline[0], x0), min(outline[1], y0), max(outline[2], x1), max(outline[3], y1))
 
