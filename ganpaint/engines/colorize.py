@@ -25,7 +25,8 @@ Pipeline of :meth:`ColorizeEngine.run` for a :class:`~ganpaint.inference.request
    guided by L, so colour boundaries follow the photo's edges instead of the network's coarse grid; plain
    bilinear with ``guided_radius`` 0). With ``recolor`` the input's own ab is kept wherever the hints do not
    change the prediction (:func:`recolor_weight`: the difference between the prediction with and without the
-   local hints, the latter cached per image, :meth:`ColorizeEngine._hint_weight`), so one object changes colour and the rest stays as it was, bit for bit.
+   local hints, the latter cached per image, :meth:`ColorizeEngine._hint_weight`), so one object changes
+   colour and the rest stays as it was, bit for bit.
 4. *Line-art* models: the drawing's lines are the pixels with L < 50 at full resolution and its regions the
    4-connected areas they bound (:mod:`ganpaint.engines.lineart_regions`). Each region is filled with one flat
    colour: the colour of the hint that covers most of it, else the mean of the predicted Lab over it. The
